@@ -1,0 +1,64 @@
+export type {
+  JsonValue,
+  JsonObject,
+  SubscribeFrame,
+  UnsubscribeFrame,
+  PublishFrame,
+  SendFrame,
+  PingFrame,
+  ClientFrame,
+  ClientFrameType,
+  IceServerConfig,
+  WelcomeFrame,
+  AckFrame,
+  ErrorFrame,
+  MessageFrame,
+  DirectFrame,
+  PresenceMember,
+  PresenceFrame,
+  GoingAwayFrame,
+  PongFrame,
+  ServerFrame,
+  ServerFrameType,
+} from './frames.js';
+export { PROTOCOL_LIMITS, PROTOCOL_TIMEOUTS, RESERVED_CHANNEL_PREFIXES } from './limits.js';
+export {
+  utf8ByteLength,
+  isReservedChannel,
+  validateChannelName,
+  isValidPeerId,
+  isValidRequestId,
+  payloadSize,
+  type ChannelValidationCode,
+} from './validation.js';
+export { createRequestId } from './request-id.js';
+export { parseIceServers } from './ice-servers.js';
+export {
+  parseServerFrame,
+  type ParseServerFrameOptions,
+  type ParseServerFrameResult,
+  type ServerFrameError,
+  type ServerFrameErrorReason,
+} from './parse-server-frame.js';
+export {
+  parseClientFrame,
+  type ClientFrameRejection,
+  type ParseClientFrameResult,
+} from './parse-client-frame.js';
+export {
+  encodeSubscribe,
+  encodeUnsubscribe,
+  encodePublish,
+  encodeSend,
+  PING_FRAME,
+  encodeWelcome,
+  encodeAck,
+  encodeError,
+  encodeMessage,
+  encodeDirect,
+  encodePresence,
+  encodeGoingAway,
+  PONG_FRAME,
+  type WelcomeFields,
+} from './encode-frames.js';
+export { PERMISSIONS, type Permission, type TokenClaims, compileChannelPattern } from './claims.js';

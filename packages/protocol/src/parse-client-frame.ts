@@ -1,0 +1,115 @@
+import type { ErrorCode } from '@metered/errors';
+import type { ClientFrame, ClientFrameType } from './frames.js';
+import { isValidPeerId, isValidRequestId, validateChannelName } from './validation.js';
+
+/**
+ * How a server answers a rejected client frame: close the socket (`1008`, for text that is not a
+ * JSON object), or send an `error` frame with the code, correlated when the frame had a usable
+ * `requestId`.
+ */
+export type ClientFrameRejection =
+  | { readonly action: 'close'; readonly closeCode: 1008; readonly reason: string }
+  | {
+      readonly action: 'error';
+      readonly code: ErrorCode;
+      readonly message: string;
+      readonly requestId?: string;
+    };
+
+/** The result of {@link parseClientFrame}: never throws. */
+export type ParseClientFrameResult =
+  | { readonly ok: true; readonly frame: ClientFrame }
+  | { readonly ok: false; readonly rejection: ClientFrameRejection };
+
+type Fields = Record<string, unknown>;
+
+function reject(code: ErrorCode, message: string, requestId?: string): ParseClientFrameResult {
+  return {
+    ok: false,
+    rejection:
+      requestId === undefined
+        ? { action: 'error', code, message }
+        : { action: 'error', code, message, requestId },
+  };
+}
+
+/**
+ * Strictly parses one text frame a client sent. Checks, in order: JSON object (else close 1008),
+ * string `type` and a valid optional `requestId` (`malformed_message`), a known type
+ * (`unknown_type`), then the type's fields: channel names (`invalid_channel`,
+ * `channel_reserved`), the `to` peer id (`invalid_peer_id`), presence of `data`
+ * (`missing_data`), and any other missing or mistyped field (`malformed_message`).
+ */
+export function parseClientFrame(text: string): ParseClientFrameResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, rejection: { action: 'close', closeCode: 1008, reason: 'invalid JSON' } };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return {
+      ok: false,
+      rejection: { action: 'close', closeCode: 1008, reason: 'frame is not a JSON object' },
+    };
+  }
+  const fields = value as Fields;
+  const hasRequestId = fields.requestId !== undefined;
+  if (hasRequestId && !isValidRequestId(fields.requestId)) {
+    return reject('malformed_message', 'requestId must be a string of 1-128 characters');
+  }
+  const requestId = fields.requestId as string | undefined;
+  if (typeof fields.type !== 'string') {
+    return reject('malformed_message', 'type must be a string', requestId);
+  }
+  const type = fields.type as ClientFrameType;
+  switch (type) {
+    case 'ping':
+      return { ok: true, frame: { type: 'ping' } };
+    case 'subscribe':
+    case 'unsubscribe':
+    case 'publish': {
+      if (!('channel' in fields))
+        return reject('malformed_message', 'channel is required', requestId);
+      const channelError = validateChannelName(fields.channel);
+      if (channelError)
+        return reject(channelError, `channel ${channelError.replace('channel_', '')}`, requestId);
+      const channel = fields.channel as string;
+      const base = requestId === undefined ? { channel } : { channel, requestId };
+      if (type === 'publish') {
+        if (!('data' in fields)) return reject('missing_data', 'data is required', requestId);
+        return { ok: true, frame: { type, ...base, data: fields.data } };
+      }
+      if (type === 'unsubscribe') return { ok: true, frame: { type, ...base } };
+      const include = fields.includeSenderMetadata;
+      if (include !== undefined && typeof include !== 'boolean') {
+        return reject('malformed_message', 'includeSenderMetadata must be a boolean', requestId);
+      }
+      return {
+        ok: true,
+        frame:
+          include === true ? { type, ...base, includeSenderMetadata: true } : { type, ...base },
+      };
+    }
+    case 'send': {
+      if (!('to' in fields)) return reject('malformed_message', 'to is required', requestId);
+      if (!isValidPeerId(fields.to))
+        return reject('invalid_peer_id', 'to is not a valid peer id', requestId);
+      if (!('data' in fields)) return reject('missing_data', 'data is required', requestId);
+      const to = fields.to;
+      return {
+        ok: true,
+        frame:
+          requestId === undefined
+            ? { type, to, data: fields.data }
+            : { type, to, data: fields.data, requestId },
+      };
+    }
+    default:
+      return reject(
+        'unknown_type',
+        `unknown frame type ${JSON.stringify(fields.type).slice(0, 64)}`,
+        requestId,
+      );
+  }
+}
