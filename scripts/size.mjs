@@ -11,7 +11,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const entries = JSON.parse(readFileSync(`${root}/size-limits.json`, 'utf8'));
 
 async function namesOf(packageName) {
-  const module = await import(`${root}/packages/${packageName.replace('@metered/', '')}/dist/index.js`);
+  const module = await import(
+    `${root}/packages/${packageName.replace('@metered/', '')}/dist/index.js`
+  );
   return Object.keys(module);
 }
 
@@ -20,7 +22,10 @@ export async function measure(packageName, names) {
   const list = names === '*' ? await namesOf(packageName) : names;
   const source = `export { ${list.join(', ')} } from '${packageName}';`;
   const result = await build({
-    stdin: { contents: source, resolveDir: `${root}/packages/${packageName.replace('@metered/', '')}` },
+    stdin: {
+      contents: source,
+      resolveDir: `${root}/packages/${packageName.replace('@metered/', '')}`,
+    },
     bundle: true,
     minify: true,
     format: 'esm',
@@ -49,7 +54,9 @@ if (isMain) {
     console.log('| entry | min (B) | min+gzip (B) | budget (B) |');
     console.log('|---|---:|---:|---:|');
     for (const row of rows) {
-      console.log(`| ${row.entry} | ${row.minified} | ${row.gzip} | ${row.limit}${row.ok ? '' : ' OVER'} |`);
+      console.log(
+        `| ${row.entry} | ${row.minified} | ${row.gzip} | ${row.limit}${row.ok ? '' : ' OVER'} |`,
+      );
     }
   }
   if (failed > 0) {
