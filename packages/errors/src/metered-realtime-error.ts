@@ -55,11 +55,14 @@ export class MeteredRealtimeError extends Error {
 
   /** Brand check that survives duplicate installs of this package. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    const brand = brandOf(this.prototype as object);
+    const brand = brandOf(this.prototype);
     if (typeof brand !== 'string' || typeof value !== 'object' || value === null) {
       return Function.prototype[Symbol.hasInstance].call(this, value);
     }
-    for (let prototype: object | null = value; (prototype = Object.getPrototypeOf(prototype));) {
+    for (
+      let prototype: object | null = value;
+      (prototype = Object.getPrototypeOf(prototype) as object | null);
+    ) {
       if (brandOf(prototype) === brand) return true;
     }
     return false;
