@@ -36,7 +36,7 @@ export function compileChannelPattern(pattern: string): (channel: string) => boo
         source += '[\\s\\S]*';
         index++;
       } else source += '[^/]*';
-    } else source += char.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+    } else source += char.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   }
   const regex = new RegExp(`${source}$`, 'u');
   return (channel) => regex.test(channel);
