@@ -39,7 +39,11 @@ describe('error classes', () => {
       method: 'join',
       currentState: 'closed',
     });
-    expect([state.code, state.method, state.currentState]).toEqual(['invalid_state', 'join', 'closed']);
+    expect([state.code, state.method, state.currentState]).toEqual([
+      'invalid_state',
+      'join',
+      'closed',
+    ]);
     const overflow = new DataChannelOverflowError({ queued: 256, cap: 256 });
     expect([overflow.queued, overflow.cap]).toEqual([256, 256]);
   });

@@ -33,7 +33,10 @@ const SAMPLE_OPTIONS: Record<keyof typeof CLASS_CONTRACT, Record<string, unknown
   MeteredPeerSendError: { code: 'not_joined' },
   MeteredPeerOversizedError: { size: 70000, cap: 65536 },
   MeteredPeerStateError: { code: 'invalid_state', method: 'add_track', currentState: 'closed' },
-  MeteredPeerReplaceTrackError: { succeeded: ['a'], failed: [{ peerId: 'b', err: new Error('x') }] },
+  MeteredPeerReplaceTrackError: {
+    succeeded: ['a'],
+    failed: [{ peerId: 'b', err: new Error('x') }],
+  },
   DataChannelOverflowError: { queued: 256, cap: 256 },
 };
 
@@ -54,15 +57,18 @@ describe('stable surface', () => {
     );
   });
 
-  it.each(Object.entries(CLASS_CONTRACT))('%s keeps its name, parent and attributes', (name, contract) => {
-    const Class = errors[name as keyof typeof CLASS_CONTRACT];
-    const error = new Class(SAMPLE_OPTIONS[name as keyof typeof CLASS_CONTRACT] as never);
-    expect(error.name).toBe(name);
-    expect(Object.getPrototypeOf(Class.prototype).constructor.name).toBe(contract.parent);
-    expect(Object.keys(error).sort()).toEqual([...contract.attributes].sort());
-    expect(error).toBeInstanceOf(Error);
-    expect(error).toBeInstanceOf(errors.MeteredRealtimeError);
-  });
+  it.each(Object.entries(CLASS_CONTRACT))(
+    '%s keeps its name, parent and attributes',
+    (name, contract) => {
+      const Class = errors[name as keyof typeof CLASS_CONTRACT];
+      const error = new Class(SAMPLE_OPTIONS[name as keyof typeof CLASS_CONTRACT] as never);
+      expect(error.name).toBe(name);
+      expect(Object.getPrototypeOf(Class.prototype).constructor.name).toBe(contract.parent);
+      expect(Object.keys(error).sort()).toEqual([...contract.attributes].sort());
+      expect(error).toBeInstanceOf(Error);
+      expect(error).toBeInstanceOf(errors.MeteredRealtimeError);
+    },
+  );
 
   it('keeps every WsCloseCode member and value; 1006 has no member', () => {
     expect(errors.WsCloseCode).toEqual({
