@@ -29,9 +29,9 @@ describe('duplicate installs', () => {
     expect(error instanceof second.MeteredRealtimeError).toBe(true);
     expect(error instanceof second.ServerRequestError).toBe(false);
     expect(error instanceof second.DisconnectedError).toBe(false);
-    expect(new first.DataChannelOverflowError({ queued: 1, cap: 1 }) instanceof second.SignallingError).toBe(
-      false,
-    );
+    expect(
+      new first.DataChannelOverflowError({ queued: 1, cap: 1 }) instanceof second.SignallingError,
+    ).toBe(false);
   });
 
   it('keeps instanceof between the CJS and the ESM build', async () => {
@@ -42,8 +42,8 @@ describe('duplicate installs', () => {
     const error = new cjs.AckTimeoutError({ requestId: 'r', timeout: 15_000 });
     expect(error instanceof esm.AckTimeoutError).toBe(true);
     expect(error instanceof esm.SignallingError).toBe(true);
-    expect(new esm.MeteredPeerSendError({ code: 'self_send' }) instanceof cjs.MeteredPeerSendError).toBe(
-      true,
-    );
+    expect(
+      new esm.MeteredPeerSendError({ code: 'self_send' }) instanceof cjs.MeteredPeerSendError,
+    ).toBe(true);
   });
 });
