@@ -62,3 +62,14 @@ export {
   type WelcomeFields,
 } from './encode-frames.js';
 export { PERMISSIONS, type Permission, type TokenClaims, compileChannelPattern } from './claims.js';
+export {
+  parseRtcSignal,
+  rtcDescriptionPayload,
+  rtcIcePayload,
+  trackMetaPayload,
+  type RtcSignal,
+  type RtcDescriptionSignal,
+  type RtcIceSignal,
+  type RtcIceCandidateInit,
+  type TrackMetaSignal,
+} from './rtc-signals.js';

@@ -77,7 +77,14 @@ function checkServer(text: string): void {
       expect(typeof frame.channel).toBe('string');
       expect(typeof frame.from).toBe('string');
       break;
-    default:
+    case 'direct':
+      expect(typeof frame.from).toBe('string');
+      break;
+    case 'ack':
+      expect(typeof frame.requestId).toBe('string');
+      break;
+    case 'going_away':
+    case 'pong':
       break;
   }
 }

@@ -1,0 +1,119 @@
+import type { JsonObject } from './frames.js';
+
+// WebRTC signalling rides on `send` / `direct` payloads, recognised by shape. Anything that is not
+// one of these shapes is application data.
+
+/** An SDP offer or answer. */
+export interface RtcDescriptionSignal {
+  readonly type: 'rtc-description';
+  readonly description: { readonly type: 'offer' | 'answer'; readonly sdp: string };
+}
+
+/** A trickled ICE candidate, as `RTCIceCandidateInit`. */
+export interface RtcIceCandidateInit {
+  readonly candidate?: string | undefined;
+  readonly sdpMid?: string | null | undefined;
+  readonly sdpMLineIndex?: number | null | undefined;
+  readonly usernameFragment?: string | null | undefined;
+}
+
+/** A trickled candidate, or `null` for end-of-candidates. */
+export interface RtcIceSignal {
+  readonly type: 'rtc-ice';
+  readonly candidate: RtcIceCandidateInit | null;
+}
+
+/** Metadata of one sent track; no `metadata` clears it. */
+export interface TrackMetaSignal {
+  readonly type: 'track-meta';
+  readonly trackId: string;
+  readonly metadata?: JsonObject;
+}
+
+/** A recognised signalling payload. */
+export type RtcSignal = RtcDescriptionSignal | RtcIceSignal | TrackMetaSignal;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Recognises a signalling payload inside a `direct` frame's `data`; returns `null` for application
+ * data (including malformed signalling shapes, which are then delivered as data).
+ */
+export function parseRtcSignal(data: unknown): RtcSignal | null {
+  if (!isPlainObject(data)) return null;
+  if (data.type === 'rtc-description') {
+    const description = data.description;
+    if (
+      isPlainObject(description) &&
+      (description.type === 'offer' || description.type === 'answer') &&
+      typeof description.sdp === 'string'
+    ) {
+      return {
+        type: 'rtc-description',
+        description: { type: description.type, sdp: description.sdp },
+      };
+    }
+    return null;
+  }
+  if (data.type === 'rtc-ice') {
+    const candidate = data.candidate;
+    if (candidate === null) return { type: 'rtc-ice', candidate: null };
+    if (!isPlainObject(candidate)) return null;
+    const init: {
+      candidate?: string;
+      sdpMid?: string | null;
+      sdpMLineIndex?: number | null;
+      usernameFragment?: string | null;
+    } = {};
+    if (typeof candidate.candidate === 'string') init.candidate = candidate.candidate;
+    if (typeof candidate.sdpMid === 'string' || candidate.sdpMid === null)
+      init.sdpMid = candidate.sdpMid;
+    if (typeof candidate.sdpMLineIndex === 'number' || candidate.sdpMLineIndex === null) {
+      init.sdpMLineIndex = candidate.sdpMLineIndex;
+    }
+    if (typeof candidate.usernameFragment === 'string' || candidate.usernameFragment === null) {
+      init.usernameFragment = candidate.usernameFragment;
+    }
+    return { type: 'rtc-ice', candidate: init };
+  }
+  const meta = data.__meteredTrackMeta;
+  if (meta !== undefined) {
+    if (!isPlainObject(meta) || typeof meta.trackId !== 'string' || meta.trackId.length === 0)
+      return null;
+    if (meta.metadata === undefined) return { type: 'track-meta', trackId: meta.trackId };
+    if (!isPlainObject(meta.metadata)) return null;
+    return { type: 'track-meta', trackId: meta.trackId, metadata: meta.metadata as JsonObject };
+  }
+  return null;
+}
+
+/** The payload of an SDP signal. */
+export function rtcDescriptionPayload(description: {
+  readonly type: 'offer' | 'answer';
+  readonly sdp: string;
+}): { type: 'rtc-description'; description: { type: 'offer' | 'answer'; sdp: string } } {
+  return { type: 'rtc-description', description: { type: description.type, sdp: description.sdp } };
+}
+
+/** The payload of a candidate signal (`null` = end of candidates). */
+export function rtcIcePayload(candidate: RtcIceCandidateInit | null): {
+  type: 'rtc-ice';
+  candidate: RtcIceCandidateInit | null;
+} {
+  if (candidate === null) return { type: 'rtc-ice', candidate: null };
+  const { candidate: line, sdpMid, sdpMLineIndex, usernameFragment } = candidate;
+  return {
+    type: 'rtc-ice',
+    candidate: { candidate: line ?? '', sdpMid, sdpMLineIndex, usernameFragment },
+  };
+}
+
+/** The payload announcing (or, without `metadata`, clearing) a track's metadata. */
+export function trackMetaPayload(
+  trackId: string,
+  metadata?: JsonObject,
+): { __meteredTrackMeta: { trackId: string; metadata?: JsonObject } } {
+  return { __meteredTrackMeta: metadata === undefined ? { trackId } : { trackId, metadata } };
+}
