@@ -1,0 +1,26 @@
+export {
+  DataChannel,
+  payloadSize,
+  type DataChannelOptions,
+  type DataChannelSendOptions,
+} from './data-channel.js';
+export { DATA_CHANNEL_DEFAULTS } from './defaults.js';
+export {
+  DCOpen,
+  DCClose,
+  DCError,
+  DCMessage,
+  type DCErrorOptions,
+  type DCMessageOptions,
+  type DataChannelEvent,
+  type DataChannelMessageData,
+  type EventClass,
+  type EventHandler,
+} from './events.js';
+export type {
+  RTCDataChannelLike,
+  DataChannelReadyState,
+  DataChannelSendData,
+  DataChannelMessageEventLike,
+  DataChannelEventLike,
+} from './rtc-data-channel-like.js';
