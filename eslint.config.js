@@ -40,6 +40,8 @@ export default defineConfig(
     '**/.turbo/',
     '**/temp/',
     '**/test-results/',
+    '**/*.bundled_*.mjs',
+    '**/*.timestamp-*.mjs',
     '**/*.d.ts',
     '**/*.d.cts',
     '**/*.d.mts',
