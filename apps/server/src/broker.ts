@@ -1,0 +1,104 @@
+import type { JsonObject, PresenceMember } from '@metered/protocol';
+
+/** A value now, or later from a network broker. Callers handle both without awaiting a sync one. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** True when a {@link MaybePromise} is a promise. */
+export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/**
+ * The broker's view of one socket on this node. The connection code owns the socket; the broker
+ * only writes frames that are already encoded (one string per fan-out, shared by every receiver)
+ * and asks for closes (REST kicks, suspension).
+ */
+export interface BrokerConnection {
+  /** Unique across nodes. */
+  readonly id: string;
+  readonly appId: string;
+  readonly peerId: string;
+  /** The token's `peerMetadata`, shown on presence, directs and opted-in messages. */
+  readonly peerMetadata: JsonObject | undefined;
+  /** False for connections without the `presence` permission: they receive rosters but are not listed. */
+  readonly visibleInPresence: boolean;
+  /** Writes one encoded frame to the socket. */
+  deliver(frame: string): void;
+  /** Closes the socket with a close code. */
+  close(code: number, reason: string): void;
+}
+
+export interface SubscribeOptions {
+  readonly includeSenderMetadata: boolean;
+  /**
+   * Called with the roster (every member but the subscriber's own peer id) after the subscriber
+   * is recorded and before any other member hears of it: the connection writes its `ack` and
+   * `presence` snapshot here, so the snapshot precedes any frame a member sends in reaction.
+   */
+  readonly beforeAnnounce: (members: readonly PresenceMember[]) => void;
+}
+
+export interface ChannelMessage {
+  readonly channel: string;
+  readonly from: string;
+  readonly data: unknown;
+  readonly fromMetadata: JsonObject | undefined;
+  /** The publishing connection, which never receives its own message. */
+  readonly excludeConnectionId?: string | undefined;
+}
+
+export interface DirectMessage {
+  readonly from: string;
+  readonly to: string;
+  readonly data: unknown;
+  readonly fromMetadata: JsonObject | undefined;
+}
+
+export interface QuotaResult {
+  /** False when the period's quota is exhausted (the attempt is still counted). */
+  readonly allowed: boolean;
+  readonly used: number;
+}
+
+export interface AppUsage {
+  readonly concurrentNow: number;
+  readonly peakConcurrent: number;
+  readonly messagesUsed: number;
+}
+
+/**
+ * Everything that crosses sockets: channel fan-out, presence rosters, direct routing,
+ * connection counts and quota counters. The in-memory broker answers synchronously; a network
+ * broker (Redis) may return promises and the connection code keeps each socket's frames in order.
+ */
+export interface Broker {
+  /** Counts a new connection against the app's concurrent cap; false when the app is at the cap. */
+  acquireConnection(appId: string, maxConcurrent: number): MaybePromise<boolean>;
+  /** Gives back a slot taken by {@link acquireConnection} for a connection never attached. */
+  releaseConnection(appId: string): MaybePromise<void>;
+  /** Makes an acquired connection reachable for directs, kicks and suspension. */
+  attach(connection: BrokerConnection): MaybePromise<void>;
+  /** Removes a connection everywhere (members hear `left`) and releases its slot. Idempotent. */
+  detach(connection: BrokerConnection): MaybePromise<void>;
+  subscribe(
+    connection: BrokerConnection,
+    channel: string,
+    options: SubscribeOptions,
+  ): MaybePromise<void>;
+  unsubscribe(connection: BrokerConnection, channel: string): MaybePromise<void>;
+  /** Fans a message out to the channel's subscribers; resolves to the number of receivers. */
+  publish(appId: string, message: ChannelMessage): MaybePromise<number>;
+  /** Routes a direct to every socket of the target peer id; resolves to how many got it (0 = offline). */
+  sendDirect(appId: string, message: DirectMessage): MaybePromise<number>;
+  /** The members of a channel, as presence lists them. */
+  members(appId: string, channel: string): MaybePromise<readonly PresenceMember[]>;
+  /** Closes every socket of a peer id with `code`; resolves to the number of sockets. */
+  closePeer(appId: string, peerId: string, code: number, reason: string): MaybePromise<number>;
+  /** Closes every socket of an app with `code` (suspension). */
+  closeApp(appId: string, code: number, reason: string): MaybePromise<number>;
+  /** Counts one publish/send against the app's quota for the period starting at `periodStart`. */
+  consumeMessage(appId: string, periodStart: number, limit: number): MaybePromise<QuotaResult>;
+  usage(appId: string, periodStart: number): MaybePromise<AppUsage>;
+  /** Releases the broker's resources. Idempotent. */
+  close(): MaybePromise<void>;
+}

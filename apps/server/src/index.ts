@@ -1,0 +1,41 @@
+export {
+  startServer,
+  SERVER_DEFAULTS,
+  type StartServerOptions,
+  type ServerHooks,
+  type RunningServer,
+} from './server.js';
+export {
+  parseConfig,
+  parseConfigText,
+  ConfigError,
+  DEFAULT_CONFIG,
+  DEV_CREDENTIALS,
+  serverConfigSchema,
+  type ServerConfig,
+  type ServerConfigInput,
+  type AppConfig,
+  type AppLimits,
+  type AppPlan,
+  type PublishableKeyConfig,
+  type SecretKeyConfig,
+} from './config.js';
+export {
+  isPromise,
+  type Broker,
+  type BrokerConnection,
+  type MaybePromise,
+  type SubscribeOptions,
+  type ChannelMessage,
+  type DirectMessage,
+  type QuotaResult,
+  type AppUsage,
+} from './broker.js';
+export { MemoryBroker } from './memory-broker.js';
+export { PresenceRoster, type RosterChange } from './presence.js';
+export { ChannelScope, patternIncludes } from './channel-scope.js';
+export { signToken, TOKEN_EXPIRY_MARGIN_MS, type TokenClaimsInput } from './auth.js';
+export { SLOW_CONSUMER_CLOSE_CODE } from './connection.js';
+export { ServerMetrics } from './metrics.js';
+export { createLogger } from './logger.js';
+export { MAX_REST_BODY_BYTES, TOKEN_LIFETIME } from './rest-api.js';

@@ -1,0 +1,243 @@
+import {
+  encodeDirect,
+  encodeMessage,
+  encodePresence,
+  type PresenceMember,
+} from '@metered/protocol';
+import type {
+  AppUsage,
+  Broker,
+  BrokerConnection,
+  ChannelMessage,
+  DirectMessage,
+  QuotaResult,
+  SubscribeOptions,
+} from './broker.js';
+import { PresenceRoster, type RosterChange } from './presence.js';
+
+interface Subscription {
+  readonly connection: BrokerConnection;
+  includeSenderMetadata: boolean;
+}
+
+interface ChannelState {
+  readonly subscribers: Map<string, Subscription>;
+  readonly roster: PresenceRoster;
+}
+
+interface AppState {
+  readonly connections: Set<BrokerConnection>;
+  readonly peers: Map<string, Set<BrokerConnection>>;
+  readonly channels: Map<string, ChannelState>;
+  readonly channelsOfConnection: Map<string, Set<string>>;
+  concurrent: number;
+  peakConcurrent: number;
+  periodStart: number;
+  messagesUsed: number;
+}
+
+const NO_MEMBERS: readonly PresenceMember[] = Object.freeze([]);
+
+/** The single-process broker: everything in maps, every call synchronous. */
+export class MemoryBroker implements Broker {
+  private readonly apps = new Map<string, AppState>();
+
+  private app(appId: string): AppState {
+    let state = this.apps.get(appId);
+    if (!state) {
+      state = {
+        connections: new Set(),
+        peers: new Map(),
+        channels: new Map(),
+        channelsOfConnection: new Map(),
+        concurrent: 0,
+        peakConcurrent: 0,
+        periodStart: 0,
+        messagesUsed: 0,
+      };
+      this.apps.set(appId, state);
+    }
+    return state;
+  }
+
+  acquireConnection(appId: string, maxConcurrent: number): boolean {
+    const state = this.app(appId);
+    if (state.concurrent >= maxConcurrent) return false;
+    state.concurrent++;
+    state.peakConcurrent = Math.max(state.peakConcurrent, state.concurrent);
+    return true;
+  }
+
+  releaseConnection(appId: string): void {
+    const state = this.app(appId);
+    state.concurrent = Math.max(0, state.concurrent - 1);
+  }
+
+  attach(connection: BrokerConnection): void {
+    const state = this.app(connection.appId);
+    state.connections.add(connection);
+    let sockets = state.peers.get(connection.peerId);
+    if (!sockets) {
+      sockets = new Set();
+      state.peers.set(connection.peerId, sockets);
+    }
+    sockets.add(connection);
+  }
+
+  detach(connection: BrokerConnection): void {
+    const state = this.app(connection.appId);
+    if (!state.connections.delete(connection)) return;
+    const channels = state.channelsOfConnection.get(connection.id);
+    if (channels) {
+      for (const channel of [...channels]) this.unsubscribe(connection, channel);
+      state.channelsOfConnection.delete(connection.id);
+    }
+    const sockets = state.peers.get(connection.peerId);
+    if (sockets) {
+      sockets.delete(connection);
+      if (sockets.size === 0) state.peers.delete(connection.peerId);
+    }
+    state.concurrent = Math.max(0, state.concurrent - 1);
+  }
+
+  subscribe(connection: BrokerConnection, channel: string, options: SubscribeOptions): void {
+    const state = this.app(connection.appId);
+    let channelState = state.channels.get(channel);
+    if (!channelState) {
+      channelState = { subscribers: new Map(), roster: new PresenceRoster() };
+      state.channels.set(channel, channelState);
+    }
+    const existing = channelState.subscribers.get(connection.id);
+    if (existing) existing.includeSenderMetadata = options.includeSenderMetadata;
+    else {
+      channelState.subscribers.set(connection.id, {
+        connection,
+        includeSenderMetadata: options.includeSenderMetadata,
+      });
+      let channels = state.channelsOfConnection.get(connection.id);
+      if (!channels) {
+        channels = new Set();
+        state.channelsOfConnection.set(connection.id, channels);
+      }
+      channels.add(channel);
+    }
+    const change: RosterChange = connection.visibleInPresence
+      ? channelState.roster.add(connection.id, connection.peerId, connection.peerMetadata)
+      : { kind: 'none' };
+    options.beforeAnnounce(channelState.roster.members(connection.peerId));
+    this.announce(channel, channelState, connection.peerId, change);
+  }
+
+  unsubscribe(connection: BrokerConnection, channel: string): void {
+    const state = this.app(connection.appId);
+    const channelState = state.channels.get(channel);
+    state.channelsOfConnection.get(connection.id)?.delete(channel);
+    if (!channelState || !channelState.subscribers.delete(connection.id)) return;
+    const change = channelState.roster.remove(connection.id, connection.peerId);
+    this.announce(channel, channelState, connection.peerId, change);
+    if (channelState.subscribers.size === 0) state.channels.delete(channel);
+  }
+
+  /** Writes a roster change to every subscriber but the sockets of the peer id it is about. */
+  private announce(
+    channel: string,
+    channelState: ChannelState,
+    peerId: string,
+    change: RosterChange,
+  ): void {
+    let frames: string[];
+    switch (change.kind) {
+      case 'none':
+        return;
+      case 'joined':
+        frames = [encodePresence(channel, [change.member], NO_MEMBERS)];
+        break;
+      case 'left':
+        frames = [encodePresence(channel, NO_MEMBERS, [change.member])];
+        break;
+      case 'replaced':
+        frames = [
+          encodePresence(channel, NO_MEMBERS, [change.previous]),
+          encodePresence(channel, [change.member], NO_MEMBERS),
+        ];
+        break;
+    }
+    for (const { connection } of channelState.subscribers.values()) {
+      if (connection.peerId === peerId) continue;
+      for (const frame of frames) connection.deliver(frame);
+    }
+  }
+
+  publish(appId: string, message: ChannelMessage): number {
+    const channelState = this.apps.get(appId)?.channels.get(message.channel);
+    if (!channelState) return 0;
+    const plain = encodeMessage(message.channel, message.from, message.data);
+    let withMetadata: string | undefined;
+    let receivers = 0;
+    for (const { connection, includeSenderMetadata } of channelState.subscribers.values()) {
+      if (connection.id === message.excludeConnectionId) continue;
+      if (includeSenderMetadata && message.fromMetadata !== undefined) {
+        withMetadata ??= encodeMessage(
+          message.channel,
+          message.from,
+          message.data,
+          message.fromMetadata,
+        );
+        connection.deliver(withMetadata);
+      } else connection.deliver(plain);
+      receivers++;
+    }
+    return receivers;
+  }
+
+  sendDirect(appId: string, message: DirectMessage): number {
+    const sockets = this.apps.get(appId)?.peers.get(message.to);
+    if (!sockets || sockets.size === 0) return 0;
+    const frame = encodeDirect(message.from, message.data, message.fromMetadata);
+    for (const connection of sockets) connection.deliver(frame);
+    return sockets.size;
+  }
+
+  members(appId: string, channel: string): readonly PresenceMember[] {
+    return this.apps.get(appId)?.channels.get(channel)?.roster.members() ?? NO_MEMBERS;
+  }
+
+  closePeer(appId: string, peerId: string, code: number, reason: string): number {
+    const sockets = this.apps.get(appId)?.peers.get(peerId);
+    if (!sockets) return 0;
+    const targets = [...sockets];
+    for (const connection of targets) connection.close(code, reason);
+    return targets.length;
+  }
+
+  closeApp(appId: string, code: number, reason: string): number {
+    const state = this.apps.get(appId);
+    if (!state) return 0;
+    const targets = [...state.connections];
+    for (const connection of targets) connection.close(code, reason);
+    return targets.length;
+  }
+
+  consumeMessage(appId: string, periodStart: number, limit: number): QuotaResult {
+    const state = this.app(appId);
+    if (state.periodStart !== periodStart) {
+      state.periodStart = periodStart;
+      state.messagesUsed = 0;
+    }
+    state.messagesUsed++;
+    return { allowed: state.messagesUsed <= limit, used: state.messagesUsed };
+  }
+
+  usage(appId: string, periodStart: number): AppUsage {
+    const state = this.app(appId);
+    return {
+      concurrentNow: state.concurrent,
+      peakConcurrent: state.peakConcurrent,
+      messagesUsed: state.periodStart === periodStart ? state.messagesUsed : 0,
+    };
+  }
+
+  close(): void {
+    this.apps.clear();
+  }
+}

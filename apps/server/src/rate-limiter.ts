@@ -1,0 +1,71 @@
+/** A token bucket: `capacity` tokens, refilled at `ratePerSecond`, read against an injected clock. */
+export class TokenBucket {
+  private tokens: number;
+  private updatedAt: number;
+
+  constructor(
+    private readonly capacity: number,
+    private readonly ratePerSecond: number,
+    now: number,
+  ) {
+    this.tokens = capacity;
+    this.updatedAt = now;
+  }
+
+  /** Takes one token; false when the bucket is empty. */
+  tryTake(now: number): boolean {
+    this.refill(now);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** True when the bucket has refilled completely (so it can be forgotten). */
+  isFull(now: number): boolean {
+    this.refill(now);
+    return this.tokens >= this.capacity;
+  }
+
+  private refill(now: number): void {
+    const elapsed = now - this.updatedAt;
+    if (elapsed > 0) {
+      this.tokens = Math.min(this.capacity, this.tokens + (elapsed / 1000) * this.ratePerSecond);
+      this.updatedAt = now;
+    }
+  }
+}
+
+/**
+ * Connect attempts per key (an IP address, per app): `limit` attempts per 60 s as a token bucket.
+ * Full buckets are dropped lazily, so memory stays bounded by the addresses active in the last
+ * minute, and no timer is needed.
+ */
+export class ConnectAttemptLimiter {
+  private readonly buckets = new Map<string, { bucket: TokenBucket; limit: number }>();
+  private attemptsSinceSweep = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  tryAttempt(key: string, limitPerMinute: number): boolean {
+    const now = this.now();
+    if (++this.attemptsSinceSweep >= 1024) this.sweep(now);
+    let entry = this.buckets.get(key);
+    if (!entry || entry.limit !== limitPerMinute) {
+      entry = { bucket: new TokenBucket(limitPerMinute, limitPerMinute / 60, now), limit: limitPerMinute };
+      this.buckets.set(key, entry);
+    }
+    return entry.bucket.tryTake(now);
+  }
+
+  /** Seconds until one more attempt is allowed, for `Retry-After`. */
+  retryAfterSeconds(limitPerMinute: number): number {
+    return Math.max(1, Math.ceil(60 / limitPerMinute));
+  }
+
+  private sweep(now: number): void {
+    this.attemptsSinceSweep = 0;
+    for (const [key, entry] of this.buckets) {
+      if (entry.bucket.isFull(now)) this.buckets.delete(key);
+    }
+  }
+}

@@ -1,0 +1,345 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { WsCloseCode } from '@metered/errors';
+import {
+  PERMISSIONS,
+  PROTOCOL_LIMITS,
+  isValidPeerId,
+  utf8ByteLength,
+  validateChannelName,
+  type JsonObject,
+  type Permission,
+} from '@metered/protocol';
+import type { Logger } from 'pino';
+import type { AppRegistry } from './app-registry.js';
+import { authenticateSecretKey, isPlainObject, signToken } from './auth.js';
+import type { Broker } from './broker.js';
+import { ChannelScope } from './channel-scope.js';
+import type { AppConfig, SecretKeyConfig } from './config.js';
+import { periodStartOf } from './connection.js';
+import type { ServerMetrics } from './metrics.js';
+
+/** Largest REST request body, in bytes (larger → 413). */
+export const MAX_REST_BODY_BYTES = 32 * 1024;
+/** Default and largest lifetime of a token minted over REST, in seconds. */
+export const TOKEN_LIFETIME = Object.freeze({ defaultSeconds: 3600, maxSeconds: 86_400 });
+/** The `from` of a server-side publish that names none. */
+export const DEFAULT_REST_PUBLISHER = 'system';
+
+export type RestErrorCode =
+  | 'invalid_request'
+  | 'channel_reserved'
+  | 'unauthorized'
+  | 'channel_not_authorized'
+  | 'action_not_permitted'
+  | 'not_found';
+
+export interface RestContext {
+  readonly registry: () => AppRegistry;
+  readonly broker: Broker;
+  readonly now: () => number;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+}
+
+class RestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: RestErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  response.end(text);
+}
+
+/** Reads the body; over 32 KiB it is drained and refused with 413 (dropped past 1 MiB). */
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= MAX_REST_BODY_BYTES) chunks.push(chunk);
+      else if (size > 32 * MAX_REST_BODY_BYTES) request.destroy();
+    });
+    request.on('end', () => {
+      if (size > MAX_REST_BODY_BYTES) {
+        reject(new RestError(413, 'invalid_request', 'request body exceeds 32 KiB'));
+      } else resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    request.on('error', reject);
+  });
+}
+
+async function readJsonObject(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const text = await readBody(request);
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new RestError(400, 'invalid_request', 'body is not valid JSON');
+  }
+  if (!isPlainObject(value)) throw new RestError(400, 'invalid_request', 'body must be a JSON object');
+  return value;
+}
+
+function requireAction(key: SecretKeyConfig, action: Permission): void {
+  if (!key.actions.includes(action)) {
+    throw new RestError(403, 'action_not_permitted', `the key does not grant ${action}`);
+  }
+}
+
+function checkChannel(key: SecretKeyConfig, channel: string): void {
+  const problem = validateChannelName(channel);
+  if (problem === 'channel_reserved') {
+    throw new RestError(400, 'channel_reserved', 'channel uses a reserved prefix');
+  }
+  if (problem) throw new RestError(400, 'invalid_request', 'invalid channel name');
+  if (!new ChannelScope(key.channelPatterns).allows(channel)) {
+    throw new RestError(403, 'channel_not_authorized', 'channel outside the key channelPatterns');
+  }
+}
+
+function optionalObject(body: Record<string, unknown>, field: string, maxBytes: number): JsonObject | undefined {
+  const value = body[field];
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) throw new RestError(400, 'invalid_request', `${field} must be an object`);
+  if (utf8ByteLength(JSON.stringify(value)) > maxBytes) {
+    throw new RestError(400, 'invalid_request', `${field} exceeds ${maxBytes} bytes`);
+  }
+  return value;
+}
+
+async function mintToken(
+  context: RestContext,
+  key: SecretKeyConfig,
+  request: IncomingMessage,
+): Promise<unknown> {
+  const body = await readJsonObject(request);
+  const { peerId, channels, permissions, expiresInSec } = body;
+  if (!isValidPeerId(peerId)) {
+    throw new RestError(400, 'invalid_request', 'peerId must be 1-128 printable ASCII characters');
+  }
+  let tokenChannels: readonly string[] = key.channelPatterns;
+  if (channels !== undefined) {
+    if (
+      !Array.isArray(channels) ||
+      channels.length > 100 ||
+      !channels.every(
+        (channel) =>
+          typeof channel === 'string' &&
+          channel.length > 0 &&
+          utf8ByteLength(channel) <= PROTOCOL_LIMITS.maxChannelNameBytes,
+      )
+    ) {
+      throw new RestError(400, 'invalid_request', 'channels must be at most 100 channel names');
+    }
+    const keyScope = new ChannelScope(key.channelPatterns);
+    for (const channel of channels as string[]) {
+      const problem = validateChannelName(channel);
+      if (problem === 'channel_reserved') {
+        throw new RestError(400, 'channel_reserved', `channel ${channel} uses a reserved prefix`);
+      }
+      if (problem) throw new RestError(400, 'invalid_request', 'invalid channel name');
+      if (!keyScope.covers(channel)) {
+        throw new RestError(403, 'channel_not_authorized', 'channel outside the key channelPatterns');
+      }
+    }
+    tokenChannels = channels as string[];
+  }
+  let tokenPermissions: readonly Permission[] = key.actions;
+  if (permissions !== undefined) {
+    if (
+      !Array.isArray(permissions) ||
+      permissions.length > 16 ||
+      !permissions.every((permission) => (PERMISSIONS as readonly unknown[]).includes(permission))
+    ) {
+      throw new RestError(400, 'invalid_request', `permissions must be among ${PERMISSIONS.join(', ')}`);
+    }
+    for (const permission of permissions as Permission[]) requireAction(key, permission);
+    tokenPermissions = [...new Set(permissions as Permission[])];
+  }
+  let lifetime: number = TOKEN_LIFETIME.defaultSeconds;
+  if (expiresInSec !== undefined) {
+    if (
+      typeof expiresInSec !== 'number' ||
+      !Number.isInteger(expiresInSec) ||
+      expiresInSec < 1 ||
+      expiresInSec > TOKEN_LIFETIME.maxSeconds
+    ) {
+      throw new RestError(400, 'invalid_request', 'expiresInSec must be an integer from 1 to 86400');
+    }
+    lifetime = expiresInSec;
+  }
+  const metadata = optionalObject(body, 'metadata', PROTOCOL_LIMITS.maxMetadataBytes);
+  const peerMetadata = optionalObject(body, 'peerMetadata', PROTOCOL_LIMITS.maxPeerMetadataBytes);
+  const issuedAt = Math.floor(context.now() / 1000);
+  const expiresAt = issuedAt + lifetime;
+  const token = await signToken(key, {
+    peerId,
+    channels: tokenChannels,
+    permissions: tokenPermissions,
+    expiresAt,
+    issuedAt,
+    metadata,
+    peerMetadata,
+  });
+  return { token, expiresAt };
+}
+
+async function publish(
+  context: RestContext,
+  app: AppConfig,
+  key: SecretKeyConfig,
+  channel: string,
+  request: IncomingMessage,
+): Promise<unknown> {
+  requireAction(key, 'publish');
+  checkChannel(key, channel);
+  const body = await readJsonObject(request);
+  if (!('data' in body) || body.data === undefined) {
+    throw new RestError(400, 'invalid_request', 'data is required');
+  }
+  const from = body.from ?? DEFAULT_REST_PUBLISHER;
+  if (!isValidPeerId(from)) throw new RestError(400, 'invalid_request', 'from must be a valid peer id');
+  const peerMetadata = optionalObject(body, 'peerMetadata', PROTOCOL_LIMITS.maxPeerMetadataBytes);
+  const delivered = await context.broker.publish(app.id, {
+    channel,
+    from,
+    data: body.data,
+    fromMetadata: peerMetadata,
+  });
+  return { channel, delivered };
+}
+
+async function usage(context: RestContext, app: AppConfig): Promise<unknown> {
+  const periodStart = periodStartOf(context.now(), app.plan.periodSeconds);
+  const current = await context.broker.usage(app.id, periodStart);
+  return {
+    appId: app.id,
+    periodStartUnix: periodStart,
+    periodEndUnix: periodStart + app.plan.periodSeconds,
+    concurrentNow: current.concurrentNow,
+    peakConcurrent: current.peakConcurrent,
+    messagesUsed: current.messagesUsed,
+    overageMessages: 0,
+    overageConnections: 0,
+    plan: {
+      name: 'self-hosted',
+      maxConcurrentConnections: app.plan.maxConcurrentConnections,
+      maxMessagesPerPeriod: app.plan.maxMessagesPerPeriod,
+      overagesAllowed: false,
+      overagesEnabled: false,
+    },
+  };
+}
+
+type Route =
+  | { readonly name: 'tokens' }
+  | { readonly name: 'channel-peers'; readonly channel: string }
+  | { readonly name: 'channel-publish'; readonly channel: string }
+  | { readonly name: 'peer'; readonly peerId: string }
+  | { readonly name: 'usage' };
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new RestError(400, 'invalid_request', 'malformed URL encoding');
+  }
+}
+
+function route(method: string, pathname: string): Route | undefined {
+  const segments = pathname.split('/').slice(1);
+  if (segments[0] !== 'v1') return undefined;
+  const [, first, second, third, ...rest] = segments;
+  if (rest.length > 0) return undefined;
+  if (method === 'POST' && first === 'tokens' && second === undefined) return { name: 'tokens' };
+  if (method === 'GET' && first === 'usage' && second === undefined) return { name: 'usage' };
+  if (method === 'DELETE' && first === 'peers' && second && third === undefined) {
+    return { name: 'peer', peerId: decodeSegment(second) };
+  }
+  if (first === 'channels' && second) {
+    if (method === 'GET' && third === 'peers') {
+      return { name: 'channel-peers', channel: decodeSegment(second) };
+    }
+    if (method === 'POST' && third === 'publish') {
+      return { name: 'channel-publish', channel: decodeSegment(second) };
+    }
+  }
+  return undefined;
+}
+
+/** Serves one REST request under `/v1`. Never throws; every failure is a JSON error body. */
+export async function handleRestRequest(
+  context: RestContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  pathname: string,
+): Promise<void> {
+  let routeName = 'unknown';
+  let status = 200;
+  try {
+    const matched = route(request.method ?? 'GET', pathname);
+    if (!matched) throw new RestError(404, 'not_found', 'no such endpoint');
+    routeName = matched.name;
+    const found = authenticateSecretKey(context.registry(), request.headers.authorization);
+    if (!found) throw new RestError(401, 'unauthorized', 'missing or invalid secret key');
+    const { app, key } = found;
+    let body: unknown;
+    switch (matched.name) {
+      case 'tokens':
+        body = await mintToken(context, key, request);
+        break;
+      case 'channel-peers':
+        requireAction(key, 'presence');
+        checkChannel(key, matched.channel);
+        body = {
+          channel: matched.channel,
+          peers: await context.broker.members(app.id, matched.channel),
+        };
+        break;
+      case 'channel-publish':
+        body = await publish(context, app, key, matched.channel, request);
+        break;
+      case 'peer': {
+        if (!isValidPeerId(matched.peerId)) {
+          throw new RestError(400, 'invalid_request', 'invalid peer id');
+        }
+        const closed = await context.broker.closePeer(
+          app.id,
+          matched.peerId,
+          WsCloseCode.ADMIN_DISCONNECT,
+          'disconnected by the REST API',
+        );
+        body = { peerId: matched.peerId, closed };
+        break;
+      }
+      case 'usage':
+        body = await usage(context, app);
+        break;
+    }
+    sendJson(response, status, body);
+  } catch (error) {
+    if (error instanceof RestError) {
+      status = error.status;
+      sendJson(response, status, { error: error.code, message: error.message });
+    } else {
+      status = 500;
+      context.logger.error({ err: error }, 'REST request failed');
+      sendJson(response, 500, { error: 'internal_error', message: 'internal error' });
+    }
+  } finally {
+    context.metrics.restRequestsTotal.inc({ route: routeName, status: String(status) });
+  }
+}

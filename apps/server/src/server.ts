@@ -1,0 +1,304 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WsCloseCode } from '@metered/errors';
+import { PROTOCOL_LIMITS } from '@metered/protocol';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AppRegistry } from './app-registry.js';
+import { appOfCredential, authenticateConnection } from './auth.js';
+import { isPromise, type Broker } from './broker.js';
+import {
+  DEFAULT_CONFIG,
+  parseConfig,
+  type ServerConfig,
+  type ServerConfigInput,
+} from './config.js';
+import { Connection, type ConnectionContext } from './connection.js';
+import { loggableUrl, silentLogger } from './logger.js';
+import { MemoryBroker } from './memory-broker.js';
+import { ServerMetrics } from './metrics.js';
+import { ConnectAttemptLimiter } from './rate-limiter.js';
+import { handleRestRequest, type RestContext } from './rest-api.js';
+
+/** Hooks for embedding and tests; none of them belongs in the config file. */
+export interface ServerHooks {
+  /** The clock (epoch ms) for token expiry, rate buckets and quota periods. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Structured logger. Default: silent. */
+  readonly logger?: Logger;
+  /** A broker implementation to use instead of the one `broker.kind` names. */
+  readonly brokerImplementation?: Broker;
+  /** `retryAfterMs` of the `going_away` frame sent on shutdown. Default 1000. */
+  readonly shutdownRetryAfterMs?: number;
+  /** How long `close()` waits for sockets to finish their closing handshake. Default 5000. */
+  readonly drainTimeoutMs?: number;
+  /** Bound of each socket's outbound buffer in bytes; a socket over it is closed. Default 4 MiB. */
+  readonly maxOutboundBufferBytes?: number;
+}
+
+/** A configuration object (the config file's shape, `apps` defaulting to the embedded dev app) plus hooks. */
+export type StartServerOptions = Partial<ServerConfigInput> & ServerHooks;
+
+export interface RunningServer {
+  /** `ws://host:port`, the origin clients connect to (they append `/v1`). */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly metrics: ServerMetrics;
+  /** The configuration in force. */
+  readonly config: ServerConfig;
+  /**
+   * Applies a new configuration without dropping sockets: apps, keys and limits are replaced;
+   * sockets of suspended (or removed) apps are closed with 4012. Throws `ConfigError`.
+   */
+  reload(config: ServerConfigInput): void;
+  /** Graceful: `going_away` + close 1001 to every socket, resolves once drained. Idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export const SERVER_DEFAULTS = Object.freeze({
+  shutdownRetryAfterMs: 1000,
+  drainTimeoutMs: 5000,
+  maxOutboundBufferBytes: 4 * 1024 * 1024,
+});
+
+const HOOK_KEYS = [
+  'now',
+  'logger',
+  'brokerImplementation',
+  'shutdownRetryAfterMs',
+  'drainTimeoutMs',
+  'maxOutboundBufferBytes',
+] as const;
+
+function splitOptions(options: StartServerOptions): { config: unknown; hooks: ServerHooks } {
+  const config: Record<string, unknown> = { ...options };
+  const hooks: Record<string, unknown> = {};
+  for (const key of HOOK_KEYS) {
+    if (key in config) hooks[key] = config[key];
+    delete config[key];
+  }
+  if (config.apps === undefined) config.apps = DEFAULT_CONFIG.apps;
+  return { config, hooks: hooks as ServerHooks };
+}
+
+function largestMessageSize(config: ServerConfig): number {
+  return Math.max(...config.apps.map((app) => app.limits.maxMessageSize));
+}
+
+function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  statusText: string,
+  headers: Record<string, string> = {},
+): void {
+  const lines = [
+    `HTTP/1.1 ${status} ${statusText}`,
+    'Connection: close',
+    'Content-Length: 0',
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  socket.end(`${lines.join('\r\n')}\r\n\r\n`);
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Starts the server: WebSocket endpoint `/v1`, REST under `/v1/…`, `/healthz` and `/metrics`. */
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const { config: configInput, hooks } = splitOptions(options);
+  let config = parseConfig(configInput);
+  const now = hooks.now ?? Date.now;
+  const logger = hooks.logger ?? silentLogger();
+  const metrics = new ServerMetrics();
+  if (!hooks.brokerImplementation && config.broker.kind !== 'memory') {
+    throw new Error(`broker.kind "${config.broker.kind}" is not available in this build; use "memory"`);
+  }
+  const broker: Broker = hooks.brokerImplementation ?? new MemoryBroker();
+  const ownsBroker = hooks.brokerImplementation === undefined;
+  let registry = new AppRegistry(config);
+  const limiter = new ConnectAttemptLimiter(now);
+  const connections = new Set<Connection>();
+  let closing = false;
+  let closePromise: Promise<void> | undefined;
+  let drained: (() => void) | undefined;
+
+  const connectionContext: ConnectionContext = {
+    broker,
+    metrics,
+    logger,
+    now,
+    app: (appId) => registry.app(appId),
+    maxOutboundBufferBytes: hooks.maxOutboundBufferBytes ?? SERVER_DEFAULTS.maxOutboundBufferBytes,
+    onClosed: (connection) => {
+      connections.delete(connection);
+      if (connections.size === 0) drained?.();
+    },
+  };
+  const restContext: RestContext = { registry: () => registry, broker, now, metrics, logger };
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: largestMessageSize(config),
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+
+  const accept = (socket: WebSocket, request: IncomingMessage, url: URL): void => {
+    const connection = new Connection(socket, connectionContext);
+    connections.add(connection);
+    const origin = request.headers.origin;
+    authenticateConnection(registry, { parameters: url.searchParams, origin }, now())
+      .then((result) => {
+        if (!result.ok) {
+          logger.info({ code: result.closeCode, reason: result.reason }, 'connect refused');
+          connection.close(result.closeCode, result.reason);
+          return;
+        }
+        return connection.establish(result.identity);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'connect failed');
+        connection.close(1011, 'internal error');
+      });
+  };
+
+  const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const json = (status: number, body: unknown): void => {
+      response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      response.end(JSON.stringify(body));
+    };
+    if (url.pathname === '/healthz' && request.method === 'GET') {
+      json(closing ? 503 : 200, { status: closing ? 'shutting_down' : 'ok' });
+      return;
+    }
+    if (url.pathname === '/metrics' && request.method === 'GET') {
+      metrics.render().then(
+        (text) => {
+          response.writeHead(200, { 'content-type': metrics.contentType });
+          response.end(text);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'metrics failed');
+          json(500, { error: 'internal_error', message: 'metrics failed' });
+        },
+      );
+      return;
+    }
+    if (url.pathname === '/v1') {
+      json(426, { error: 'invalid_request', message: 'this endpoint needs a WebSocket upgrade' });
+      return;
+    }
+    if (url.pathname.startsWith('/v1/')) {
+      void handleRestRequest(restContext, request, response, url.pathname);
+      return;
+    }
+    json(404, { error: 'not_found', message: 'no such endpoint' });
+  };
+
+  const httpServer = createServer(onRequest);
+  httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/v1') {
+      rejectUpgrade(socket, 404, 'Not Found');
+      return;
+    }
+    if (closing) {
+      rejectUpgrade(socket, 503, 'Service Unavailable');
+      return;
+    }
+    const app = appOfCredential(registry, url.searchParams);
+    const limit =
+      app?.limits.connectAttemptsPerIpPerMinute ?? PROTOCOL_LIMITS.connectAttemptsPerIpPerMinute;
+    const address = request.socket.remoteAddress ?? 'unknown';
+    if (!limiter.tryAttempt(`${app?.id ?? ''}\u0000${address}`, limit)) {
+      logger.info({ address, url: loggableUrl(request.url) }, 'connect rate limited');
+      metrics.connectsTotal.inc({ outcome: '429' });
+      rejectUpgrade(socket, 429, 'Too Many Requests', {
+        'Retry-After': String(limiter.retryAfterSeconds(limit)),
+      });
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request, url));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    httpServer.once('error', onError);
+    httpServer.listen(config.port, config.host, () => {
+      httpServer.off('error', onError);
+      resolve();
+    });
+  });
+  const address = httpServer.address() as AddressInfo;
+  const host = config.host;
+  const port = address.port;
+  const url = `ws://${formatHost(host)}:${port}`;
+  logger.info({ url }, 'listening');
+
+  const closeApp = (appId: string, reason: string): void => {
+    const result = broker.closeApp(appId, WsCloseCode.ACCOUNT_SUSPENDED, reason);
+    if (isPromise(result)) result.catch((error: unknown) => logger.error({ err: error }, 'closeApp failed'));
+  };
+
+  const close = (): Promise<void> => {
+    closePromise ??= (async () => {
+      closing = true;
+      const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      const allDrained = new Promise<void>((resolve) => {
+        drained = resolve;
+        if (connections.size === 0) resolve();
+      });
+      const retryAfterMs = hooks.shutdownRetryAfterMs ?? SERVER_DEFAULTS.shutdownRetryAfterMs;
+      for (const connection of [...connections]) connection.goAway(retryAfterMs);
+      let drainTimer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => {
+        drainTimer = setTimeout(resolve, hooks.drainTimeoutMs ?? SERVER_DEFAULTS.drainTimeoutMs);
+      });
+      await Promise.race([allDrained, timedOut]);
+      clearTimeout(drainTimer);
+      if (connections.size > 0) {
+        for (const connection of [...connections]) connection.terminate();
+        await allDrained;
+      }
+      httpServer.closeAllConnections();
+      await httpClosed;
+      wss.close();
+      if (ownsBroker) await broker.close();
+      logger.info('closed');
+    })();
+    return closePromise;
+  };
+
+  return {
+    url,
+    host,
+    port,
+    metrics,
+    get config() {
+      return config;
+    },
+    reload(input: ServerConfigInput) {
+      const next = parseConfig(input);
+      const previous = registry;
+      config = next;
+      registry = new AppRegistry(next);
+      wss.options.maxPayload = largestMessageSize(next);
+      for (const app of next.apps) {
+        if (app.suspended) closeApp(app.id, 'app suspended');
+      }
+      for (const appId of previous.apps.keys()) {
+        if (!registry.app(appId)) closeApp(appId, 'app removed');
+      }
+      logger.info({ apps: next.apps.length }, 'configuration reloaded');
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
