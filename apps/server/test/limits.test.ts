@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import {
+  PUBLISHABLE_KEY,
+  TestClock,
+  connect,
+  connectWithKey,
+  connectWithToken,
+  rest,
+  startTestServer,
+  testApp,
+} from './helpers.js';
+
+describe('frame rules', () => {
+  it('closes with 1008 on a binary frame', async () => {
+    const server = await startTestServer();
+    const client = await connectWithKey(server);
+    client.socket.send(Buffer.from('{"type":"ping"}'), { binary: true });
+    expect((await client.closed).code).toBe(1008);
+  });
+
+  it.each(['not json', '[1,2]', '"text"', 'null'])('closes with 1008 on the text %j', async (text) => {
+    const server = await startTestServer();
+    const client = await connectWithKey(server);
+    client.socket.send(text);
+    expect((await client.closed).code).toBe(1008);
+  });
+
+  it("closes with 1009 on a frame over the app's maxMessageSize", async () => {
+    const server = await startTestServer({
+      apps: [testApp({ limits: { maxMessageSize: 1024 } })],
+    });
+    const client = await connectWithKey(server);
+    const data = 'x'.repeat(900);
+    expect(await client.request({ type: 'publish', channel: 'a', data })).toMatchObject({ type: 'ack' });
+    client.sendJson({ type: 'publish', channel: 'a', data: 'x'.repeat(1100) });
+    expect((await client.closed).code).toBe(1009);
+  });
+
+  it('closes with 1009 on a frame over the default 64 KiB', async () => {
+    const server = await startTestServer();
+    const client = await connectWithKey(server);
+    client.sendJson({ type: 'publish', channel: 'a', data: 'x'.repeat(65_536) });
+    expect((await client.closed).code).toBe(1009);
+  });
+});
+
+describe('channel cap', () => {
+  it('answers channel_limit_exceeded past maxChannelsPerConnection', async () => {
+    const server = await startTestServer({
+      apps: [testApp({ limits: { maxChannelsPerConnection: 2 } })],
+    });
+    const client = await connectWithKey(server);
+    expect(await client.request({ type: 'subscribe', channel: 'a' })).toMatchObject({ type: 'ack' });
+    expect(await client.request({ type: 'subscribe', channel: 'b' })).toMatchObject({ type: 'ack' });
+    expect(await client.request({ type: 'subscribe', channel: 'c' })).toMatchObject({
+      type: 'error',
+      code: 'channel_limit_exceeded',
+    });
+    expect(await client.request({ type: 'subscribe', channel: 'a' })).toMatchObject({ type: 'ack' });
+    await client.request({ type: 'unsubscribe', channel: 'b' });
+    expect(await client.request({ type: 'subscribe', channel: 'c' })).toMatchObject({ type: 'ack' });
+  });
+});
+
+describe('message rate', () => {
+  it('closes with 4011 when the bucket (burst 200) is empty', async () => {
+    const clock = new TestClock();
+    const server = await startTestServer({ now: clock.now });
+    const client = await connectWithKey(server);
+    for (let index = 0; index < 201; index++) client.sendJson({ type: 'ping' });
+    expect((await client.closed).code).toBe(4011);
+    expect(client.ofType('pong')).toHaveLength(200);
+  });
+
+  it('refills at messagesPerSecond', async () => {
+    const clock = new TestClock();
+    const server = await startTestServer({
+      now: clock.now,
+      apps: [testApp({ limits: { messagesPerSecond: 2, messageBurst: 4 } })],
+    });
+    const client = await connectWithKey(server);
+    for (let index = 0; index < 3; index++) client.sendJson({ type: 'ping' });
+    await client.sync(); // the 4th frame
+    clock.advance(1000); // +2 tokens
+    await client.sync();
+    await client.sync();
+    client.sendJson({ type: 'ping' });
+    expect((await client.closed).code).toBe(4011);
+  });
+});
+
+describe('message quota', () => {
+  it('answers over_message_quota on publish and send while subscribe and delivery keep working', async () => {
+    const clock = new TestClock(Date.UTC(2026, 0, 1, 0, 0, 10));
+    const server = await startTestServer({
+      now: clock.now,
+      apps: [testApp({ plan: { maxMessagesPerPeriod: 2, periodSeconds: 60 } })],
+    });
+    const alice = await connectWithToken(server, 'alice', {}, clock.time);
+    const bob = await connectWithToken(server, 'bob', {}, clock.time);
+    await bob.request({ type: 'subscribe', channel: 'room' });
+    expect(await alice.request({ type: 'publish', channel: 'room', data: 1 })).toMatchObject({ type: 'ack' });
+    expect(await alice.request({ type: 'send', to: 'bob', data: 2 })).toMatchObject({ type: 'ack' });
+    expect(await alice.request({ type: 'publish', channel: 'room', data: 3 })).toMatchObject({
+      type: 'error',
+      code: 'over_message_quota',
+    });
+    expect(await bob.request({ type: 'send', to: 'alice', data: 4 })).toMatchObject({
+      type: 'error',
+      code: 'over_message_quota',
+    });
+    expect(await alice.request({ type: 'subscribe', channel: 'room' })).toMatchObject({ type: 'ack' });
+    const published = await rest(server, 'POST', '/v1/channels/room/publish', { body: { data: 'notice' } });
+    expect(published.status).toBe(200);
+    expect(await bob.waitFor((frame) => frame.type === 'message' && frame.data === 'notice')).toBeTruthy();
+    expect((await rest(server, 'GET', '/v1/usage')).body.messagesUsed).toBe(4);
+    clock.advance(60_000);
+    expect(await alice.request({ type: 'publish', channel: 'room', data: 5 })).toMatchObject({ type: 'ack' });
+  });
+});
+
+describe('connect attempts per IP', () => {
+  it('answers HTTP 429 before the upgrade once the per-minute budget is spent', async () => {
+    const clock = new TestClock();
+    const server = await startTestServer({
+      now: clock.now,
+      apps: [testApp({ limits: { connectAttemptsPerIpPerMinute: 2 } })],
+    });
+    await connectWithKey(server);
+    const refused = connect(server, { key: 'pk_live_unknown_counts_elsewhere' });
+    expect((await refused.closed).code).toBe(4001);
+    await connectWithKey(server);
+    const limited = connect(server, { key: PUBLISHABLE_KEY });
+    await expect(limited.opened).rejects.toThrow(/429/);
+    clock.advance(30_000);
+    await connectWithKey(server);
+  });
+});
+
+describe('slow consumers', () => {
+  it('closes a socket whose outbound buffer stays over the bound with 1008', async () => {
+    const server = await startTestServer({ maxOutboundBufferBytes: 64 * 1024 });
+    const slow = await connectWithKey(server);
+    await slow.request({ type: 'subscribe', channel: 'firehose' });
+    const tcp = (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    tcp.pause();
+    const data = 'x'.repeat(30_000);
+    let delivered = 1;
+    for (let round = 0; round < 10_000 && delivered > 0; round++) {
+      const response = await rest(server, 'POST', '/v1/channels/firehose/publish', { body: { data } });
+      delivered = response.body.delivered;
+    }
+    expect(delivered).toBe(0);
+    tcp.resume();
+    expect((await slow.closed).code).toBe(1008);
+  });
+});
