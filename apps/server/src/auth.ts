@@ -163,7 +163,8 @@ export async function verifyToken(
     return refuse(WsCloseCode.INVALID_TOKEN, 'exp must be a number');
   }
   if (metadata !== undefined) {
-    if (!isPlainObject(metadata)) return refuse(WsCloseCode.INVALID_TOKEN, 'metadata must be an object');
+    if (!isPlainObject(metadata))
+      return refuse(WsCloseCode.INVALID_TOKEN, 'metadata must be an object');
     if (serialisedSize(metadata) > PROTOCOL_LIMITS.maxMetadataBytes) {
       return refuse(WsCloseCode.INVALID_TOKEN, 'metadata claim too large');
     }
@@ -211,7 +212,8 @@ export async function verifyToken(
   if (exp * 1000 - TOKEN_EXPIRY_MARGIN_MS <= now) {
     return refuse(WsCloseCode.TOKEN_EXPIRED, 'token expired');
   }
-  if (scope.isEmpty) return refuse(WsCloseCode.CHANNEL_NOT_AUTHORIZED, 'token authorises no channel');
+  if (scope.isEmpty)
+    return refuse(WsCloseCode.CHANNEL_NOT_AUTHORIZED, 'token authorises no channel');
 
   return {
     ok: true,
@@ -222,8 +224,8 @@ export async function verifyToken(
       expiresAt: exp,
       permissions: granted,
       scope,
-      metadata: metadata as JsonObject | undefined,
-      peerMetadata: peerMetadata as JsonObject | undefined,
+      metadata: metadata,
+      peerMetadata: peerMetadata,
     },
   };
 }

@@ -25,7 +25,8 @@ export class ChannelScope {
   }
 }
 
-type Token = { readonly kind: 'char'; readonly char: string } | { readonly kind: 'star' | 'globstar' };
+type Token =
+  { readonly kind: 'char'; readonly char: string } | { readonly kind: 'star' | 'globstar' };
 
 function tokenize(pattern: string): Token[] {
   const tokens: Token[] = [];

@@ -52,7 +52,10 @@ async function main(): Promise<void> {
   if (values.port !== undefined) {
     port = Number(values.port);
     if (!/^\d+$/.test(values.port) || port > 65_535) {
-      fail(`invalid --port "${values.port}": expected an integer from 0 to 65535`, EXIT_INVALID_CONFIG);
+      fail(
+        `invalid --port "${values.port}": expected an integer from 0 to 65535`,
+        EXIT_INVALID_CONFIG,
+      );
     }
   }
   const configPath = values.config ?? (process.env.METERED_CONFIG || undefined);

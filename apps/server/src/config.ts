@@ -47,7 +47,12 @@ const planSchema = z
 
 const limitsSchema = z
   .object({
-    maxMessageSize: z.number().int().min(256).max(16_777_216).default(PROTOCOL_LIMITS.maxMessageSize),
+    maxMessageSize: z
+      .number()
+      .int()
+      .min(256)
+      .max(16_777_216)
+      .default(PROTOCOL_LIMITS.maxMessageSize),
     maxChannelsPerConnection: z
       .number()
       .int()

@@ -48,7 +48,10 @@ export interface ConnectionContext {
 type ConnectionState = 'authenticating' | 'establishing' | 'open' | 'closing' | 'closed';
 
 /** Chains a step after a value that may or may not be a promise, staying synchronous when it can. */
-function andThen<T, R>(value: MaybePromise<T>, step: (value: T) => MaybePromise<R>): MaybePromise<R> {
+function andThen<T, R>(
+  value: MaybePromise<T>,
+  step: (value: T) => MaybePromise<R>,
+): MaybePromise<R> {
   return isPromise(value) ? value.then(step) : step(value);
 }
 
@@ -110,7 +113,9 @@ export class Connection implements BrokerConnection {
   }
 
   private get appConfig(): AppConfig | undefined {
-    return this.identity ? (this.context.app(this.identity.app.id) ?? this.identity.app) : undefined;
+    return this.identity
+      ? (this.context.app(this.identity.app.id) ?? this.identity.app)
+      : undefined;
   }
 
   /**
@@ -433,7 +438,8 @@ export class Connection implements BrokerConnection {
     this.outboundBeforeWelcome.length = 0;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
-    if (wasOpen && this.identity) this.context.metrics.connections.dec({ app: this.identity.app.id });
+    if (wasOpen && this.identity)
+      this.context.metrics.connections.dec({ app: this.identity.app.id });
     const { broker } = this.context;
     const report = (error: unknown): void =>
       this.context.logger.error({ err: error, connection: this.id }, 'broker detach failed');
@@ -457,9 +463,12 @@ export class Connection implements BrokerConnection {
       this.close(WsCloseCode.TOKEN_EXPIRED, 'token expired');
       return;
     }
-    this.expiryTimer = setTimeout(() => {
-      this.expiryTimer = undefined;
-      if (this.state === 'open') this.scheduleExpiry();
-    }, Math.min(delay, MAX_TIMER_MS));
+    this.expiryTimer = setTimeout(
+      () => {
+        this.expiryTimer = undefined;
+        if (this.state === 'open') this.scheduleExpiry();
+      },
+      Math.min(delay, MAX_TIMER_MS),
+    );
   }
 }

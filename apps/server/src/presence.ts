@@ -5,7 +5,11 @@ export type RosterChange =
   /** The peer id was not present: announce `joined`. */
   | { readonly kind: 'joined'; readonly member: PresenceMember }
   /** The peer id was present through another socket: announce `left` for it, then `joined`. */
-  | { readonly kind: 'replaced'; readonly previous: PresenceMember; readonly member: PresenceMember }
+  | {
+      readonly kind: 'replaced';
+      readonly previous: PresenceMember;
+      readonly member: PresenceMember;
+    }
   /** The last socket of the peer id left: announce `left`. */
   | { readonly kind: 'left'; readonly member: PresenceMember }
   /** Nothing to announce. */

@@ -51,7 +51,10 @@ export class ConnectAttemptLimiter {
     if (++this.attemptsSinceSweep >= 1024) this.sweep(now);
     let entry = this.buckets.get(key);
     if (!entry || entry.limit !== limitPerMinute) {
-      entry = { bucket: new TokenBucket(limitPerMinute, limitPerMinute / 60, now), limit: limitPerMinute };
+      entry = {
+        bucket: new TokenBucket(limitPerMinute, limitPerMinute / 60, now),
+        limit: limitPerMinute,
+      };
       this.buckets.set(key, entry);
     }
     return entry.bucket.tryTake(now);

@@ -89,7 +89,8 @@ async function readJsonObject(request: IncomingMessage): Promise<Record<string, 
   } catch {
     throw new RestError(400, 'invalid_request', 'body is not valid JSON');
   }
-  if (!isPlainObject(value)) throw new RestError(400, 'invalid_request', 'body must be a JSON object');
+  if (!isPlainObject(value))
+    throw new RestError(400, 'invalid_request', 'body must be a JSON object');
   return value;
 }
 
@@ -110,10 +111,15 @@ function checkChannel(key: SecretKeyConfig, channel: string): void {
   }
 }
 
-function optionalObject(body: Record<string, unknown>, field: string, maxBytes: number): JsonObject | undefined {
+function optionalObject(
+  body: Record<string, unknown>,
+  field: string,
+  maxBytes: number,
+): JsonObject | undefined {
   const value = body[field];
   if (value === undefined) return undefined;
-  if (!isPlainObject(value)) throw new RestError(400, 'invalid_request', `${field} must be an object`);
+  if (!isPlainObject(value))
+    throw new RestError(400, 'invalid_request', `${field} must be an object`);
   if (utf8ByteLength(JSON.stringify(value)) > maxBytes) {
     throw new RestError(400, 'invalid_request', `${field} exceeds ${maxBytes} bytes`);
   }
@@ -152,7 +158,11 @@ async function mintToken(
       }
       if (problem) throw new RestError(400, 'invalid_request', 'invalid channel name');
       if (!keyScope.covers(channel)) {
-        throw new RestError(403, 'channel_not_authorized', 'channel outside the key channelPatterns');
+        throw new RestError(
+          403,
+          'channel_not_authorized',
+          'channel outside the key channelPatterns',
+        );
       }
     }
     tokenChannels = channels as string[];
@@ -164,7 +174,11 @@ async function mintToken(
       permissions.length > 16 ||
       !permissions.every((permission) => (PERMISSIONS as readonly unknown[]).includes(permission))
     ) {
-      throw new RestError(400, 'invalid_request', `permissions must be among ${PERMISSIONS.join(', ')}`);
+      throw new RestError(
+        400,
+        'invalid_request',
+        `permissions must be among ${PERMISSIONS.join(', ')}`,
+      );
     }
     for (const permission of permissions as Permission[]) requireAction(key, permission);
     tokenPermissions = [...new Set(permissions as Permission[])];
@@ -177,7 +191,11 @@ async function mintToken(
       expiresInSec < 1 ||
       expiresInSec > TOKEN_LIFETIME.maxSeconds
     ) {
-      throw new RestError(400, 'invalid_request', 'expiresInSec must be an integer from 1 to 86400');
+      throw new RestError(
+        400,
+        'invalid_request',
+        'expiresInSec must be an integer from 1 to 86400',
+      );
     }
     lifetime = expiresInSec;
   }
@@ -211,7 +229,8 @@ async function publish(
     throw new RestError(400, 'invalid_request', 'data is required');
   }
   const from = body.from ?? DEFAULT_REST_PUBLISHER;
-  if (!isValidPeerId(from)) throw new RestError(400, 'invalid_request', 'from must be a valid peer id');
+  if (!isValidPeerId(from))
+    throw new RestError(400, 'invalid_request', 'from must be a valid peer id');
   const peerMetadata = optionalObject(body, 'peerMetadata', PROTOCOL_LIMITS.maxPeerMetadataBytes);
   const delivered = await context.broker.publish(app.id, {
     channel,

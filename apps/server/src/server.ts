@@ -81,7 +81,7 @@ function splitOptions(options: StartServerOptions): { config: unknown; hooks: Se
     delete config[key];
   }
   if (config.apps === undefined) config.apps = DEFAULT_CONFIG.apps;
-  return { config, hooks: hooks as ServerHooks };
+  return { config, hooks: hooks };
 }
 
 function largestMessageSize(config: ServerConfig): number {
@@ -115,7 +115,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const logger = hooks.logger ?? silentLogger();
   const metrics = new ServerMetrics();
   if (!hooks.brokerImplementation && config.broker.kind !== 'memory') {
-    throw new Error(`broker.kind "${config.broker.kind}" is not available in this build; use "memory"`);
+    throw new Error(
+      `broker.kind "${config.broker.kind}" is not available in this build; use "memory"`,
+    );
   }
   const broker: Broker = hooks.brokerImplementation ?? new MemoryBroker();
   const ownsBroker = hooks.brokerImplementation === undefined;
@@ -243,7 +245,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   const closeApp = (appId: string, reason: string): void => {
     const result = broker.closeApp(appId, WsCloseCode.ACCOUNT_SUSPENDED, reason);
-    if (isPromise(result)) result.catch((error: unknown) => logger.error({ err: error }, 'closeApp failed'));
+    if (isPromise(result))
+      result.catch((error: unknown) => logger.error({ err: error }, 'closeApp failed'));
   };
 
   const close = (): Promise<void> => {

@@ -16,16 +16,27 @@ import {
 describe('connect refusals (close after the upgrade, no welcome)', () => {
   const cases: [string, () => Promise<Record<string, string>>, number][] = [
     ['neither key nor token', async () => ({}), 4001],
-    ['both key and token', async () => ({ key: PUBLISHABLE_KEY, token: await signTestToken() }), 4001],
+    [
+      'both key and token',
+      async () => ({ key: PUBLISHABLE_KEY, token: await signTestToken() }),
+      4001,
+    ],
     ['an unknown publishable key', async () => ({ key: 'pk_live_nope' }), 4001],
     ['a malformed token', async () => ({ token: 'not.a.jwt' }), 4001],
     ['a bad signature', async () => ({ token: await signTestToken({ secret: 'wrong' }) }), 4001],
-    ['an unknown kid', async () => ({ token: await signTestToken({ kid: 'sk_id_unknown' }) }), 4001],
+    [
+      'an unknown kid',
+      async () => ({ token: await signTestToken({ kid: 'sk_id_unknown' }) }),
+      4001,
+    ],
     ['alg HS512', async () => ({ token: await signTestToken({ alg: 'HS512' }) }), 4001],
     [
       'alg none',
       async () => ({
-        token: new UnsecuredJWT({ sub: 'mallory', exp: Math.floor(Date.now() / 1000) + 60 }).encode(),
+        token: new UnsecuredJWT({
+          sub: 'mallory',
+          exp: Math.floor(Date.now() / 1000) + 60,
+        }).encode(),
       }),
       4001,
     ],
@@ -43,11 +54,17 @@ describe('connect refusals (close after the upgrade, no welcome)', () => {
       4001,
     ],
     ['no sub', async () => ({ token: await signTestToken({ sub: null }) }), 4001],
-    ['a sub that is not a peer id', async () => ({ token: await signTestToken({ sub: 'bad\nid' }) }), 4001],
+    [
+      'a sub that is not a peer id',
+      async () => ({ token: await signTestToken({ sub: 'bad\nid' }) }),
+      4001,
+    ],
     ['no exp', async () => ({ token: await signTestToken({ exp: null }) }), 4001],
     [
       'oversized metadata',
-      async () => ({ token: await signTestToken({ claims: { metadata: { blob: 'x'.repeat(8200) } } }) }),
+      async () => ({
+        token: await signTestToken({ claims: { metadata: { blob: 'x'.repeat(8200) } } }),
+      }),
       4001,
     ],
     [
@@ -62,8 +79,16 @@ describe('connect refusals (close after the upgrade, no welcome)', () => {
       async () => ({ token: await signTestToken({ claims: { permissions: ['admin'] } }) }),
       4001,
     ],
-    ['an expired token', async () => ({ token: await signTestToken({ exp: Math.floor(Date.now() / 1000) - 10 }) }), 4002],
-    ['a token authorising no channel', async () => ({ token: await signTestToken({ claims: { channels: [] } }) }), 4003],
+    [
+      'an expired token',
+      async () => ({ token: await signTestToken({ exp: Math.floor(Date.now() / 1000) - 10 }) }),
+      4002,
+    ],
+    [
+      'a token authorising no channel',
+      async () => ({ token: await signTestToken({ claims: { channels: [] } }) }),
+      4003,
+    ],
   ];
 
   it.each(cases)('closes %s', async (_name, query, code) => {
@@ -90,7 +115,9 @@ describe('connect refusals (close after the upgrade, no welcome)', () => {
       expect((await client.closed).code).toBe(4001);
     }
     const ok = connect(server, {
-      token: await signTestToken({ claims: { channels: ['rooms/a', 'rooms/b-*'], permissions: ['subscribe'] } }),
+      token: await signTestToken({
+        claims: { channels: ['rooms/a', 'rooms/b-*'], permissions: ['subscribe'] },
+      }),
     });
     await ok.welcome();
   });
@@ -100,7 +127,11 @@ describe('connect refusals (close after the upgrade, no welcome)', () => {
       publishableKeys: [{ key: PUBLISHABLE_KEY, allowedOrigins: ['https://app.example.com'] }],
     });
     const server = await startTestServer({ apps: [app] });
-    const allowed = connect(server, { key: PUBLISHABLE_KEY }, { origin: 'https://app.example.com' });
+    const allowed = connect(
+      server,
+      { key: PUBLISHABLE_KEY },
+      { origin: 'https://app.example.com' },
+    );
     await allowed.welcome();
     const other = connect(server, { key: PUBLISHABLE_KEY }, { origin: 'https://evil.example.com' });
     expect((await other.closed).code).toBe(4001);
@@ -159,7 +190,9 @@ describe('channel authorisation', () => {
   it('answers channel_not_authorized outside the token channels and keeps the socket', async () => {
     const server = await startTestServer();
     const client = await connectWithToken(server, 'alice', { channels: ['rooms/*'] });
-    expect(await client.request({ type: 'subscribe', channel: 'rooms/a' })).toMatchObject({ type: 'ack' });
+    expect(await client.request({ type: 'subscribe', channel: 'rooms/a' })).toMatchObject({
+      type: 'ack',
+    });
     expect(await client.request({ type: 'subscribe', channel: 'rooms/a/b' })).toMatchObject({
       type: 'error',
       code: 'channel_not_authorized',
@@ -182,19 +215,28 @@ describe('channel authorisation', () => {
       { type: 'publish', channel: 'room', data: 1 },
       { type: 'send', to: 'bob', data: 1 },
     ]) {
-      expect(await client.request(frame)).toMatchObject({ type: 'error', code: 'action_not_permitted' });
+      expect(await client.request(frame)).toMatchObject({
+        type: 'error',
+        code: 'action_not_permitted',
+      });
     }
   });
 
   it("applies a publishable key's patterns and actions", async () => {
     const app = testApp({
       publishableKeys: [
-        { key: PUBLISHABLE_KEY, channelPatterns: ['public/**'], actions: ['subscribe', 'publish', 'presence'] },
+        {
+          key: PUBLISHABLE_KEY,
+          channelPatterns: ['public/**'],
+          actions: ['subscribe', 'publish', 'presence'],
+        },
       ],
     });
     const server = await startTestServer({ apps: [app] });
     const client = await connectWithKey(server);
-    expect(await client.request({ type: 'subscribe', channel: 'public/a/b' })).toMatchObject({ type: 'ack' });
+    expect(await client.request({ type: 'subscribe', channel: 'public/a/b' })).toMatchObject({
+      type: 'ack',
+    });
     expect(await client.request({ type: 'subscribe', channel: 'private' })).toMatchObject({
       code: 'channel_not_authorized',
     });

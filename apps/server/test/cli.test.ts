@@ -53,7 +53,11 @@ afterEach(() => {
 });
 
 function runCli(args: string[], env: Record<string, string> = {}): Cli {
-  const childEnv: Record<string, string | undefined> = { ...process.env, METERED_LOG_LEVEL: 'warn', ...env };
+  const childEnv: Record<string, string | undefined> = {
+    ...process.env,
+    METERED_LOG_LEVEL: 'warn',
+    ...env,
+  };
   if (!('METERED_CONFIG' in env)) delete childEnv.METERED_CONFIG;
   const child = spawn(process.execPath, [cliPath, ...args], { env: childEnv, stdio: 'pipe' });
   children.push(child);
@@ -104,7 +108,10 @@ describe('metered-server CLI', () => {
     await client.welcome();
     cli.child.kill('SIGTERM');
     expect((await client.closed).code).toBe(1001);
-    expect(client.frames.at(-1)).toMatchObject({ type: 'going_away', retryAfterMs: expect.any(Number) });
+    expect(client.frames.at(-1)).toMatchObject({
+      type: 'going_away',
+      retryAfterMs: expect.any(Number),
+    });
     expect(await cli.exited).toBe(0);
   });
 
@@ -114,7 +121,8 @@ describe('metered-server CLI', () => {
     expect(match).not.toBeNull();
     while (!cli.lines.some((line) => line.includes('sk_secret_dev'))) await cli.nextLine();
     const output = cli.lines.join('\n');
-    for (const credential of ['pk_live_dev', 'sk_id_dev', 'sk_secret_dev']) expect(output).toContain(credential);
+    for (const credential of ['pk_live_dev', 'sk_id_dev', 'sk_secret_dev'])
+      expect(output).toContain(credential);
     const client = new TestClient(`${match![1]}/v1?key=pk_live_dev`);
     await client.welcome();
     const response = await fetch(`http://127.0.0.1:${match![2]}/v1/usage`, {
@@ -137,10 +145,22 @@ describe('metered-server CLI', () => {
   });
 
   it.each([
-    ['a bad field', { apps: [testApp({ limits: { maxMessageSize: 'big' as unknown as number } })] }, 'apps[0].limits.maxMessageSize'],
-    ['an unknown action', { apps: [testApp({ publishableKeys: [{ key: 'pk', actions: ['fly' as 'send'] }] })] }, 'apps[0].publishableKeys[0].actions[0]'],
+    [
+      'a bad field',
+      { apps: [testApp({ limits: { maxMessageSize: 'big' as unknown as number } })] },
+      'apps[0].limits.maxMessageSize',
+    ],
+    [
+      'an unknown action',
+      { apps: [testApp({ publishableKeys: [{ key: 'pk', actions: ['fly' as 'send'] }] })] },
+      'apps[0].publishableKeys[0].actions[0]',
+    ],
     ['no apps', { apps: [] }, 'apps'],
-    ['a duplicate key id', { apps: [testApp(), testApp({ id: 'app2', publishableKeys: [] })] }, 'apps[1].secretKeys[0].id'],
+    [
+      'a duplicate key id',
+      { apps: [testApp(), testApp({ id: 'app2', publishableKeys: [] })] },
+      'apps[1].secretKeys[0].id',
+    ],
     ['an unknown field', { apps: [testApp()], prot: 1 }, 'prot'],
     ['invalid JSON', '{"apps": [', 'JSON'],
   ])('exits 2 naming the field for %s', async (_name, config, field) => {

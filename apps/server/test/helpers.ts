@@ -115,8 +115,8 @@ export class TestClient {
       });
     });
     this.socket.on('error', () => undefined);
-    this.socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Frame;
+    this.socket.on('message', (data: Buffer) => {
+      const frame = JSON.parse(data.toString('utf8')) as Frame;
       this.frames.push(frame);
       for (const waiter of [...this.waiters]) {
         if (waiter.predicate(frame)) {
@@ -138,9 +138,7 @@ export class TestClient {
   async next(): Promise<Frame> {
     const index = this.cursor++;
     if (index < this.frames.length) return this.frames[index] as Frame;
-    return this.waitFor(() => this.frames.length > index).then(
-      () => this.frames[index] as Frame,
-    );
+    return this.waitFor(() => this.frames.length > index).then(() => this.frames[index] as Frame);
   }
 
   welcome(): Promise<Frame> {
@@ -164,9 +162,7 @@ export class TestClient {
   async sync(): Promise<void> {
     const pongs = this.frames.filter((frame) => frame.type === 'pong').length;
     this.sendJson({ type: 'ping' });
-    await this.waitFor(
-      () => this.frames.filter((frame) => frame.type === 'pong').length > pongs,
-    );
+    await this.waitFor(() => this.frames.filter((frame) => frame.type === 'pong').length > pongs);
   }
 
   ofType(type: string): Frame[] {
@@ -194,7 +190,10 @@ export function connect(
 }
 
 /** Opens a client with the test publishable key and awaits its welcome. */
-export async function connectWithKey(server: RunningServer, key = PUBLISHABLE_KEY): Promise<TestClient> {
+export async function connectWithKey(
+  server: RunningServer,
+  key = PUBLISHABLE_KEY,
+): Promise<TestClient> {
   const client = connect(server, { key });
   await client.welcome();
   return client;
@@ -217,7 +216,11 @@ export async function signTestToken(options: TokenOptions = {}): Promise<string>
   if (options.sub !== null) payload.sub = options.sub ?? `peer-${randomUUID().slice(0, 8)}`;
   if (options.exp !== null) payload.exp = options.exp ?? Math.floor(now / 1000) + 3600;
   return new SignJWT(payload)
-    .setProtectedHeader({ alg: options.alg ?? 'HS256', kid: options.kid ?? SECRET_KEY_ID, typ: 'JWT' })
+    .setProtectedHeader({
+      alg: options.alg ?? 'HS256',
+      kid: options.kid ?? SECRET_KEY_ID,
+      typ: 'JWT',
+    })
     .sign(new TextEncoder().encode(options.secret ?? SECRET));
 }
 
@@ -242,7 +245,8 @@ export async function rest(
   options: { body?: unknown; rawBody?: string; authorization?: string | null } = {},
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const headers: Record<string, string> = {};
-  if (options.authorization !== null) headers.authorization = options.authorization ?? AUTHORIZATION;
+  if (options.authorization !== null)
+    headers.authorization = options.authorization ?? AUTHORIZATION;
   let body: string | undefined = options.rawBody;
   if (options.body !== undefined) {
     body = JSON.stringify(options.body);

@@ -18,12 +18,15 @@ describe('frame rules', () => {
     expect((await client.closed).code).toBe(1008);
   });
 
-  it.each(['not json', '[1,2]', '"text"', 'null'])('closes with 1008 on the text %j', async (text) => {
-    const server = await startTestServer();
-    const client = await connectWithKey(server);
-    client.socket.send(text);
-    expect((await client.closed).code).toBe(1008);
-  });
+  it.each(['not json', '[1,2]', '"text"', 'null'])(
+    'closes with 1008 on the text %j',
+    async (text) => {
+      const server = await startTestServer();
+      const client = await connectWithKey(server);
+      client.socket.send(text);
+      expect((await client.closed).code).toBe(1008);
+    },
+  );
 
   it("closes with 1009 on a frame over the app's maxMessageSize", async () => {
     const server = await startTestServer({
@@ -31,7 +34,9 @@ describe('frame rules', () => {
     });
     const client = await connectWithKey(server);
     const data = 'x'.repeat(900);
-    expect(await client.request({ type: 'publish', channel: 'a', data })).toMatchObject({ type: 'ack' });
+    expect(await client.request({ type: 'publish', channel: 'a', data })).toMatchObject({
+      type: 'ack',
+    });
     client.sendJson({ type: 'publish', channel: 'a', data: 'x'.repeat(1100) });
     expect((await client.closed).code).toBe(1009);
   });
@@ -50,15 +55,23 @@ describe('channel cap', () => {
       apps: [testApp({ limits: { maxChannelsPerConnection: 2 } })],
     });
     const client = await connectWithKey(server);
-    expect(await client.request({ type: 'subscribe', channel: 'a' })).toMatchObject({ type: 'ack' });
-    expect(await client.request({ type: 'subscribe', channel: 'b' })).toMatchObject({ type: 'ack' });
+    expect(await client.request({ type: 'subscribe', channel: 'a' })).toMatchObject({
+      type: 'ack',
+    });
+    expect(await client.request({ type: 'subscribe', channel: 'b' })).toMatchObject({
+      type: 'ack',
+    });
     expect(await client.request({ type: 'subscribe', channel: 'c' })).toMatchObject({
       type: 'error',
       code: 'channel_limit_exceeded',
     });
-    expect(await client.request({ type: 'subscribe', channel: 'a' })).toMatchObject({ type: 'ack' });
+    expect(await client.request({ type: 'subscribe', channel: 'a' })).toMatchObject({
+      type: 'ack',
+    });
     await client.request({ type: 'unsubscribe', channel: 'b' });
-    expect(await client.request({ type: 'subscribe', channel: 'c' })).toMatchObject({ type: 'ack' });
+    expect(await client.request({ type: 'subscribe', channel: 'c' })).toMatchObject({
+      type: 'ack',
+    });
   });
 });
 
@@ -99,8 +112,12 @@ describe('message quota', () => {
     const alice = await connectWithToken(server, 'alice', {}, clock.time);
     const bob = await connectWithToken(server, 'bob', {}, clock.time);
     await bob.request({ type: 'subscribe', channel: 'room' });
-    expect(await alice.request({ type: 'publish', channel: 'room', data: 1 })).toMatchObject({ type: 'ack' });
-    expect(await alice.request({ type: 'send', to: 'bob', data: 2 })).toMatchObject({ type: 'ack' });
+    expect(await alice.request({ type: 'publish', channel: 'room', data: 1 })).toMatchObject({
+      type: 'ack',
+    });
+    expect(await alice.request({ type: 'send', to: 'bob', data: 2 })).toMatchObject({
+      type: 'ack',
+    });
     expect(await alice.request({ type: 'publish', channel: 'room', data: 3 })).toMatchObject({
       type: 'error',
       code: 'over_message_quota',
@@ -109,13 +126,21 @@ describe('message quota', () => {
       type: 'error',
       code: 'over_message_quota',
     });
-    expect(await alice.request({ type: 'subscribe', channel: 'room' })).toMatchObject({ type: 'ack' });
-    const published = await rest(server, 'POST', '/v1/channels/room/publish', { body: { data: 'notice' } });
+    expect(await alice.request({ type: 'subscribe', channel: 'room' })).toMatchObject({
+      type: 'ack',
+    });
+    const published = await rest(server, 'POST', '/v1/channels/room/publish', {
+      body: { data: 'notice' },
+    });
     expect(published.status).toBe(200);
-    expect(await bob.waitFor((frame) => frame.type === 'message' && frame.data === 'notice')).toBeTruthy();
+    expect(
+      await bob.waitFor((frame) => frame.type === 'message' && frame.data === 'notice'),
+    ).toBeTruthy();
     expect((await rest(server, 'GET', '/v1/usage')).body.messagesUsed).toBe(4);
     clock.advance(60_000);
-    expect(await alice.request({ type: 'publish', channel: 'room', data: 5 })).toMatchObject({ type: 'ack' });
+    expect(await alice.request({ type: 'publish', channel: 'room', data: 5 })).toMatchObject({
+      type: 'ack',
+    });
   });
 });
 
@@ -147,7 +172,9 @@ describe('slow consumers', () => {
     const data = 'x'.repeat(30_000);
     let delivered = 1;
     for (let round = 0; round < 10_000 && delivered > 0; round++) {
-      const response = await rest(server, 'POST', '/v1/channels/firehose/publish', { body: { data } });
+      const response = await rest(server, 'POST', '/v1/channels/firehose/publish', {
+        body: { data },
+      });
       delivered = response.body.delivered;
     }
     expect(delivered).toBe(0);

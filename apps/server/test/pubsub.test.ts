@@ -21,7 +21,9 @@ describe('welcome', () => {
       'maxMessageSize',
     ]);
     expect(welcome.type).toBe('welcome');
-    expect(welcome.peerId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(welcome.peerId).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     expect(welcome.expiresAt).toBeNull();
     expect(typeof welcome.serverTime).toBe('number');
     expect(welcome.maxMessageSize).toBe(65536);
@@ -37,7 +39,11 @@ describe('welcome', () => {
   it('echoes the token metadata claim, its sub as peer id and exp as expiresAt', async () => {
     const server = await startTestServer();
     const exp = Math.floor(Date.now() / 1000) + 600;
-    const token = await signTestToken({ sub: 'alice', exp, claims: { metadata: { plan: 'gold' } } });
+    const token = await signTestToken({
+      sub: 'alice',
+      exp,
+      claims: { metadata: { plan: 'gold' } },
+    });
     const client = connect(server, { token });
     const welcome = await client.welcome();
     expect(welcome).toMatchObject({ peerId: 'alice', expiresAt: exp, metadata: { plan: 'gold' } });
@@ -75,7 +81,12 @@ describe('subscribe and presence', () => {
     await client.next(); // welcome
     client.sendJson({ type: 'subscribe', channel: 'room', requestId: 'r1' });
     expect(await client.next()).toEqual({ type: 'ack', requestId: 'r1' });
-    expect(await client.next()).toEqual({ type: 'presence', channel: 'room', joined: [], left: [] });
+    expect(await client.next()).toEqual({
+      type: 'presence',
+      channel: 'room',
+      joined: [],
+      left: [],
+    });
   });
 
   it('lists every current member in the snapshot and announces the newcomer to the others', async () => {
@@ -130,14 +141,19 @@ describe('subscribe and presence', () => {
     const alice = await connectWithToken(server, 'alice');
     const bob = await connectWithToken(server, 'bob');
     const carol = await connectWithToken(server, 'carol');
-    for (const client of [alice, bob, carol]) await client.request({ type: 'subscribe', channel: 'room' });
-    expect(await bob.request({ type: 'unsubscribe', channel: 'room' })).toMatchObject({ type: 'ack' });
+    for (const client of [alice, bob, carol])
+      await client.request({ type: 'subscribe', channel: 'room' });
+    expect(await bob.request({ type: 'unsubscribe', channel: 'room' })).toMatchObject({
+      type: 'ack',
+    });
     expect(
       await alice.waitFor((frame) => frame.type === 'presence' && frame.left.length > 0),
     ).toEqual({ type: 'presence', channel: 'room', joined: [], left: [{ peerId: 'bob' }] });
     await carol.close();
     expect(
-      await alice.waitFor((frame) => frame.type === 'presence' && frame.left[0]?.peerId === 'carol'),
+      await alice.waitFor(
+        (frame) => frame.type === 'presence' && frame.left[0]?.peerId === 'carol',
+      ),
     ).toEqual({ type: 'presence', channel: 'room', joined: [], left: [{ peerId: 'carol' }] });
   });
 
@@ -178,8 +194,18 @@ describe('duplicate peer ids (presence per peer id)', () => {
     await watcher.sync();
     const deltas = watcher.ofType('presence').slice(2);
     expect(deltas).toEqual([
-      { type: 'presence', channel: 'room', joined: [], left: [{ peerId: 'alice', metadata: { tab: 1 } }] },
-      { type: 'presence', channel: 'room', joined: [{ peerId: 'alice', metadata: { tab: 2 } }], left: [] },
+      {
+        type: 'presence',
+        channel: 'room',
+        joined: [],
+        left: [{ peerId: 'alice', metadata: { tab: 1 } }],
+      },
+      {
+        type: 'presence',
+        channel: 'room',
+        joined: [{ peerId: 'alice', metadata: { tab: 2 } }],
+        left: [],
+      },
     ]);
     // The peer id stays present while one of its sockets is subscribed.
     await first.close();
@@ -187,7 +213,12 @@ describe('duplicate peer ids (presence per peer id)', () => {
     expect(watcher.ofType('presence')).toHaveLength(4);
     await second.close();
     expect(
-      await watcher.waitFor((frame) => frame.type === 'presence' && frame.left.length > 0 && watcher.ofType('presence').length === 5),
+      await watcher.waitFor(
+        (frame) =>
+          frame.type === 'presence' &&
+          frame.left.length > 0 &&
+          watcher.ofType('presence').length === 5,
+      ),
     ).toMatchObject({ left: [{ peerId: 'alice' }] });
   });
 
@@ -196,7 +227,9 @@ describe('duplicate peer ids (presence per peer id)', () => {
     const one = await connectWithToken(server, 'alice');
     const two = await connectWithToken(server, 'alice');
     const bob = await connectWithToken(server, 'bob');
-    expect(await bob.request({ type: 'send', to: 'alice', data: 'hi' })).toMatchObject({ type: 'ack' });
+    expect(await bob.request({ type: 'send', to: 'alice', data: 'hi' })).toMatchObject({
+      type: 'ack',
+    });
     for (const socket of [one, two]) {
       expect(await socket.waitFor((frame) => frame.type === 'direct')).toEqual({
         type: 'direct',
@@ -285,7 +318,12 @@ describe('send / direct', () => {
     await bob.sync();
     const directs = bob.ofType('direct');
     expect(directs.map((frame) => frame.data)).toEqual([...Array(50).keys()]);
-    expect(directs[0]).toEqual({ type: 'direct', from: 'alice', data: 0, fromMetadata: { name: 'Alice' } });
+    expect(directs[0]).toEqual({
+      type: 'direct',
+      from: 'alice',
+      data: 0,
+      fromMetadata: { name: 'Alice' },
+    });
   });
 
   it('answers peer_not_found for a peer id that is not online', async () => {
@@ -342,7 +380,9 @@ describe('send / direct', () => {
     );
     expect(joined).toBeGreaterThanOrEqual(0);
     expect(joined).toBeLessThan(alice.frames.indexOf(direct));
-    expect(await alice.request({ type: 'send', to: 'bob', data: 'answer' })).toMatchObject({ type: 'ack' });
+    expect(await alice.request({ type: 'send', to: 'bob', data: 'answer' })).toMatchObject({
+      type: 'ack',
+    });
     const answer = await bob.waitFor((frame) => frame.type === 'direct');
     const snapshot = bob.frames.findIndex((frame) => frame.type === 'presence');
     expect(snapshot).toBeLessThan(bob.frames.indexOf(answer));

@@ -102,10 +102,14 @@ describe('POST /v1/tokens', () => {
   it('honours expiresInSec up to 86400 and refuses more', async () => {
     const clock = new TestClock();
     const server = await startTestServer({ now: clock.now });
-    const ok = await rest(server, 'POST', '/v1/tokens', { body: { peerId: 'a', expiresInSec: 86_400 } });
+    const ok = await rest(server, 'POST', '/v1/tokens', {
+      body: { peerId: 'a', expiresInSec: 86_400 },
+    });
     expect(ok.body.expiresAt).toBe(clock.seconds + 86_400);
     for (const expiresInSec of [86_401, 0, 1.5, '60']) {
-      const response = await rest(server, 'POST', '/v1/tokens', { body: { peerId: 'a', expiresInSec } });
+      const response = await rest(server, 'POST', '/v1/tokens', {
+        body: { peerId: 'a', expiresInSec },
+      });
       expect(response.status).toBe(400);
       expect(response.body.error).toBe('invalid_request');
     }
@@ -114,7 +118,12 @@ describe('POST /v1/tokens', () => {
   it('validates the request against the key', async () => {
     const app = testApp({
       secretKeys: [
-        { id: SECRET_KEY_ID, secret: SECRET, channelPatterns: ['rooms/**'], actions: ['subscribe', 'publish'] },
+        {
+          id: SECRET_KEY_ID,
+          secret: SECRET,
+          channelPatterns: ['rooms/**'],
+          actions: ['subscribe', 'publish'],
+        },
       ],
     });
     const server = await startTestServer({ apps: [app] });
@@ -130,9 +139,15 @@ describe('POST /v1/tokens', () => {
     ];
     for (const [body, status, error] of cases) {
       const response = await rest(server, 'POST', '/v1/tokens', { body });
-      expect({ body, status: response.status, error: response.body.error }).toEqual({ body, status, error });
+      expect({ body, status: response.status, error: response.body.error }).toEqual({
+        body,
+        status,
+        error,
+      });
     }
-    const ok = await rest(server, 'POST', '/v1/tokens', { body: { peerId: 'a', channels: ['rooms/1/*'] } });
+    const ok = await rest(server, 'POST', '/v1/tokens', {
+      body: { peerId: 'a', channels: ['rooms/1/*'] },
+    });
     expect(ok.status).toBe(200);
     expect(decodeJwt(ok.body.token).permissions).toEqual(['subscribe', 'publish']);
   });
@@ -169,9 +184,13 @@ describe('GET /v1/channels/:channel/peers', () => {
       'action_not_permitted',
     );
     const presence = 'Bearer sk_id_presence:s2';
-    const reserved = await rest(server, 'GET', '/v1/channels/_system%2Fx/peers', { authorization: presence });
+    const reserved = await rest(server, 'GET', '/v1/channels/_system%2Fx/peers', {
+      authorization: presence,
+    });
     expect([reserved.status, reserved.body.error]).toEqual([400, 'channel_reserved']);
-    const outside = await rest(server, 'GET', '/v1/channels/lobby/peers', { authorization: presence });
+    const outside = await rest(server, 'GET', '/v1/channels/lobby/peers', {
+      authorization: presence,
+    });
     expect([outside.status, outside.body.error]).toEqual([403, 'channel_not_authorized']);
   });
 });
@@ -183,7 +202,9 @@ describe('POST /v1/channels/:channel/publish', () => {
     const asked = await connectWithKey(server);
     await plain.request({ type: 'subscribe', channel: 'news' });
     await asked.request({ type: 'subscribe', channel: 'news', includeSenderMetadata: true });
-    const first = await rest(server, 'POST', '/v1/channels/news/publish', { body: { data: { a: 1 } } });
+    const first = await rest(server, 'POST', '/v1/channels/news/publish', {
+      body: { data: { a: 1 } },
+    });
     expect(first).toMatchObject({ status: 200, body: { channel: 'news', delivered: 2 } });
     expect(await plain.waitFor((frame) => frame.type === 'message')).toEqual({
       type: 'message',
@@ -205,7 +226,9 @@ describe('POST /v1/channels/:channel/publish', () => {
 
   it('requires data', async () => {
     const server = await startTestServer();
-    const response = await rest(server, 'POST', '/v1/channels/news/publish', { body: { from: 'x' } });
+    const response = await rest(server, 'POST', '/v1/channels/news/publish', {
+      body: { from: 'x' },
+    });
     expect([response.status, response.body.error]).toEqual([400, 'invalid_request']);
   });
 });
@@ -221,15 +244,23 @@ describe('DELETE /v1/peers/:peerId', () => {
     expect((await one.closed).code).toBe(4020);
     expect((await two.closed).code).toBe(4020);
     await bob.sync();
-    expect((await rest(server, 'DELETE', '/v1/peers/nobody')).body).toEqual({ peerId: 'nobody', closed: 0 });
+    expect((await rest(server, 'DELETE', '/v1/peers/nobody')).body).toEqual({
+      peerId: 'nobody',
+      closed: 0,
+    });
   });
 
   it('does not cross apps', async () => {
     const server = await startTestServer({
-      apps: [testApp(), testApp({ id: 'app2', publishableKeys: [], secretKeys: [{ id: 'sk2', secret: 's2' }] })],
+      apps: [
+        testApp(),
+        testApp({ id: 'app2', publishableKeys: [], secretKeys: [{ id: 'sk2', secret: 's2' }] }),
+      ],
     });
     const alice = await connectWithToken(server, 'alice');
-    const response = await rest(server, 'DELETE', '/v1/peers/alice', { authorization: 'Bearer sk2:s2' });
+    const response = await rest(server, 'DELETE', '/v1/peers/alice', {
+      authorization: 'Bearer sk2:s2',
+    });
     expect(response.body.closed).toBe(0);
     await alice.sync();
   });
@@ -240,7 +271,11 @@ describe('GET /v1/usage', () => {
     const clock = new TestClock(Date.UTC(2026, 0, 1));
     const server = await startTestServer({
       now: clock.now,
-      apps: [testApp({ plan: { maxConcurrentConnections: 10, maxMessagesPerPeriod: 500, periodSeconds: 3600 } })],
+      apps: [
+        testApp({
+          plan: { maxConcurrentConnections: 10, maxMessagesPerPeriod: 500, periodSeconds: 3600 },
+        }),
+      ],
     });
     const alice = await connectWithKey(server);
     const bob = await connectWithKey(server);
@@ -264,7 +299,10 @@ describe('operations endpoints', () => {
   it('serves /healthz and Prometheus /metrics', async () => {
     const server = await startTestServer();
     await connectWithKey(server);
-    expect(await rest(server, 'GET', '/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await rest(server, 'GET', '/healthz')).toMatchObject({
+      status: 200,
+      body: { status: 'ok' },
+    });
     const metrics = await rest(server, 'GET', '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toMatch(/text\/plain/);

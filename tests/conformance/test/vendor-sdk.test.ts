@@ -40,7 +40,9 @@ async function start(options: StartServerOptions = {}): Promise<RunningServer> {
     apps: [
       {
         id: 'conformance',
-        publishableKeys: [{ key: PUBLISHABLE_KEY, channelPatterns: ['**'], actions: [...ALL_ACTIONS] }],
+        publishableKeys: [
+          { key: PUBLISHABLE_KEY, channelPatterns: ['**'], actions: [...ALL_ACTIONS] },
+        ],
         secretKeys: [
           { id: SECRET_KEY_ID, secret: SECRET, channelPatterns: ['**'], actions: [...ALL_ACTIONS] },
         ],
@@ -73,7 +75,7 @@ function signallingClient(server: RunningServer, credentials: Credentials): Sign
     webSocketFactory: BrowserLikeWebSocket.factory,
     reconnect: { initialDelayMs: 50, maxDelayMs: 200, jitterRatio: 0 },
     ...credentials,
-  } as SignallingClientOptions);
+  });
   clients.push(client);
   return client;
 }
@@ -144,7 +146,11 @@ describe('vendor SignallingClient against the server', () => {
     alice.on('message', (event) => echoes.push(event));
     const received = nextEvent(bob, 'message');
     await alice.publish('room', { text: 'hello' });
-    expect(await received).toMatchObject({ channel: 'room', from: 'alice', data: { text: 'hello' } });
+    expect(await received).toMatchObject({
+      channel: 'room',
+      from: 'alice',
+      data: { text: 'hello' },
+    });
     await alice.publish('room', null);
     expect(echoes).toEqual([]);
   });
@@ -159,7 +165,11 @@ describe('vendor SignallingClient against the server', () => {
     await bob.connect();
     const direct = nextEvent(bob, 'direct');
     await alice.send('bob', { hello: 1 });
-    expect(await direct).toMatchObject({ from: 'alice', data: { hello: 1 }, fromMetadata: { name: 'Alice' } });
+    expect(await direct).toMatchObject({
+      from: 'alice',
+      data: { hello: 1 },
+      fromMetadata: { name: 'Alice' },
+    });
   });
 
   it('rejects a send to an offline peer with peer_not_found', async () => {
@@ -285,7 +295,7 @@ describe('vendor MeteredPeer against the server', () => {
     const aliceSeesBobLeave = new Promise<string>((resolve) =>
       alice.on('peer-left', ({ peer: remote }) => resolve(remote.id)),
     );
-    bob.close();
+    void bob.close();
     expect(await aliceSeesBobLeave).toBe('bob');
   });
 });
