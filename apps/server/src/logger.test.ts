@@ -1,0 +1,38 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger, loggableUrl } from './logger.js';
+
+function capture(): { stream: Writable; text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      text += chunk.toString();
+      callback();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+describe('createLogger', () => {
+  it('redacts secrets by field and inside messages', () => {
+    const output = capture();
+    const logger = createLogger({ destination: output.stream });
+    logger.info(
+      {
+        token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln',
+        key: { secret: 'sk_secret_x' },
+        request: { headers: { authorization: 'Bearer sk_id_x:sk_secret_x' } },
+      },
+      'connect from /v1?key=pk_live_secret&x=1 with Bearer sk_id_x:sk_secret_y',
+    );
+    const line = output.text();
+    for (const secret of ['eyJhbGciOiJIUzI1NiJ9', 'sk_secret_x', 'pk_live_secret', 'sk_secret_y']) {
+      expect(line).not.toContain(secret);
+    }
+    expect(line).toContain('[redacted]');
+  });
+
+  it('redacts key and token query values from URLs', () => {
+    expect(loggableUrl('/v1?token=abc.def.ghi')).toBe('/v1?token=[redacted]');
+  });
+});
