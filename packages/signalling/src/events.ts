@@ -1,0 +1,116 @@
+import type { ErrorCode } from '@metered/errors';
+import type { IceServerConfig, JsonObject } from '@metered/protocol';
+
+/** The states of a {@link SignallingClient}: `idle → connecting → connected ⇄ reconnecting → closed`. */
+export type SignallingState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/** A member of a channel as a {@link Presence} event reports it. */
+export interface PresencePeer {
+  readonly peerId: string;
+  /** The member's `peerMetadata`, or `null` when it has none. */
+  readonly metadata: JsonObject | null;
+}
+
+/** Base of every event class: an immutable copy of the fields it was built with. */
+export abstract class SignallingEvent {
+  constructor(fields: object) {
+    Object.assign(this, fields);
+    Object.freeze(this);
+  }
+}
+
+/** The server's welcome arrived: the client is connected. */
+export class Connected extends SignallingEvent {
+  declare readonly peerId: string;
+  /** The server's clock, epoch milliseconds. */
+  declare readonly serverTime: number;
+  /** Token expiry in Unix seconds; `null` for publishable-key connections. */
+  declare readonly expiresAt: number | null;
+  /** `true` for the welcome of an automatic reconnect. */
+  declare readonly isReconnect: boolean;
+  /** The largest frame the server accepts, in bytes. */
+  declare readonly maxMessageSize: number;
+  /** TURN/STUN servers from the token's `metadata.iceServers`; `null` when absent or invalid. */
+  declare readonly iceServers: readonly IceServerConfig[] | null;
+  constructor(fields: Connected) {
+    super(fields);
+  }
+}
+
+/** The connection ended. `willReconnect: false` is the last event before `closed`. */
+export class Disconnected extends SignallingEvent {
+  declare readonly code: number;
+  declare readonly reason: string;
+  declare readonly willReconnect: boolean;
+  constructor(fields: Disconnected) {
+    super(fields);
+  }
+}
+
+/** The client moved from one state to another. */
+export class StateChange extends SignallingEvent {
+  declare readonly from: SignallingState;
+  declare readonly to: SignallingState;
+  constructor(fields: StateChange) {
+    super(fields);
+  }
+}
+
+/** A message published on a subscribed channel by another peer. */
+export class Message extends SignallingEvent {
+  declare readonly channel: string;
+  declare readonly senderPeerId: string;
+  declare readonly data: unknown;
+  /** The sender's metadata, when the channel was subscribed with `includeSenderMetadata`. */
+  declare readonly senderMetadata: JsonObject | null;
+  constructor(fields: Message) {
+    super(fields);
+  }
+}
+
+/** A message sent directly to this peer. */
+export class Direct extends SignallingEvent {
+  declare readonly senderPeerId: string;
+  declare readonly data: unknown;
+  declare readonly senderMetadata: JsonObject | null;
+  constructor(fields: Direct) {
+    super(fields);
+  }
+}
+
+/** Members joined or left a channel; after a subscribe, the full roster in `joined`. */
+export class Presence extends SignallingEvent {
+  declare readonly channel: string;
+  declare readonly joined: readonly PresencePeer[];
+  declare readonly left: readonly PresencePeer[];
+  constructor(fields: Presence) {
+    super(fields);
+  }
+}
+
+/** An `error` frame the server sent that no pending request claims. */
+export class ServerError extends SignallingEvent {
+  declare readonly code: ErrorCode;
+  declare readonly message: string | null;
+  declare readonly requestId: string | null;
+  constructor(fields: ServerError) {
+    super(fields);
+  }
+}
+
+/** The server is shutting down; a 1001 close follows and the client reconnects on its backoff. */
+export class GoingAway extends SignallingEvent {
+  declare readonly retryAfterMs: number;
+  constructor(fields: GoingAway) {
+    super(fields);
+  }
+}
+
+/** The token provider failed (threw, timed out or returned no token) on a connection attempt. */
+export class TokenProviderError extends SignallingEvent {
+  declare readonly consecutiveFailures: number;
+  declare readonly err: unknown;
+  constructor(fields: TokenProviderError) {
+    super(fields);
+  }
+}

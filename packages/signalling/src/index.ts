@@ -1,0 +1,39 @@
+export { SignallingClient, type SubscribeOptions } from './client.js';
+export {
+  SignallingEvent,
+  Connected,
+  Disconnected,
+  StateChange,
+  Message,
+  Direct,
+  Presence,
+  ServerError,
+  GoingAway,
+  TokenProviderError,
+  type PresencePeer,
+  type SignallingState,
+} from './events.js';
+export type { EventClass, EventHandler, EventStreamOptions } from './emitter.js';
+export {
+  SIGNALLING_CLIENT_DEFAULTS,
+  type SignallingClientOptions,
+  type SignallingLogger,
+  type TokenProvider,
+} from './options.js';
+export {
+  DEFAULT_RECONNECT,
+  type ReconnectOptions,
+  type ReconnectPolicy,
+} from './reconnect-policy.js';
+export type { WebSocketLike, WebSocketFactory } from './websocket.js';
+export {
+  MeteredRealtimeError,
+  SignallingError,
+  SignallingConnectError,
+  ServerRequestError,
+  AckTimeoutError,
+  DisconnectedError,
+  WsCloseCode,
+  type ErrorCode,
+} from '@metered/errors';
+export type { IceServerConfig, JsonObject, JsonValue } from '@metered/protocol';

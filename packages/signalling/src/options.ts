@@ -1,0 +1,72 @@
+import { DEFAULT_RECONNECT, type ReconnectOptions } from './reconnect-policy.js';
+import type { WebSocketFactory } from './websocket.js';
+
+/** Where the client writes what it does; every method is optional and receives secret-free text. */
+export interface SignallingLogger {
+  debug?(message: string): void;
+  info?(message: string): void;
+  warn?(message: string): void;
+  error?(message: string): void;
+}
+
+/** Mints a JWT for one connection attempt; called on every attempt, aborted on timeout or close. */
+export type TokenProvider = (context: { readonly signal: AbortSignal }) => string | Promise<string>;
+
+/** Options of {@link SignallingClient}: exactly one of `apiKey` and `tokenProvider`. */
+export interface SignallingClientOptions {
+  /** A publishable key, sent as `?key=`. */
+  readonly apiKey?: string | undefined;
+  /** Returns a JWT, sent as `?token=`; called before every connection attempt. */
+  readonly tokenProvider?: TokenProvider | undefined;
+  /** The server's origin, `wss://host[:port]` (`ws:` only for localhost). Default `wss://rms.metered.ca`. */
+  readonly url?: string | undefined;
+  /** Backoff of automatic reconnects, or `false` to never reconnect. */
+  readonly reconnect?: ReconnectOptions | false | undefined;
+  /** Closes (4000) and reconnects after this long with nothing received; pings at a third of it. ≤ 0 disables both. Default 60 000. */
+  readonly inactivityTimeoutMs?: number | undefined;
+  /** Longest wait for the token provider on one attempt. Default 10 000. */
+  readonly tokenProviderTimeoutMs?: number | undefined;
+  /** Subscribe again to every channel after a reconnect. Default `true`. */
+  readonly autoResubscribe?: boolean | undefined;
+  readonly logger?: SignallingLogger | undefined;
+  /** Opens the socket; default the global `WebSocket`, else `ws`. */
+  readonly webSocketFactory?: WebSocketFactory | undefined;
+  /** Uniform random numbers in [0, 1) for the backoff jitter. Default `Math.random`. */
+  readonly random?: (() => number) | undefined;
+}
+
+/** The defaults of {@link SignallingClientOptions}. */
+export const SIGNALLING_CLIENT_DEFAULTS = Object.freeze({
+  url: 'wss://rms.metered.ca',
+  reconnect: DEFAULT_RECONNECT,
+  inactivityTimeoutMs: 60_000,
+  tokenProviderTimeoutMs: 10_000,
+  autoResubscribe: true,
+});
+
+/**
+ * Validates the `url` option and returns its origin. `wss:` anywhere, `ws:` only for localhost,
+ * 127.0.0.1 and ::1; no path, query, fragment or credentials.
+ */
+export function parseOrigin(url: string): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Reported below.
+  }
+  if (
+    !parsed ||
+    (parsed.protocol === 'ws:'
+      ? !['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname)
+      : parsed.protocol !== 'wss:') ||
+    parsed.pathname !== '/' ||
+    url.includes('?') ||
+    url.includes('#') ||
+    parsed.username ||
+    parsed.password
+  ) {
+    throw new TypeError('url must be a wss: origin (ws: only for localhost)');
+  }
+  return parsed.origin;
+}

@@ -1,0 +1,7 @@
+export {
+  FakeWebSocket,
+  createFakeWebSocketFactory,
+  type FakeWebSocketFactory,
+  type FakeWelcome,
+} from './fake-websocket.js';
+export type { WebSocketLike, WebSocketFactory } from '../websocket.js';
