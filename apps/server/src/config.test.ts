@@ -65,3 +65,16 @@ describe('parseConfig', () => {
     expect(() => parseConfigText('{')).toThrow(/not valid JSON/);
   });
 });
+
+describe('iceServers', () => {
+  it('accepts what clients accept and refuses the rest', () => {
+    expect(
+      parseConfig({
+        apps: [{ id: 'a', iceServers: [{ urls: ['stun:s.example', 'turns:t.example'] }] }],
+      }).apps[0]?.iceServers,
+    ).toHaveLength(1);
+    expect(issuesOf({ apps: [{ id: 'a', iceServers: [{ urls: 'http://x' }] }] })[0]).toMatch(
+      /^apps\[0\]\.iceServers: /,
+    );
+  });
+});

@@ -1,4 +1,9 @@
-import { PERMISSIONS, PROTOCOL_LIMITS, compileChannelPattern } from '@metered/protocol';
+import {
+  PERMISSIONS,
+  PROTOCOL_LIMITS,
+  compileChannelPattern,
+  parseIceServers,
+} from '@metered/protocol';
 import { z } from 'zod';
 
 // The configuration file's shape, validated with zod. Every field but `apps` has a default, so a
@@ -84,7 +89,14 @@ const appSchema = z
     secretKeys: z.array(secretKeySchema).default([]),
     plan: planSchema.default({}),
     limits: limitsSchema.default({}),
-    iceServers: z.array(iceServerSchema).max(PROTOCOL_LIMITS.maxIceServers).default([]),
+    iceServers: z
+      .array(iceServerSchema)
+      .max(PROTOCOL_LIMITS.maxIceServers)
+      .default([])
+      .refine(
+        (servers) => servers.length === 0 || parseIceServers(servers) !== null,
+        'iceServers urls must be stun:, stuns:, turn: or turns: URLs of at most 512 characters, username/credential at most 1024 (clients drop the whole list otherwise)',
+      ),
   })
   .strict();
 
