@@ -260,6 +260,61 @@ describe('vendor SignallingClient against the server', () => {
     expect(await disconnected).toMatchObject({ code: 1001, willReconnect: true });
     await client.close();
   });
+  it('is refused with 4012 for a suspended app (terminal) and 4010 at the concurrent cap', async () => {
+    const suspended = await start();
+    suspended.reload({
+      apps: [{ id: 'conformance', suspended: true, publishableKeys: [{ key: PUBLISHABLE_KEY }] }],
+    });
+    const refused = signallingClient(suspended, { apiKey: PUBLISHABLE_KEY });
+    await expect(refused.connect()).rejects.toMatchObject({ closeCode: 4012 });
+    expect(refused.state).toBe('closed');
+
+    const capped = await start();
+    capped.reload({
+      apps: [
+        {
+          id: 'conformance',
+          publishableKeys: [{ key: PUBLISHABLE_KEY }],
+          plan: { maxConcurrentConnections: 1 },
+        },
+      ],
+    });
+    const first = signallingClient(capped, { apiKey: PUBLISHABLE_KEY });
+    await first.connect();
+    const second = signallingClient(capped, { apiKey: PUBLISHABLE_KEY });
+    await expect(second.connect()).rejects.toMatchObject({ closeCode: 4010 });
+  });
+
+  it('delivers sender metadata to a subscriber that asked for it', async () => {
+    const server = await start();
+    const alice = signallingClient(server, {
+      tokenProvider: () => mintToken('alice', { claims: { peerMetadata: { name: 'Alice' } } }),
+    });
+    const bob = signallingClient(server, { tokenProvider: () => mintToken('bob') });
+    await alice.connect();
+    await bob.connect();
+    await bob.subscribe('room', { includeSenderMetadata: true });
+    const received = nextEvent(bob, 'message');
+    await alice.publish('room', 'hi');
+    expect(await received).toMatchObject({
+      from: 'alice',
+      data: 'hi',
+      fromMetadata: { name: 'Alice' },
+    });
+  });
+
+  it('announces a departure inferred from the socket close', async () => {
+    const server = await start();
+    const alice = signallingClient(server, { tokenProvider: () => mintToken('alice') });
+    const bob = signallingClient(server, { tokenProvider: () => mintToken('bob') });
+    await alice.connect();
+    await bob.connect();
+    await alice.subscribe('room');
+    await bob.subscribe('room');
+    const left = nextEvent(alice, 'presence', (event) => event.left.length > 0);
+    await bob.close();
+    expect((await left).left.map((member) => member.peerId)).toEqual(['bob']);
+  });
 });
 
 describe('vendor MeteredPeer against the server', () => {
@@ -297,5 +352,39 @@ describe('vendor MeteredPeer against the server', () => {
     );
     void bob.close();
     expect(await aliceSeesBobLeave).toBe('bob');
+  });
+
+  it('carries broadcast and direct data between two joined peers', async () => {
+    const server = await start();
+    const peer = (id: string): MeteredPeer => {
+      const instance = new MeteredPeer({
+        url: server.url,
+        tokenProvider: () => mintToken(id),
+        webSocketFactory: BrowserLikeWebSocket.factory,
+        rtcPeerConnectionFactory: FakePeerConnection.factory,
+      });
+      clients.push(instance);
+      return instance;
+    };
+    const alice = peer('alice');
+    const bob = peer('bob');
+    const bobKnowsAlice = new Promise<void>((resolve) => bob.on('peer-joined', () => resolve()));
+    await alice.join('room');
+    await bob.join('room');
+    await bobKnowsAlice;
+    const received: { senderPeerId: string; data: unknown; kind: string }[] = [];
+    const twoData = new Promise<void>((resolve) =>
+      bob.on('data', (event) => {
+        received.push({ senderPeerId: event.senderPeerId, data: event.data, kind: event.kind });
+        if (received.length === 2) resolve();
+      }),
+    );
+    await alice.send({ to: 'everyone' });
+    await alice.sendTo('bob', { to: 'bob' });
+    await twoData;
+    expect(received).toEqual([
+      { senderPeerId: 'alice', data: { to: 'everyone' }, kind: 'broadcast' },
+      { senderPeerId: 'alice', data: { to: 'bob' }, kind: 'direct' },
+    ]);
   });
 });
