@@ -75,6 +75,8 @@ export class Connection implements BrokerConnection {
   private attached = false;
   private expiryTimer: NodeJS.Timeout | undefined;
   private closeCode: number | undefined;
+  /** Cleared by each heartbeat, set again by the client's pong or any frame. */
+  private alive = true;
 
   constructor(
     private readonly socket: WebSocket,
@@ -82,6 +84,9 @@ export class Connection implements BrokerConnection {
   ) {
     socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     socket.on('close', () => this.onSocketClosed());
+    socket.on('pong', () => {
+      this.alive = true;
+    });
     socket.on('error', (error) => {
       this.context.logger.debug({ err: error, connection: this.id }, 'socket error');
     });
@@ -177,6 +182,7 @@ export class Connection implements BrokerConnection {
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.state === 'closing' || this.state === 'closed') return;
+    this.alive = true;
     if (isBinary) {
       this.close(WsCloseCode.POLICY_VIOLATION, 'binary frames are not accepted');
       return;
@@ -417,6 +423,28 @@ export class Connection implements BrokerConnection {
       this.socket.close(code, reason);
     } catch {
       this.socket.terminate();
+    }
+  }
+
+  /**
+   * One WebSocket-level heartbeat: a socket that neither answered the previous ping nor sent a
+   * frame since is dropped (its peer leaves presence); the others are pinged again. Browsers
+   * answer pings by themselves, so this finds dead TCP connections without any client code.
+   */
+  heartbeat(): void {
+    if (this.state === 'closed') return;
+    if (!this.alive) {
+      this.context.logger.debug({ connection: this.id }, 'no pong: dropping socket');
+      this.leaveBroker(this.state === 'open');
+      this.state = 'closing';
+      this.socket.terminate();
+      return;
+    }
+    this.alive = false;
+    try {
+      this.socket.ping();
+    } catch {
+      // the socket is closing; its close event cleans up
     }
   }
 

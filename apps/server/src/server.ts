@@ -35,6 +35,11 @@ export interface ServerHooks {
   readonly drainTimeoutMs?: number;
   /** Bound of each socket's outbound buffer in bytes; a socket over it is closed. Default 4 MiB. */
   readonly maxOutboundBufferBytes?: number;
+  /**
+   * Interval of WebSocket-level pings; a socket that has not answered the previous one (nor sent
+   * anything) is dropped. Default 30000; 0 disables.
+   */
+  readonly heartbeatIntervalMs?: number;
 }
 
 /** A configuration object (the config file's shape, `apps` defaulting to the embedded dev app) plus hooks. */
@@ -62,6 +67,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   shutdownRetryAfterMs: 1000,
   drainTimeoutMs: 5000,
   maxOutboundBufferBytes: 4 * 1024 * 1024,
+  heartbeatIntervalMs: 30_000,
 });
 
 const HOOK_KEYS = [
@@ -71,6 +77,7 @@ const HOOK_KEYS = [
   'shutdownRetryAfterMs',
   'drainTimeoutMs',
   'maxOutboundBufferBytes',
+  'heartbeatIntervalMs',
 ] as const;
 
 function splitOptions(options: StartServerOptions): { config: unknown; hooks: ServerHooks } {
@@ -243,6 +250,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const url = `ws://${formatHost(host)}:${port}`;
   logger.info({ url }, 'listening');
 
+  const heartbeatIntervalMs = hooks.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs;
+  const heartbeatTimer =
+    heartbeatIntervalMs > 0
+      ? setInterval(() => {
+          for (const connection of [...connections]) connection.heartbeat();
+        }, heartbeatIntervalMs)
+      : undefined;
+
   const closeApp = (appId: string, reason: string): void => {
     const result = broker.closeApp(appId, WsCloseCode.ACCOUNT_SUSPENDED, reason);
     if (isPromise(result))
@@ -252,6 +267,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const close = (): Promise<void> => {
     closePromise ??= (async () => {
       closing = true;
+      clearInterval(heartbeatTimer);
       const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
       const allDrained = new Promise<void>((resolve) => {
