@@ -11,8 +11,14 @@ export interface PresencePeer {
   readonly metadata: JsonObject | null;
 }
 
+/** The fields an event class is built from: its public properties. */
+export type EventFields<T> = { readonly [K in keyof T]: T[K] };
+
 /** Base of every event class: an immutable copy of the fields it was built with. */
 export abstract class SignallingEvent {
+  /** Makes event classes nominal: `client.on()` accepts nothing else. */
+  declare private readonly signallingEvent: never;
+
   constructor(fields: object) {
     Object.assign(this, fields);
     Object.freeze(this);
@@ -32,7 +38,7 @@ export class Connected extends SignallingEvent {
   declare readonly maxMessageSize: number;
   /** TURN/STUN servers from the token's `metadata.iceServers`; `null` when absent or invalid. */
   declare readonly iceServers: readonly IceServerConfig[] | null;
-  constructor(fields: Connected) {
+  constructor(fields: EventFields<Connected>) {
     super(fields);
   }
 }
@@ -42,7 +48,7 @@ export class Disconnected extends SignallingEvent {
   declare readonly code: number;
   declare readonly reason: string;
   declare readonly willReconnect: boolean;
-  constructor(fields: Disconnected) {
+  constructor(fields: EventFields<Disconnected>) {
     super(fields);
   }
 }
@@ -51,7 +57,7 @@ export class Disconnected extends SignallingEvent {
 export class StateChange extends SignallingEvent {
   declare readonly from: SignallingState;
   declare readonly to: SignallingState;
-  constructor(fields: StateChange) {
+  constructor(fields: EventFields<StateChange>) {
     super(fields);
   }
 }
@@ -63,7 +69,7 @@ export class Message extends SignallingEvent {
   declare readonly data: unknown;
   /** The sender's metadata, when the channel was subscribed with `includeSenderMetadata`. */
   declare readonly senderMetadata: JsonObject | null;
-  constructor(fields: Message) {
+  constructor(fields: EventFields<Message>) {
     super(fields);
   }
 }
@@ -73,7 +79,7 @@ export class Direct extends SignallingEvent {
   declare readonly senderPeerId: string;
   declare readonly data: unknown;
   declare readonly senderMetadata: JsonObject | null;
-  constructor(fields: Direct) {
+  constructor(fields: EventFields<Direct>) {
     super(fields);
   }
 }
@@ -83,7 +89,7 @@ export class Presence extends SignallingEvent {
   declare readonly channel: string;
   declare readonly joined: readonly PresencePeer[];
   declare readonly left: readonly PresencePeer[];
-  constructor(fields: Presence) {
+  constructor(fields: EventFields<Presence>) {
     super(fields);
   }
 }
@@ -93,7 +99,7 @@ export class ServerError extends SignallingEvent {
   declare readonly code: ErrorCode;
   declare readonly message: string | null;
   declare readonly requestId: string | null;
-  constructor(fields: ServerError) {
+  constructor(fields: EventFields<ServerError>) {
     super(fields);
   }
 }
@@ -101,7 +107,7 @@ export class ServerError extends SignallingEvent {
 /** The server is shutting down; a 1001 close follows and the client reconnects on its backoff. */
 export class GoingAway extends SignallingEvent {
   declare readonly retryAfterMs: number;
-  constructor(fields: GoingAway) {
+  constructor(fields: EventFields<GoingAway>) {
     super(fields);
   }
 }
@@ -110,7 +116,7 @@ export class GoingAway extends SignallingEvent {
 export class TokenProviderError extends SignallingEvent {
   declare readonly consecutiveFailures: number;
   declare readonly err: unknown;
-  constructor(fields: TokenProviderError) {
+  constructor(fields: EventFields<TokenProviderError>) {
     super(fields);
   }
 }

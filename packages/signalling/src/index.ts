@@ -10,6 +10,7 @@ export {
   ServerError,
   GoingAway,
   TokenProviderError,
+  type EventFields,
   type PresencePeer,
   type SignallingState,
 } from './events.js';
