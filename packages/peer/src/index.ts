@@ -1,0 +1,52 @@
+export { MeteredPeer, type JoinOptions } from './metered-peer.js';
+export {
+  RemotePeer,
+  type RemotePeerState,
+  type LocalTrack,
+  type RemotePeerHost,
+} from './remote-peer.js';
+export {
+  PeerEvent,
+  Joined,
+  Left,
+  StateChange,
+  PeerJoined,
+  PeerLeft,
+  Data,
+  FatalError,
+  Track,
+  StreamAdded,
+  StreamRemoved,
+  DataChannelOpened,
+  NegotiationError,
+  IceCandidateError,
+  ConnectionReset,
+  type MeteredPeerState,
+} from './events.js';
+export type { EventClass, EventHandler } from './emitter.js';
+export { METERED_PEER_DEFAULTS, type MeteredPeerOptions } from './options.js';
+export type {
+  RTCPeerConnectionLike,
+  RTCPeerConnectionFactory,
+  RTCRtpSenderLike,
+  RTCRtpTransceiverLike,
+  MediaStreamLike,
+  MediaStreamTrackLike,
+  SessionDescriptionLike,
+  IceCandidateLike,
+  TrackEventLike,
+  PeerConnectionConfig,
+  RtcEventLike,
+} from './rtc-types.js';
+export {
+  MeteredRealtimeError,
+  MeteredPeerSendError,
+  MeteredPeerOversizedError,
+  MeteredPeerStateError,
+  MeteredPeerReplaceTrackError,
+  type MeteredPeerSendErrorCode,
+  type MeteredPeerStateErrorCode,
+  type MeteredPeerStateErrorMethod,
+  type ReplaceTrackFailure,
+} from '@metered/errors';
+export type { JsonObject, JsonValue, IceServerConfig } from '@metered/protocol';

@@ -1,0 +1,490 @@
+import type { DataChannelEventLike, RTCDataChannelLike } from '@metered/datachannel';
+import type {
+  IceCandidateLike,
+  MediaStreamLike,
+  MediaStreamTrackLike,
+  PeerConnectionConfig,
+  RTCPeerConnectionLike,
+  RTCRtpSenderLike,
+  RtcEventLike,
+  SessionDescriptionLike,
+  TrackEventLike,
+} from '../rtc-types.js';
+
+type Listener = (event: RtcEventLike) => void;
+
+class Listeners {
+  readonly #map = new Map<string, Set<Listener>>();
+  add(type: string, listener: Listener): void {
+    const set = this.#map.get(type) ?? new Set();
+    set.add(listener);
+    this.#map.set(type, set);
+  }
+  remove(type: string, listener: Listener): void {
+    this.#map.get(type)?.delete(listener);
+  }
+  dispatch(type: string): void {
+    for (const listener of [...(this.#map.get(type) ?? [])]) listener({ type });
+  }
+  get count(): number {
+    let count = 0;
+    for (const set of this.#map.values()) count += set.size;
+    return count;
+  }
+}
+
+let serial = 0;
+
+/** A media track for tests: `stop()` ends it and fires `ended`. */
+export class FakeMediaStreamTrack implements MediaStreamTrackLike {
+  readonly id: string;
+  readonly kind: string;
+  readyState = 'live';
+  readonly #listeners = new Listeners();
+
+  constructor(kind = 'audio', id = `track-${++serial}`) {
+    this.kind = kind;
+    this.id = id;
+  }
+
+  stop(): void {
+    if (this.readyState === 'ended') return;
+    this.readyState = 'ended';
+    this.#listeners.dispatch('ended');
+  }
+
+  addEventListener(type: string, listener: Listener): void {
+    this.#listeners.add(type, listener);
+  }
+
+  removeEventListener(type: string, listener: Listener): void {
+    this.#listeners.remove(type, listener);
+  }
+
+  /** Listeners currently registered. */
+  get listenerCount(): number {
+    return this.#listeners.count;
+  }
+}
+
+/** A media stream for tests. */
+export class FakeMediaStream implements MediaStreamLike {
+  readonly id: string;
+  readonly #tracks: MediaStreamTrackLike[];
+  readonly #listeners = new Listeners();
+
+  constructor(tracks: MediaStreamTrackLike[] = [], id = `stream-${++serial}`) {
+    this.#tracks = [...tracks];
+    this.id = id;
+  }
+
+  getTracks(): readonly MediaStreamTrackLike[] {
+    return [...this.#tracks];
+  }
+
+  addTrack(track: MediaStreamTrackLike): void {
+    if (!this.#tracks.includes(track)) this.#tracks.push(track);
+  }
+
+  removeTrack(track: MediaStreamTrackLike): void {
+    const index = this.#tracks.indexOf(track);
+    if (index < 0) return;
+    this.#tracks.splice(index, 1);
+    this.#listeners.dispatch('removetrack');
+  }
+
+  addEventListener(type: string, listener: Listener): void {
+    this.#listeners.add(type, listener);
+  }
+
+  removeEventListener(type: string, listener: Listener): void {
+    this.#listeners.remove(type, listener);
+  }
+
+  get listenerCount(): number {
+    return this.#listeners.count;
+  }
+}
+
+/** A sender for tests; set `failReplace` to make `replaceTrack` reject. */
+export class FakeRtpSender implements RTCRtpSenderLike {
+  track: MediaStreamTrackLike | null;
+  readonly streams: readonly MediaStreamLike[];
+  readonly mid: string;
+  failReplace: Error | undefined;
+
+  constructor(track: MediaStreamTrackLike, streams: readonly MediaStreamLike[], mid: string) {
+    this.track = track;
+    this.streams = streams;
+    this.mid = mid;
+  }
+
+  replaceTrack(track: MediaStreamTrackLike | null): Promise<void> {
+    if (this.failReplace) return Promise.reject(this.failReplace);
+    this.track = track;
+    return Promise.resolve();
+  }
+}
+
+/** A data channel for tests: nothing travels; `open()` / `close()` drive its state. */
+export class FakeDataChannel implements RTCDataChannelLike {
+  readonly label: string;
+  readyState = 'connecting';
+  bufferedAmount = 0;
+  bufferedAmountLowThreshold = 0;
+  readonly sent: unknown[] = [];
+  readonly #listeners = new Listeners();
+
+  constructor(label: string) {
+    this.label = label;
+  }
+
+  send(data: unknown): void {
+    this.sent.push(data);
+  }
+
+  open(): void {
+    this.readyState = 'open';
+    this.#listeners.dispatch('open');
+  }
+
+  close(): void {
+    if (this.readyState === 'closed') return;
+    this.readyState = 'closed';
+    this.#listeners.dispatch('close');
+  }
+
+  addEventListener(type: string, listener: (event: DataChannelEventLike) => void): void {
+    this.#listeners.add(type, listener);
+  }
+
+  removeEventListener(type: string, listener: (event: DataChannelEventLike) => void): void {
+    this.#listeners.remove(type, listener);
+  }
+}
+
+function invalidState(message: string): Error {
+  const error = new Error(message);
+  error.name = 'InvalidStateError';
+  return error;
+}
+
+/**
+ * A peer connection for tests. It follows the signalling state machine of `RTCPeerConnection`
+ * (offers, answers, implicit and explicit rollback, `negotiationneeded` when stable) and writes a
+ * small SDP of its own: one media section per sender with `a=mid` and `a=msid`, and one
+ * application section listing its data channels. Applying a remote description fires `track`
+ * for each new media section, with a receiver-side track whose id differs from the sender's, and
+ * `datachannel` for each new channel label. ICE is driven by the test
+ * (`setIceConnectionState`, `setConnectionState`); each local description gathers one host
+ * candidate and then end-of-candidates.
+ */
+export class FakeRTCPeerConnection implements RTCPeerConnectionLike {
+  readonly id = ++serial;
+  readonly config: PeerConnectionConfig;
+  signalingState = 'stable';
+  iceConnectionState = 'new';
+  connectionState = 'new';
+  localDescription: SessionDescriptionLike | null = null;
+  remoteDescription: SessionDescriptionLike | null = null;
+  onnegotiationneeded: ((event: RtcEventLike) => void) | null = null;
+  onicecandidate: ((event: { readonly candidate: IceCandidateLike | null }) => void) | null = null;
+  oniceconnectionstatechange: ((event: RtcEventLike) => void) | null = null;
+  onconnectionstatechange: ((event: RtcEventLike) => void) | null = null;
+  ontrack: ((event: TrackEventLike) => void) | null = null;
+  ondatachannel: ((event: { readonly channel: RTCDataChannelLike }) => void) | null = null;
+  /** Senders currently attached. */
+  readonly senders: FakeRtpSender[] = [];
+  /** Every `setConfiguration` call. */
+  readonly configurations: PeerConnectionConfig[] = [];
+  /** Every candidate applied with `addIceCandidate`. */
+  readonly addedCandidates: (IceCandidateLike | null)[] = [];
+  /** The options of every `createOffer` call. */
+  readonly offerOptions: ({ iceRestart?: boolean } | undefined)[] = [];
+  /** Data channels created locally. */
+  readonly dataChannels: FakeDataChannel[] = [];
+  /** Receiving tracks by mid. */
+  readonly receivedTracks = new Map<string, FakeMediaStreamTrack>();
+  /** Makes the next `setRemoteDescription` reject. */
+  failSetRemoteDescription: Error | undefined;
+  /** Makes every `addIceCandidate` reject. */
+  failAddIceCandidate: Error | undefined;
+  closed = false;
+  #needed = false;
+  #version = 0;
+  #offeredVersion = -1;
+  #scheduled = false;
+  #restartPending = false;
+  #ufrag = 0;
+  #mids = 0;
+  readonly #remoteStreams = new Map<string, FakeMediaStream>();
+  readonly #remoteChannels = new Set<string>();
+  #previousLocal: SessionDescriptionLike | null = null;
+
+  constructor(config: PeerConnectionConfig = {}) {
+    this.config = config;
+  }
+
+  /** True while any `on…` handler is set. */
+  get hasHandlers(): boolean {
+    return Boolean(
+      this.onnegotiationneeded ??
+      this.onicecandidate ??
+      this.oniceconnectionstatechange ??
+      this.onconnectionstatechange ??
+      this.ontrack ??
+      this.ondatachannel,
+    );
+  }
+
+  addTrack(track: MediaStreamTrackLike, ...streams: MediaStreamLike[]): FakeRtpSender {
+    if (this.closed) throw invalidState('closed');
+    const sender = new FakeRtpSender(track, streams, `${this.id}-${++this.#mids}`);
+    this.senders.push(sender);
+    this.#markNeeded();
+    return sender;
+  }
+
+  removeTrack(sender: RTCRtpSenderLike): void {
+    const index = this.senders.indexOf(sender as FakeRtpSender);
+    if (index >= 0) this.senders.splice(index, 1);
+    this.#markNeeded();
+  }
+
+  createDataChannel(label: string): FakeDataChannel {
+    if (this.closed) throw invalidState('closed');
+    const channel = new FakeDataChannel(label);
+    this.dataChannels.push(channel);
+    this.#markNeeded();
+    return channel;
+  }
+
+  restartIce(): void {
+    this.#restartPending = true;
+    this.#markNeeded();
+  }
+
+  setConfiguration(configuration: PeerConnectionConfig): void {
+    this.configurations.push(configuration);
+  }
+
+  createOffer(options?: { iceRestart?: boolean }): Promise<SessionDescriptionLike> {
+    this.offerOptions.push(options);
+    if (this.closed) return Promise.reject(invalidState('closed'));
+    if (options?.iceRestart || this.#restartPending) this.#ufrag++;
+    return Promise.resolve({ type: 'offer', sdp: this.#sdp() });
+  }
+
+  createAnswer(): Promise<SessionDescriptionLike> {
+    if (this.closed || this.signalingState !== 'have-remote-offer') {
+      return Promise.reject(invalidState(`createAnswer in ${this.signalingState}`));
+    }
+    return Promise.resolve({ type: 'answer', sdp: this.#sdp() });
+  }
+
+  async setLocalDescription(description: SessionDescriptionLike): Promise<void> {
+    await Promise.resolve();
+    if (this.closed) throw invalidState('closed');
+    switch (description.type) {
+      case 'rollback':
+        if (this.signalingState !== 'have-local-offer') throw invalidState('nothing to roll back');
+        this.signalingState = 'stable';
+        this.localDescription = this.#previousLocal;
+        this.#offeredVersion = -1;
+        return;
+      case 'offer':
+        if (this.signalingState !== 'stable' && this.signalingState !== 'have-local-offer') {
+          throw invalidState(`offer in ${this.signalingState}`);
+        }
+        this.#previousLocal = this.localDescription;
+        this.signalingState = 'have-local-offer';
+        this.localDescription = description;
+        this.#offeredVersion = this.#version;
+        break;
+      case 'answer':
+        if (this.signalingState !== 'have-remote-offer') {
+          throw invalidState(`answer in ${this.signalingState}`);
+        }
+        this.signalingState = 'stable';
+        this.localDescription = description;
+        this.#scheduleNeeded();
+        break;
+      case 'pranswer':
+        throw invalidState('pranswer is not supported');
+    }
+    this.#gather();
+  }
+
+  async setRemoteDescription(description: SessionDescriptionLike): Promise<void> {
+    await Promise.resolve();
+    if (this.closed) throw invalidState('closed');
+    const failure = this.failSetRemoteDescription;
+    if (failure) {
+      this.failSetRemoteDescription = undefined;
+      throw failure;
+    }
+    if (description.type === 'offer') {
+      if (this.signalingState === 'have-local-offer') {
+        // Implicit rollback.
+        this.localDescription = this.#previousLocal;
+        this.#offeredVersion = -1;
+      } else if (this.signalingState !== 'stable') {
+        throw invalidState(`offer in ${this.signalingState}`);
+      }
+      this.signalingState = 'have-remote-offer';
+    } else if (description.type === 'answer') {
+      if (this.signalingState !== 'have-local-offer') {
+        throw invalidState(`answer in ${this.signalingState}`);
+      }
+      this.signalingState = 'stable';
+      if (this.#offeredVersion === this.#version) this.#needed = false;
+      this.#restartPending = false;
+      this.#scheduleNeeded();
+    } else {
+      throw invalidState(`unsupported ${description.type}`);
+    }
+    this.remoteDescription = description;
+    this.#applyRemoteMedia(description.sdp ?? '');
+  }
+
+  addIceCandidate(candidate?: IceCandidateLike | null): Promise<void> {
+    if (this.failAddIceCandidate) return Promise.reject(this.failAddIceCandidate);
+    if (!this.remoteDescription) return Promise.reject(invalidState('no remote description'));
+    this.addedCandidates.push(candidate ?? null);
+    return Promise.resolve();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.signalingState = 'closed';
+    this.iceConnectionState = 'closed';
+    this.connectionState = 'closed';
+  }
+
+  // ---- driven by the test ----
+
+  /** Sets `iceConnectionState` and fires its change handler. */
+  setIceConnectionState(state: string): void {
+    this.iceConnectionState = state;
+    this.oniceconnectionstatechange?.({ type: 'iceconnectionstatechange' });
+  }
+
+  /** Sets `connectionState` and fires its change handler. */
+  setConnectionState(state: string): void {
+    this.connectionState = state;
+    this.onconnectionstatechange?.({ type: 'connectionstatechange' });
+  }
+
+  // ---- internals ----
+
+  #markNeeded(): void {
+    this.#version++;
+    this.#needed = true;
+    this.#scheduleNeeded();
+  }
+
+  #scheduleNeeded(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      if (!this.closed && this.#needed && this.signalingState === 'stable') {
+        this.onnegotiationneeded?.({ type: 'negotiationneeded' });
+      }
+    });
+  }
+
+  #gather(): void {
+    const ufrag = `u${this.id}x${this.#ufrag}`;
+    queueMicrotask(() => {
+      if (this.closed) return;
+      this.onicecandidate?.({
+        candidate: {
+          candidate: `candidate:1 1 udp 2122260223 127.0.0.1 ${9000 + this.id} typ host`,
+          sdpMid: '0',
+          sdpMLineIndex: 0,
+          usernameFragment: ufrag,
+        },
+      });
+      this.onicecandidate?.({ candidate: null });
+    });
+  }
+
+  #sdp(): string {
+    const lines = ['v=0', `o=- ${this.id} ${this.#version} IN IP4 127.0.0.1`, 's=-', 't=0 0'];
+    lines.push(`a=ice-ufrag:u${this.id}x${this.#ufrag}`);
+    for (const sender of this.senders) {
+      const track = sender.track;
+      lines.push(`m=${track?.kind ?? 'audio'} 9 UDP/TLS/RTP/SAVPF 96`, `a=mid:${sender.mid}`);
+      if (track) lines.push(`a=msid:${sender.streams[0]?.id ?? '-'} ${track.id}`);
+    }
+    if (this.dataChannels.length > 0) {
+      lines.push('m=application 9 UDP/DTLS/SCTP webrtc-datachannel', `a=mid:${this.id}-dc`);
+      for (const channel of this.dataChannels) lines.push(`a=x-datachannel:${channel.label}`);
+    }
+    return `${lines.join('\r\n')}\r\n`;
+  }
+
+  #applyRemoteMedia(sdp: string): void {
+    const present = new Set<string>();
+    for (const section of sdp.split('\r\nm=').slice(1)) {
+      const lines = section.split('\r\n');
+      const kind = lines[0]?.split(' ')[0] ?? 'audio';
+      const mid = lines.find((line) => line.startsWith('a=mid:'))?.slice(6);
+      if (kind === 'application') {
+        for (const line of lines) {
+          if (!line.startsWith('a=x-datachannel:')) continue;
+          const label = line.slice(16);
+          if (this.#remoteChannels.has(label)) continue;
+          this.#remoteChannels.add(label);
+          const channel = new FakeDataChannel(label);
+          this.ondatachannel?.({ channel });
+        }
+        continue;
+      }
+      const msid = lines
+        .find((line) => line.startsWith('a=msid:'))
+        ?.slice(7)
+        .split(' ');
+      if (!mid || !msid) continue;
+      present.add(mid);
+      if (this.receivedTracks.has(mid)) continue;
+      const track = new FakeMediaStreamTrack(kind, `receiver-${this.id}-${mid}`);
+      this.receivedTracks.set(mid, track);
+      const streamId = msid[0] ?? '-';
+      const streams: FakeMediaStream[] = [];
+      if (streamId !== '-') {
+        const stream = this.#remoteStreams.get(streamId) ?? new FakeMediaStream([], streamId);
+        this.#remoteStreams.set(streamId, stream);
+        stream.addTrack(track);
+        streams.push(stream);
+      }
+      this.ontrack?.({ track, streams, transceiver: { mid } });
+    }
+    for (const [mid, track] of [...this.receivedTracks]) {
+      if (present.has(mid)) continue;
+      this.receivedTracks.delete(mid);
+      track.stop();
+      for (const stream of this.#remoteStreams.values()) stream.removeTrack(track);
+    }
+  }
+}
+
+/** A `rtcPeerConnectionFactory` that records every connection it builds. */
+export interface FakePeerConnectionFactory {
+  (config: PeerConnectionConfig): FakeRTCPeerConnection;
+  readonly instances: readonly FakeRTCPeerConnection[];
+}
+
+/** Creates a {@link FakePeerConnectionFactory}: pass it as `rtcPeerConnectionFactory`. */
+export function createFakePeerConnectionFactory(): FakePeerConnectionFactory {
+  const instances: FakeRTCPeerConnection[] = [];
+  const factory = (config: PeerConnectionConfig): FakeRTCPeerConnection => {
+    const pc = new FakeRTCPeerConnection(config);
+    instances.push(pc);
+    return pc;
+  };
+  return Object.defineProperty(factory, 'instances', {
+    value: instances,
+  }) as FakePeerConnectionFactory;
+}

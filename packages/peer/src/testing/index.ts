@@ -1,0 +1,9 @@
+export {
+  FakeRTCPeerConnection,
+  FakeMediaStreamTrack,
+  FakeMediaStream,
+  FakeRtpSender,
+  FakeDataChannel,
+  createFakePeerConnectionFactory,
+  type FakePeerConnectionFactory,
+} from './fake-peer-connection.js';
