@@ -9,6 +9,9 @@ import { z } from 'zod';
 // The configuration file's shape, validated with zod. Every field but `apps` has a default, so a
 // minimal file names only its apps; with no file at all the server runs on DEFAULT_CONFIG.
 
+/** Largest configurable `maxMessageSize`, so that relayed frames stay under a client's 1 MiB cap. */
+export const MAX_CONFIGURABLE_MESSAGE_SIZE = PROTOCOL_LIMITS.maxServerFrameLength - 8192;
+
 const permissionSchema = z.enum(PERMISSIONS);
 
 const channelPatternSchema = z
@@ -56,7 +59,9 @@ const limitsSchema = z
       .number()
       .int()
       .min(256)
-      .max(16_777_216)
+      // Frames to clients stay under their 1 MiB cap: a relayed message adds at most the
+      // sender's id and 4 KiB of peer metadata to what the publisher sent.
+      .max(MAX_CONFIGURABLE_MESSAGE_SIZE, 'maxMessageSize is at most 1040384 (1 MiB - 8 KiB)')
       .default(PROTOCOL_LIMITS.maxMessageSize),
     maxChannelsPerConnection: z
       .number()
