@@ -151,6 +151,7 @@ export class Connection implements BrokerConnection {
     await broker.attach(this);
     this.attached = true;
     if (this.state !== 'establishing') {
+      this.attached = false;
       await broker.detach(this);
       return;
     }
