@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { parseServerFrame } from '@metered/protocol';
 import { SignJWT } from 'jose';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import WebSocket from 'ws';
 import {
   startServer,
@@ -56,7 +57,10 @@ const servers: RunningServer[] = [];
 const clients: TestClient[] = [];
 
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.terminate();
+  const finished = clients.splice(0);
+  for (const client of finished) client.terminate();
+  // Every frame the server sent must pass a client's strict protocol v1 parser.
+  expect(finished.flatMap((client) => client.malformed)).toEqual([]);
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
@@ -93,6 +97,8 @@ interface Waiter {
 export class TestClient {
   readonly socket: WebSocket;
   readonly frames: Frame[] = [];
+  /** Frames the strict client parser of `@metered/protocol` rejects (should stay empty). */
+  readonly malformed: { text: string; reason: string }[] = [];
   readonly closed: Promise<CloseEvent>;
   readonly opened: Promise<void>;
   private readonly waiters: Waiter[] = [];
@@ -116,7 +122,10 @@ export class TestClient {
     });
     this.socket.on('error', () => undefined);
     this.socket.on('message', (data: Buffer) => {
-      const frame = JSON.parse(data.toString('utf8')) as Frame;
+      const text = data.toString('utf8');
+      const parsed = parseServerFrame(text);
+      if (!parsed.ok) this.malformed.push({ text, reason: JSON.stringify(parsed.error) });
+      const frame = JSON.parse(text) as Frame;
       this.frames.push(frame);
       for (const waiter of [...this.waiters]) {
         if (waiter.predicate(frame)) {
