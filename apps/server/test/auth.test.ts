@@ -274,4 +274,17 @@ describe('apps', () => {
     const fourth = await connectWithKey(server);
     expect(fourth.ofType('welcome')).toHaveLength(1);
   });
+
+  it('keeps the old config when a reload is invalid, and closes sockets of a removed app', async () => {
+    const server = await startTestServer();
+    const client = await connectWithKey(server);
+    expect(() => server.reload({ apps: [] })).toThrow(/apps/);
+    await client.sync();
+    server.reload({
+      apps: [testApp({ id: 'other', publishableKeys: [{ key: 'pk_other' }], secretKeys: [] })],
+    });
+    expect((await client.closed).code).toBe(4012);
+    const refused = connect(server, { key: PUBLISHABLE_KEY });
+    expect((await refused.closed).code).toBe(4001);
+  });
 });
