@@ -1,6 +1,6 @@
 import { createFakeWebSocketFactory } from '@metered/signalling/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createPeer, FakeRoom, flush, record, until } from '../test/fake-room.js';
+import { createPeer, FakeRoom, flush, record, until, useFakeTimers } from '../test/fake-room.js';
 import {
   Data,
   Joined,
@@ -20,7 +20,7 @@ import {
 } from './testing/index.js';
 
 beforeEach(() => {
-  vi.useFakeTimers();
+  useFakeTimers();
 });
 
 afterEach(() => {

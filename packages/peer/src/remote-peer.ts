@@ -310,7 +310,7 @@ export class RemotePeer {
   }
 
   async #negotiate(pc: RTCPeerConnectionLike, iceRestart = false): Promise<void> {
-    if (pc !== this.#pc || this.#closed) return;
+    if (pc !== this.#pc || this.#closed || this.#makingOffer) return;
     const restart = iceRestart || this.#answerTimer !== undefined;
     try {
       this.#makingOffer = true;
@@ -480,9 +480,19 @@ export class RemotePeer {
       this.#answerTimer = undefined;
       this.#nextRestart();
     }, iceRestartAnswerTimeoutMs);
-    // `restartIce()` makes the connection ask for an offer; without it, offer directly.
-    if (typeof pc.restartIce === 'function') pc.restartIce();
-    else void this.#negotiate(pc, true);
+    void this.#restartOffer(pc);
+  }
+
+  /** An offer with fresh ICE credentials; an earlier offer still unanswered is rolled back first. */
+  async #restartOffer(pc: RTCPeerConnectionLike): Promise<void> {
+    if (pc.signalingState === 'have-local-offer' && !this.#makingOffer) {
+      try {
+        await pc.setLocalDescription({ type: 'rollback' });
+      } catch (error) {
+        this.#host.log('debug', `rollback before ICE restart failed: ${String(error)}`);
+      }
+    }
+    if (pc.signalingState === 'stable') await this.#negotiate(pc, true);
   }
 
   #stopLadder(): void {

@@ -33,6 +33,12 @@ export class FakeRoom {
   /** When set, the next connection attempt of this peer is closed with the code before the welcome. */
   readonly rejectNext = new Map<string, number>();
   readonly sockets = new Map<string, FakeWebSocket[]>();
+  /** Peers whose every new connection is closed with 1006 before the welcome. */
+  readonly refuse = new Set<string>();
+  /** Directs for which this returns true are acked but not delivered. */
+  dropDirect: ((from: string, to: string, data: unknown) => boolean) | undefined;
+  /** Every frame sent, with the (fake) time it was routed. */
+  readonly log: { readonly peerId: string; readonly frame: Frame; readonly at: number }[] = [];
 
   /** A `webSocketFactory` for the peer that the room will call `peerId`. */
   factory(peerId: string): (url: string) => FakeWebSocket {
@@ -52,7 +58,7 @@ export class FakeRoom {
         this.#leave(peerId, socket);
       };
       queueMicrotask(() => {
-        const code = this.rejectNext.get(peerId);
+        const code = this.refuse.has(peerId) ? 1006 : this.rejectNext.get(peerId);
         if (code !== undefined) {
           this.rejectNext.delete(peerId);
           socket.open();
@@ -129,6 +135,7 @@ export class FakeRoom {
     const list = this.sent.get(peerId) ?? [];
     list.push(frame);
     this.sent.set(peerId, list);
+    this.log.push({ peerId, frame, at: Date.now() });
     const member = this.#members.get(peerId);
     if (!member || member.socket !== socket || socket.readyState !== FakeWebSocket.OPEN) return;
     const requestId = frame.requestId as string;
@@ -182,6 +189,7 @@ export class FakeRoom {
           return;
         }
         socket.deliver(ack);
+        if (this.dropDirect?.(peerId, target.peerId, frame.data)) return;
         target.socket.deliver({ type: 'direct', from: peerId, data: frame.data });
         return;
       }
@@ -193,7 +201,10 @@ export class FakeRoom {
 
 /** Runs timers due now and pending continuations, a bounded number of rounds. */
 export async function flush(rounds = 30): Promise<void> {
-  for (let round = 0; round < rounds; round++) await vi.advanceTimersByTimeAsync(0);
+  for (let round = 0; round < rounds; round++) {
+    await vi.advanceTimersByTimeAsync(0);
+    await turn();
+  }
 }
 
 /** Flushes until `condition()` holds; fails after a bounded number of rounds. */
@@ -201,6 +212,7 @@ export async function until(condition: () => boolean, what = 'condition'): Promi
   for (let round = 0; round < 200; round++) {
     if (condition()) return;
     await vi.advanceTimersByTimeAsync(0);
+    await turn();
   }
   throw new Error(`timed out waiting for ${what}`);
 }
@@ -231,4 +243,20 @@ export function record<T extends PeerEvent>(
   const events: T[] = [];
   target.on(type, (event: T) => events.push(event));
   return events;
+}
+
+/**
+ * Fake timers for every timeout and interval. `setImmediate` stays real: the signalling client
+ * uses it only to let a settled request's continuations run before the next frame of a burst,
+ * and {@link flush} yields to it explicitly.
+ */
+export function useFakeTimers(): void {
+  vi.useFakeTimers({
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+  });
+}
+
+/** One turn of the real event loop's check phase (the client's burst pause). */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
