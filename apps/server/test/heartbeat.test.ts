@@ -17,7 +17,7 @@ describe('WebSocket-level heartbeat', () => {
   });
 
   it('drops a socket that stops answering, and its peer leaves presence', async () => {
-    const server = await startTestServer({ heartbeatIntervalMs: 20 });
+    const server = await startTestServer({ heartbeatIntervalMs: 150 });
     const watcher = await connectWithToken(server, 'watcher');
     await watcher.request({ type: 'subscribe', channel: 'room' });
     const silent = new TestClient(
