@@ -36,7 +36,7 @@ export class TokenBucket {
 }
 
 /**
- * Connect attempts per key (an IP address, per app): `limit` attempts per 60 s as a token bucket.
+ * Attempts per key (connects per IP address and app, REST requests per IP address): `limit` attempts per 60 s as a token bucket.
  * Full buckets are dropped lazily, so memory stays bounded by the addresses active in the last
  * minute, and no timer is needed.
  */

@@ -40,6 +40,8 @@ export interface ServerHooks {
    * anything) is dropped. Default 30000; 0 disables.
    */
   readonly heartbeatIntervalMs?: number;
+  /** REST requests per client address per minute; over it → 429. Default 600. */
+  readonly restRequestsPerMinute?: number;
 }
 
 /** A configuration object (the config file's shape, `apps` defaulting to the embedded dev app) plus hooks. */
@@ -68,6 +70,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   drainTimeoutMs: 5000,
   maxOutboundBufferBytes: 4 * 1024 * 1024,
   heartbeatIntervalMs: 30_000,
+  restRequestsPerMinute: 600,
 });
 
 const HOOK_KEYS = [
@@ -78,6 +81,7 @@ const HOOK_KEYS = [
   'drainTimeoutMs',
   'maxOutboundBufferBytes',
   'heartbeatIntervalMs',
+  'restRequestsPerMinute',
 ] as const;
 
 function splitOptions(options: StartServerOptions): { config: unknown; hooks: ServerHooks } {
@@ -130,6 +134,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const ownsBroker = hooks.brokerImplementation === undefined;
   let registry = new AppRegistry(config);
   const limiter = new ConnectAttemptLimiter(now);
+  const restLimiter = new ConnectAttemptLimiter(now);
+  const restRequestsPerMinute =
+    hooks.restRequestsPerMinute ?? SERVER_DEFAULTS.restRequestsPerMinute;
   const connections = new Set<Connection>();
   let closing = false;
   let closePromise: Promise<void> | undefined;
@@ -203,6 +210,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       return;
     }
     if (url.pathname.startsWith('/v1/')) {
+      const address = request.socket.remoteAddress ?? 'unknown';
+      if (!restLimiter.tryAttempt(address, restRequestsPerMinute)) {
+        metrics.restRequestsTotal.inc({ route: 'rate-limited', status: '429' });
+        response.setHeader(
+          'retry-after',
+          String(restLimiter.retryAfterSeconds(restRequestsPerMinute)),
+        );
+        json(429, { error: 'rate_limited', message: 'too many requests' });
+        request.resume();
+        return;
+      }
       void handleRestRequest(restContext, request, response, url.pathname);
       return;
     }

@@ -164,7 +164,10 @@ describe('connect attempts per IP', () => {
 
 describe('slow consumers', () => {
   it('closes a socket whose outbound buffer stays over the bound with 1008', async () => {
-    const server = await startTestServer({ maxOutboundBufferBytes: 64 * 1024 });
+    const server = await startTestServer({
+      maxOutboundBufferBytes: 64 * 1024,
+      restRequestsPerMinute: 1_000_000,
+    });
     const slow = await connectWithKey(server);
     await slow.request({ type: 'subscribe', channel: 'firehose' });
     const tcp = (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;

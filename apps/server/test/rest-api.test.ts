@@ -317,3 +317,18 @@ describe('operations endpoints', () => {
     expect((await rest(second, 'GET', '/metrics')).body).not.toContain('outcome="welcome"');
   });
 });
+
+describe('REST rate limit', () => {
+  it('answers 429 with Retry-After past restRequestsPerMinute per address', async () => {
+    const clock = new TestClock();
+    const server = await startTestServer({ now: clock.now, restRequestsPerMinute: 2 });
+    expect((await rest(server, 'GET', '/v1/usage')).status).toBe(200);
+    expect((await rest(server, 'GET', '/v1/usage')).status).toBe(200);
+    const limited = await rest(server, 'GET', '/v1/usage');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('30');
+    expect(limited.body.error).toBe('rate_limited');
+    clock.advance(30_000);
+    expect((await rest(server, 'GET', '/v1/usage')).status).toBe(200);
+  });
+});
