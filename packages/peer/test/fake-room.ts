@@ -62,7 +62,7 @@ export class FakeRoom {
         if (code !== undefined) {
           this.rejectNext.delete(peerId);
           socket.open();
-          socket.serverClose(code, 'rejected');
+          socket.serverClose(code, this.refuse.has(peerId) ? '' : 'rejected');
           return;
         }
         if (socket.readyState !== FakeWebSocket.CONNECTING) return;

@@ -1,0 +1,152 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createPeer, FakeRoom, flush, record, until, useFakeTimers } from '../test/fake-room.js';
+import { NegotiationError, type MeteredPeer } from './index.js';
+import {
+  createFakePeerConnectionFactory,
+  FakeMediaStreamTrack,
+  type FakeRTCPeerConnection,
+} from './testing/index.js';
+
+beforeEach(() => {
+  useFakeTimers();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function pcOf(peer: MeteredPeer, remoteId: string): FakeRTCPeerConnection {
+  const remote = peer.remotePeers.get(remoteId);
+  if (!remote) throw new Error(`${remoteId} unknown`);
+  return remote.pc as FakeRTCPeerConnection;
+}
+
+function isOffer(data: unknown): boolean {
+  const value = data as { type?: string; description?: { type?: string } };
+  return value.type === 'rtc-description' && value.description?.type === 'offer';
+}
+
+async function negotiatedPair() {
+  const room = new FakeRoom();
+  const pcs = createFakePeerConnectionFactory();
+  const a = createPeer(room, 'peer-a', pcs);
+  const b = createPeer(room, 'peer-b', pcs);
+  await a.join('room-1');
+  await b.join('room-1');
+  await until(() => a.remotePeers.has('peer-b') && b.remotePeers.has('peer-a'), 'discovery');
+  a.addTrack(new FakeMediaStreamTrack());
+  await until(
+    () =>
+      pcOf(b, 'peer-a').receivedTracks.size === 1 && pcOf(a, 'peer-b').signalingState === 'stable',
+    'negotiated',
+  );
+  await flush();
+  return { room, pcs, a, b };
+}
+
+/** Advances fake time in steps, letting every continuation run in between. */
+async function advance(ms: number, step = 500): Promise<void> {
+  for (let elapsed = 0; elapsed < ms; elapsed += step) {
+    await vi.advanceTimersByTimeAsync(Math.min(step, ms - elapsed));
+    await flush(3);
+  }
+}
+
+describe('ICE restart ladder', () => {
+  it('restarts at 0, 1, 2, 4, 8, 16, 30, 30, 30 s after each 15 s answer timeout, and reports exhaustion once', async () => {
+    const { room, a, b } = await negotiatedPair();
+    const remote = a.remotePeers.get('peer-b');
+    if (!remote) throw new Error('no remote');
+    const errors = record(remote, NegotiationError);
+    // Offers from a to b no longer get through: every restart waits for its answer in vain.
+    room.dropDirect = (from, _to, data) => from === 'peer-a' && isOffer(data);
+    const start = Date.now();
+    const offersBefore = room.log.length;
+    pcOf(a, 'peer-b').setIceConnectionState('failed');
+    await advance(300_000);
+    const offerTimes = room.log
+      .slice(offersBefore)
+      .filter((entry) => entry.peerId === 'peer-a' && isOffer(entry.frame.data))
+      .map((entry) => entry.at - start);
+    expect(offerTimes).toEqual([
+      0, 16_000, 33_000, 52_000, 75_000, 106_000, 151_000, 196_000, 241_000,
+    ]);
+    expect(errors).toHaveLength(1);
+    expect((errors[0]?.err as Error).message).toMatch(/exhausted/);
+    // Restart offers ask for fresh ICE credentials.
+    expect(pcOf(a, 'peer-b').offerOptions.at(-1)).toEqual({ iceRestart: true });
+    // Failing again after exhaustion: no new attempts, no second report.
+    pcOf(a, 'peer-b').setIceConnectionState('failed');
+    await advance(60_000, 5_000);
+    expect(errors).toHaveLength(1);
+    await a.close();
+    await b.close();
+    await flush();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a restart answered in time and a connection that recovers stop the ladder', async () => {
+    const { room, a, b } = await negotiatedPair();
+    const remote = a.remotePeers.get('peer-b');
+    if (!remote) throw new Error('no remote');
+    const errors = record(remote, NegotiationError);
+    const start = room.log.length;
+    const pc = pcOf(a, 'peer-b');
+    pc.setIceConnectionState('failed');
+    await flush();
+    // The restart offer was answered: no further attempt while ICE checks.
+    expect(pc.signalingState).toBe('stable');
+    pc.setIceConnectionState('checking');
+    pc.setIceConnectionState('connected');
+    await advance(120_000, 5_000);
+    const offers = room.log
+      .slice(start)
+      .filter((entry) => entry.peerId === 'peer-a' && isOffer(entry.frame.data));
+    expect(offers).toHaveLength(1);
+    expect(errors).toEqual([]);
+    // After recovering, a later failure starts a fresh ladder.
+    pc.setIceConnectionState('failed');
+    await flush();
+    expect(
+      room.log
+        .slice(start)
+        .filter((entry) => entry.peerId === 'peer-a' && isOffer(entry.frame.data)),
+    ).toHaveLength(2);
+    await a.close();
+    await b.close();
+    await flush();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('close during the ladder leaves no timer', async () => {
+    const { room, a, b } = await negotiatedPair();
+    room.dropDirect = (from, _to, data) => from === 'peer-a' && isOffer(data);
+    pcOf(a, 'peer-b').setIceConnectionState('failed');
+    await advance(20_000);
+    await a.close();
+    await b.close();
+    await flush();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('refreshed ICE servers', () => {
+  it('a reconnect welcome with new iceServers reaches the live connections and new ones', async () => {
+    const { room, pcs, a, b } = await negotiatedPair();
+    const live = pcOf(a, 'peer-b');
+    const iceServers = [{ urls: 'turn:turn.example.com:3478', username: 'u', credential: 'c' }];
+    room.welcomeFields.set('peer-a', { metadata: { iceServers } });
+    room.drop('peer-a');
+    await until(() => a.state === 'reconnecting', 'reconnecting');
+    await advance(2_000);
+    await until(() => live.configurations.length === 1, 'setConfiguration');
+    expect(live.configurations[0]).toEqual({ iceServers });
+    await until(() => a.state === 'joined', 'joined');
+    const fresh = pcOf(a, 'peer-b');
+    expect(fresh).not.toBe(live);
+    expect(fresh.config).toEqual({ iceServers });
+    expect(pcs.instances.length).toBeGreaterThan(2);
+    await a.close();
+    await b.close();
+  });
+});

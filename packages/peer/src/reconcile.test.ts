@@ -1,0 +1,184 @@
+import { Connected } from '@metered/signalling';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createPeer, FakeRoom, flush, record, until, useFakeTimers } from '../test/fake-room.js';
+import {
+  ConnectionReset,
+  Data,
+  FatalError,
+  Left,
+  PeerJoined,
+  PeerLeft,
+  StateChange,
+  Track,
+  type MeteredPeer,
+} from './index.js';
+import { createFakePeerConnectionFactory, FakeMediaStreamTrack } from './testing/index.js';
+
+beforeEach(() => {
+  useFakeTimers();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+async function advance(ms: number, step = 500): Promise<void> {
+  for (let elapsed = 0; elapsed < ms; elapsed += step) {
+    await vi.advanceTimersByTimeAsync(Math.min(step, ms - elapsed));
+    await flush(3);
+  }
+}
+
+async function joinAll(peers: MeteredPeer[]): Promise<void> {
+  for (const peer of peers) await peer.join('room-1');
+  await until(
+    () => peers.every((peer) => peer.remotePeers.size === peers.length - 1),
+    'everyone sees everyone',
+  );
+}
+
+describe('reconcile after a signalling reconnect', () => {
+  it('survivors keep their RemotePeer with a new connection, absentees leave, newcomers join', async () => {
+    const room = new FakeRoom();
+    const pcs = createFakePeerConnectionFactory();
+    const a = createPeer(room, 'peer-a', pcs);
+    const b = createPeer(room, 'peer-b', pcs);
+    const c = createPeer(room, 'peer-c', pcs);
+    await joinAll([a, b, c]);
+    a.addTrack(new FakeMediaStreamTrack('audio', 'mic-a'), undefined, { role: 'mic' });
+    await flush();
+    const survivor = a.remotePeers.get('peer-b');
+    const absentee = a.remotePeers.get('peer-c');
+    if (!survivor || !absentee) throw new Error('members missing');
+    const oldPc = survivor.pc;
+    const resets = record(survivor, ConnectionReset);
+    const left = record(a, PeerLeft);
+    const joined = record(a, PeerJoined);
+    const states = record(a, StateChange);
+
+    const tracks: unknown[] = [];
+    b.on(PeerJoined, (event) => {
+      if (event.peer.id === 'peer-a') event.peer.on(Track, (track) => tracks.push(track.metadata));
+    });
+
+    room.drop('peer-a');
+    await until(() => a.state === 'reconnecting', 'reconnecting');
+    expect(survivor.state).toBe('reconnecting');
+    // While a is away: c leaves, d arrives.
+    await c.close();
+    const d = createPeer(room, 'peer-d', pcs);
+    await d.join('room-1');
+    await advance(2_000);
+    await until(() => a.state === 'joined', 'joined again');
+
+    expect(states.map((event) => event.to)).toEqual(['reconnecting', 'joined']);
+    expect(left.map((event) => event.peer)).toEqual([absentee]);
+    expect(joined.map((event) => event.peer.id)).toEqual(['peer-d']);
+    expect(a.remotePeers.get('peer-b')).toBe(survivor);
+    expect(resets).toHaveLength(1);
+    expect(survivor.pc).not.toBe(oldPc);
+    expect((oldPc as { closed?: boolean }).closed).toBe(true);
+
+    // The survivor's side saw a as a newcomer: the track and its metadata arrive again.
+    await until(() => tracks.length === 1, 'track after reconcile');
+    expect(tracks).toEqual([{ role: 'mic' }]);
+
+    // Data flows again both ways.
+    const atA = record(a, Data);
+    await b.sendTo('peer-a', 'after');
+    await until(() => atA.length === 1, 'data after reconcile');
+    await Promise.all([a.close(), b.close(), d.close()]);
+    await flush();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a server restart: every pair gets ConnectionReset and exchanges data again', async () => {
+    const room = new FakeRoom();
+    const pcs = createFakePeerConnectionFactory();
+    const peers = ['peer-a', 'peer-b', 'peer-c'].map((id) => createPeer(room, id, pcs));
+    await joinAll(peers);
+    const before = new Map(peers.map((peer) => [peer, new Map(peer.remotePeers)]));
+    const resets: string[] = [];
+    for (const peer of peers) {
+      for (const remote of peer.remotePeers.values()) {
+        remote.on(ConnectionReset, () => resets.push(`${peer.peerId}->${remote.id}`));
+      }
+    }
+    room.restart();
+    await advance(2_000);
+    await until(
+      () => peers.every((peer) => peer.state === 'joined' && peer.remotePeers.size === 2),
+      'all joined, everyone seen',
+    );
+    // Each pair recovered: a member still in the room at the roster kept its RemotePeer and got
+    // ConnectionReset; one that was not back yet left and joined again as a new RemotePeer.
+    for (const peer of peers) {
+      for (const [id, remote] of peer.remotePeers) {
+        const kept = before.get(peer)?.get(id) === remote;
+        expect(kept).toBe(resets.includes(`${peer.peerId}->${id}`));
+      }
+    }
+    expect(resets.length).toBeGreaterThan(0);
+    const received = peers.map((peer) => record(peer, Data));
+    for (const peer of peers) await peer.send(`from ${peer.peerId}`);
+    await until(() => received.every((list) => list.length === 2), 'broadcasts');
+    await Promise.all(peers.map((peer) => peer.close()));
+  });
+
+  it('holds directs that arrive before the roster and applies them to the new connection', async () => {
+    const room = new FakeRoom();
+    const pcs = createFakePeerConnectionFactory();
+    const a = createPeer(room, 'peer-a', pcs);
+    const b = createPeer(room, 'peer-b', pcs);
+    await joinAll([a, b]);
+    // a's roster is late: its resubscribe is not answered.
+    room.ignoreSubscribes.set('peer-a', 1);
+    room.restart();
+    await advance(1_000);
+    await until(() => b.state === 'joined' && room.isConnected('peer-a'), 'b back, a connected');
+    expect(a.state).toBe('reconnecting');
+    const data = record(a, Data);
+    await b.sendTo('peer-a', 'early');
+    await flush();
+    expect(data).toHaveLength(0);
+    await advance(10_000);
+    await until(() => a.state === 'joined', 'a joined after its re-subscribe');
+    expect(data.map((event) => event.data)).toEqual(['early']);
+    await a.close();
+    await b.close();
+  });
+
+  it('subscribes again when no roster comes within 10 s, at most twice, then gives up for good', async () => {
+    const room = new FakeRoom();
+    const pcs = createFakePeerConnectionFactory();
+    const a = createPeer(room, 'peer-a', pcs, { reconnect: { maxAttempts: 100 } });
+    const b = createPeer(room, 'peer-b', pcs);
+    await joinAll([a, b]);
+    room.ignoreSubscribes.set('peer-a', 1_000);
+    const fatal = record(a, FatalError);
+    const left = record(a, Left);
+    const welcomes: number[] = [];
+    a.signalling.on(Connected, () => welcomes.push(Date.now()));
+    room.drop('peer-a');
+    await until(() => a.state === 'reconnecting', 'reconnecting');
+    await advance(1_000);
+    expect(welcomes).toHaveLength(1);
+    const welcomeAt = welcomes[0] ?? 0;
+    const subscribeTimes = (): number[] =>
+      room.log
+        .filter((entry) => entry.peerId === 'peer-a' && entry.frame.type === 'subscribe')
+        .map((entry) => entry.at - welcomeAt);
+    await advance(welcomeAt + 29_000 - Date.now());
+    expect(a.state).toBe('reconnecting');
+    expect(fatal).toHaveLength(0);
+    // Our re-subscribes at 10 s and 20 s (the client's own replay retries may add others).
+    expect(subscribeTimes().filter((at) => at === 10_000 || at === 20_000)).toHaveLength(2);
+    await advance(2_000);
+    expect(a.state).toBe('closed');
+    expect(fatal).toHaveLength(1);
+    expect(left).toHaveLength(1);
+    await b.close();
+    await flush();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
