@@ -387,4 +387,36 @@ describe('vendor MeteredPeer against the server', () => {
       { senderPeerId: 'alice', data: { to: 'bob' }, kind: 'direct' },
     ]);
   });
+
+  it('sees a peer id that joins again from a second socket as left, then joined (rule 6)', async () => {
+    const server = await start();
+    const peer = (id: string): MeteredPeer => {
+      const instance = new MeteredPeer({
+        url: server.url,
+        tokenProvider: () => mintToken(id),
+        webSocketFactory: BrowserLikeWebSocket.factory,
+        rtcPeerConnectionFactory: FakePeerConnection.factory,
+      });
+      clients.push(instance);
+      return instance;
+    };
+    const alice = peer('alice');
+    const events: string[] = [];
+    const rejoined = new Promise<RemotePeer>((resolve) => {
+      let joins = 0;
+      alice.on('peer-joined', ({ peer: remote }) => {
+        events.push(`joined:${remote.id}`);
+        if (++joins === 2) resolve(remote);
+      });
+    });
+    alice.on('peer-left', ({ peer: remote }) => events.push(`left:${remote.id}`));
+    await alice.join('room');
+    const firstBob = peer('bob');
+    await firstBob.join('room');
+    const secondBob = peer('bob');
+    await secondBob.join('room');
+    const fresh = await rejoined;
+    expect(events).toEqual(['joined:bob', 'left:bob', 'joined:bob']);
+    expect(alice.remotePeers).toEqual([fresh]);
+  });
 });
