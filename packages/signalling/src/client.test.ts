@@ -411,6 +411,18 @@ describe('inbound events', () => {
     expect(of(Disconnected)[0]).toMatchObject({ code: 1009, willReconnect: true });
   });
 
+  it('still closes a browser socket that refuses the 1009 code', async () => {
+    const { client, connect } = setup();
+    const socket = await connect();
+    socket.browserCloseCodes = true;
+    socket.deliver(JSON.stringify({ type: 'direct', from: 'p', data: 'x'.repeat(1_048_576) }));
+    expect(socket.readyState).toBe(2);
+    expect(socket.closedWith).toEqual({ code: undefined, reason: undefined });
+    expect(client.state).toBe('reconnecting');
+    await flush();
+    expect(socket.hasListeners).toBe(false);
+  });
+
   it('keeps emitting when a listener throws, and logs the failure', async () => {
     const { client, connect, logged } = setup();
     const socket = await connect();

@@ -93,7 +93,12 @@ function release(socket: WebSocketLike, code?: number, reason?: string): void {
   try {
     socket.close(code, reason);
   } catch {
-    forget();
+    // Browsers only accept 1000 and 3000–4999 from a client (1009 is refused): close without one.
+    try {
+      socket.close();
+    } catch {
+      forget();
+    }
   }
 }
 

@@ -33,6 +33,8 @@ export class FakeWebSocket implements WebSocketLike {
     { readonly code: number | undefined; readonly reason: string | undefined } | undefined;
   /** When `true`, `close()` never completes (the close event never comes). */
   holdClose = false;
+  /** When `true`, `close(code)` throws for codes a browser refuses (other than 1000 and 3000–4999). */
+  browserCloseCodes = false;
 
   constructor(readonly url: string) {}
 
@@ -57,6 +59,14 @@ export class FakeWebSocket implements WebSocketLike {
   }
 
   close(code?: number, reason?: string): void {
+    if (
+      this.browserCloseCodes &&
+      code !== undefined &&
+      code !== 1000 &&
+      (code < 3000 || code > 4999)
+    ) {
+      throw new DOMException('invalid close code', 'InvalidAccessError');
+    }
     if (this.readyState >= FakeWebSocket.CLOSING) return;
     this.closedWith = { code, reason };
     this.readyState = FakeWebSocket.CLOSING;
