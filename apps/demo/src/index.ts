@@ -1,0 +1,10 @@
+export { startDemo, DEMO_DEFAULTS, type DemoOptions, type RunningDemo } from './demo-server.js';
+export {
+  RestClient,
+  RestRequestError,
+  DEV_SECRET_KEY,
+  httpOrigin,
+  type SecretKey,
+  type TokenRequest,
+  type MintedToken,
+} from './rest-client.js';
