@@ -1,7 +1,7 @@
 import {
   AckTimeoutError,
-  closeCodeAction,
   DisconnectedError,
+  isTerminalCloseCode,
   OVER_CONCURRENT_LIMIT_FLOOR_MS,
   redactSecrets,
   ServerRequestError,
@@ -414,15 +414,21 @@ export class SignallingClient {
     this.#clearTimer(this.#watchdogTimer);
     this.#rejectPending(code);
     const policy = this.#policy;
-    const action = closeCodeAction(code);
-    if (!this.#welcomed || !policy || action === 'stop' || this.#attempts >= policy.maxAttempts) {
+    if (
+      !this.#welcomed ||
+      !policy ||
+      isTerminalCloseCode(code) ||
+      this.#attempts >= policy.maxAttempts
+    ) {
       return this.#finish(code, reason, true, cause);
     }
     if (this.#currentState === 'connected') {
       this.#setState('reconnecting');
       this.#emit(new Disconnected({ code, reason, willReconnect: true }));
     }
-    const floor = action === 'reconnect-after-floor' ? OVER_CONCURRENT_LIMIT_FLOOR_MS : 0;
+    // 4010 (over the concurrent-connection limit) floors the next delay; 4002 needs nothing more:
+    // every attempt asks the token provider for a fresh token.
+    const floor = code === 4010 ? OVER_CONCURRENT_LIMIT_FLOOR_MS : 0;
     const delay = reconnectDelay(policy, ++this.#attempts, this.#random, floor);
     this.#log('info', `closed (${code}); reconnect attempt ${this.#attempts} in ${delay} ms`);
     this.#timer(() => void this.#open(), delay);
