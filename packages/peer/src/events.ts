@@ -1,11 +1,7 @@
 import type { JsonObject } from '@metered/protocol';
 import type { RTCDataChannelLike } from '@metered/datachannel';
 import type { MediaStreamLike, MediaStreamTrackLike } from './rtc-types.js';
-import type { RemotePeer, RemotePeerState } from './remote-peer.js';
-
-/** The states of a {@link MeteredPeer}: `idle → joining → joined ⇄ reconnecting → leaving → closed`. */
-export type MeteredPeerState =
-  'idle' | 'joining' | 'joined' | 'reconnecting' | 'leaving' | 'closed';
+import type { MeteredPeerState, RemotePeerState } from './states.js';
 
 /** Base of every peer-layer event class: an immutable copy of the fields it was built with. */
 export abstract class PeerEvent {
@@ -39,22 +35,6 @@ export class StateChange<S extends string = MeteredPeerState | RemotePeerState> 
   declare readonly from: S;
   declare readonly to: S;
   constructor(fields: { readonly from: S; readonly to: S }) {
-    super(fields);
-  }
-}
-
-/** Another peer is in the channel. */
-export class PeerJoined extends PeerEvent {
-  declare readonly peer: RemotePeer;
-  constructor(fields: PeerJoined) {
-    super(fields);
-  }
-}
-
-/** Another peer left the channel (or dropped). */
-export class PeerLeft extends PeerEvent {
-  declare readonly peer: RemotePeer;
-  constructor(fields: PeerLeft) {
     super(fields);
   }
 }

@@ -10,8 +10,6 @@ export {
   Joined,
   Left,
   StateChange,
-  PeerJoined,
-  PeerLeft,
   Data,
   FatalError,
   Track,
@@ -21,8 +19,9 @@ export {
   NegotiationError,
   IceCandidateError,
   ConnectionReset,
-  type MeteredPeerState,
 } from './events.js';
+export { PeerJoined, PeerLeft } from './membership-events.js';
+export type { MeteredPeerState } from './states.js';
 export type { EventClass, EventHandler } from './emitter.js';
 export { METERED_PEER_DEFAULTS, type MeteredPeerOptions } from './options.js';
 export type {
@@ -37,6 +36,7 @@ export type {
   TrackEventLike,
   PeerConnectionConfig,
   RtcEventLike,
+  RtcHandler,
 } from './rtc-types.js';
 export {
   MeteredRealtimeError,

@@ -30,17 +30,9 @@ import {
   type SignallingLogger,
 } from '@metered/signalling';
 import { Emitter, type EventClass, type EventHandler } from './emitter.js';
-import {
-  Data,
-  FatalError,
-  Joined,
-  Left,
-  PeerJoined,
-  PeerLeft,
-  StateChange,
-  type MeteredPeerState,
-  type PeerEvent,
-} from './events.js';
+import { Data, FatalError, Joined, Left, StateChange, type PeerEvent } from './events.js';
+import { PeerJoined, PeerLeft } from './membership-events.js';
+import type { MeteredPeerState } from './states.js';
 import { METERED_PEER_DEFAULTS, type MeteredPeerOptions } from './options.js';
 import { RemotePeer, type LocalTrack, type RemotePeerHost } from './remote-peer.js';
 import type {

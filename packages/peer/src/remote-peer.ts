@@ -31,8 +31,9 @@ import type {
 } from './rtc-types.js';
 import { senderTrackIdsByMid } from './sdp.js';
 
-/** The states of a {@link RemotePeer}: `idle → connecting → connected ⇄ reconnecting → closed`. */
-export type RemotePeerState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
+import type { RemotePeerState } from './states.js';
+
+export type { RemotePeerState };
 
 /** A local track as the owning `MeteredPeer` tracks it. */
 export interface LocalTrack {

@@ -6,7 +6,8 @@ import type { IceServerConfig } from '@metered/protocol';
 
 // A method signature keeps handler parameters bivariant, so the DOM's handlers (which take richer
 // event types) and the Node adapter's are both assignable.
-type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
+/** An event handler with bivariant parameters (DOM and adapter handlers both fit). */
+export type RtcHandler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
 
 /** What a listener of a WebRTC object receives; only the fields read here are declared. */
 export interface RtcEventLike {
@@ -18,16 +19,16 @@ export interface MediaStreamTrackLike {
   readonly id: string;
   readonly kind: string;
   readonly readyState?: string;
-  addEventListener?(type: string, listener: Handler<RtcEventLike>): void;
-  removeEventListener?(type: string, listener: Handler<RtcEventLike>): void;
+  addEventListener?(type: string, listener: RtcHandler<RtcEventLike>): void;
+  removeEventListener?(type: string, listener: RtcHandler<RtcEventLike>): void;
 }
 
 /** A media stream: `MediaStream` or the Node adapter's. */
 export interface MediaStreamLike {
   readonly id: string;
   getTracks(): readonly MediaStreamTrackLike[];
-  addEventListener?(type: string, listener: Handler<RtcEventLike>): void;
-  removeEventListener?(type: string, listener: Handler<RtcEventLike>): void;
+  addEventListener?(type: string, listener: RtcHandler<RtcEventLike>): void;
+  removeEventListener?(type: string, listener: RtcHandler<RtcEventLike>): void;
 }
 
 /** `RTCRtpSender`: the part used to swap a track. */
@@ -78,12 +79,12 @@ export interface RTCPeerConnectionLike {
   readonly connectionState: string;
   readonly localDescription: SessionDescriptionLike | null;
   readonly remoteDescription: SessionDescriptionLike | null;
-  onnegotiationneeded: Handler<RtcEventLike> | null;
-  onicecandidate: Handler<{ readonly candidate: IceCandidateLike | null }> | null;
-  oniceconnectionstatechange: Handler<RtcEventLike> | null;
-  onconnectionstatechange: Handler<RtcEventLike> | null;
-  ontrack: Handler<TrackEventLike> | null;
-  ondatachannel: Handler<{ readonly channel: RTCDataChannelLike }> | null;
+  onnegotiationneeded: RtcHandler<RtcEventLike> | null;
+  onicecandidate: RtcHandler<{ readonly candidate: IceCandidateLike | null }> | null;
+  oniceconnectionstatechange: RtcHandler<RtcEventLike> | null;
+  onconnectionstatechange: RtcHandler<RtcEventLike> | null;
+  ontrack: RtcHandler<TrackEventLike> | null;
+  ondatachannel: RtcHandler<{ readonly channel: RTCDataChannelLike }> | null;
   createOffer(options?: { iceRestart?: boolean }): Promise<SessionDescriptionLike>;
   createAnswer(): Promise<SessionDescriptionLike>;
   setLocalDescription(description: SessionDescriptionLike): Promise<void>;
