@@ -14,6 +14,8 @@ await build({
   bundle: true,
   format: 'esm',
   platform: 'browser',
+  // Bundle the sibling packages from their sources: the page needs no prior build of them.
+  conditions: ['@metered/source'],
   target: 'es2022',
   sourcemap: true,
   minify: true,

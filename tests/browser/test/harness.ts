@@ -2,7 +2,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startDemo, type RunningDemo } from '@metered/demo';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { expect } from 'vitest';
 
 /** Debian's Chromium (`apt-get install chromium`); `CHROMIUM_PATH` overrides it. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -61,18 +60,43 @@ export async function joinRoom(
   return page;
 }
 
+/**
+ * Polls `read` until `accept` takes its value; fails after {@link WAIT_MS} with the last value.
+ * Works in hooks too (unlike `expect.poll`).
+ */
+export async function waitFor<T>(
+  description: string,
+  read: () => Promise<T>,
+  accept: (value: T) => boolean,
+): Promise<T> {
+  const deadline = Date.now() + WAIT_MS;
+  let last: T | undefined;
+  for (;;) {
+    last = await read();
+    if (accept(last)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${description}; last value: ${JSON.stringify(last)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Waits (bounded) until the element's text contains `text`. */
 export async function expectText(locator: Locator, text: string): Promise<void> {
-  await expect
-    .poll(async () => (await locator.textContent()) ?? '', { timeout: WAIT_MS, interval: 100 })
-    .toContain(text);
+  await waitFor(
+    `${locator.toString()} to contain "${text}"`,
+    async () => (await locator.textContent()) ?? '',
+    (value) => value.includes(text),
+  );
 }
 
 /** Waits (bounded) until the element's text no longer contains `text`. */
 export async function expectNoText(locator: Locator, text: string): Promise<void> {
-  await expect
-    .poll(async () => (await locator.textContent()) ?? '', { timeout: WAIT_MS, interval: 100 })
-    .not.toContain(text);
+  await waitFor(
+    `${locator.toString()} not to contain "${text}"`,
+    async () => (await locator.textContent()) ?? '',
+    (value) => !value.includes(text),
+  );
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

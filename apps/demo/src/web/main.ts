@@ -1,5 +1,6 @@
 import { byId } from './dom.js';
 import { makeIdentity, randomColour, randomName } from './identity.js';
+import { P2PView } from './p2p.js';
 import { RoomView } from './room.js';
 
 interface DemoConfig {
@@ -32,6 +33,12 @@ async function start(): Promise<void> {
     history.replaceState(null, '', url);
     const view = new RoomView({ serverUrl: config.serverUrl, room, identity });
     view.mount();
+    let p2p: P2PView | undefined;
+    view.onClient = (client) => {
+      p2p?.close();
+      p2p = new P2PView(byId('p2p'), { client, room, identity, log: (text) => view.log(text) });
+      void p2p.start();
+    };
     void view.connect();
   };
 

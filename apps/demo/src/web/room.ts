@@ -144,7 +144,7 @@ export class RoomView {
       client.on(StateChange, (event) => this.#showState(event.to)),
       client.on(Connected, (event) => {
         this.#maxMessageSize = event.maxMessageSize;
-        this.#log(event.isReconnect ? 'reconnected' : `connected as ${event.peerId}`);
+        this.log(event.isReconnect ? 'reconnected' : `connected as ${event.peerId}`);
         if (event.isReconnect) {
           // The re-subscribe's snapshot rebuilds the roster; peers may have left meanwhile.
           this.#roster.clear();
@@ -167,16 +167,16 @@ export class RoomView {
           false,
         );
       }),
-      client.on(ServerError, (event) => this.#log(`server error ${event.code}`)),
+      client.on(ServerError, (event) => this.log(`server error ${event.code}`)),
     );
     this.onClient?.(client);
     try {
       await client.connect();
       this.#awaitingSnapshot = true;
       await client.subscribe(this.channel, { includeSenderMetadata: true });
-      this.#log(`joined ${this.channel}`);
+      this.log(`joined ${this.channel}`);
     } catch (error) {
-      this.#log(`could not join: ${errorText(error)}`);
+      this.log(`could not join: ${errorText(error)}`);
     }
   }
 
@@ -190,7 +190,7 @@ export class RoomView {
     const badge = byId('state');
     badge.textContent = state;
     badge.dataset.state = state;
-    this.#log(`state ${state}`);
+    this.log(`state ${state}`);
   }
 
   #onDisconnected(event: Disconnected): void {
@@ -201,7 +201,7 @@ export class RoomView {
     byId('close-sdk').textContent = info.sdkDoes;
     byId('close-advice').textContent = info.youShould;
     byId('close-info').hidden = false;
-    this.#log(
+    this.log(
       `closed ${event.code}${info.member ? ` ${info.member}` : ''}, ${
         event.willReconnect ? 'reconnecting' : 'terminal'
       }`,
@@ -247,7 +247,7 @@ export class RoomView {
       this.#roster.set(peer.peerId, member);
       if (!known && !snapshot) this.#appendSystem(`${member.name} joined`);
     }
-    this.#log(
+    this.log(
       `presence +${event.joined.length} −${event.left.length}${snapshot ? ' (snapshot)' : ''}`,
     );
     this.#renderRoster();
@@ -315,7 +315,8 @@ export class RoomView {
     list.scrollTop = list.scrollHeight;
   }
 
-  #log(text: string): void {
+  /** Adds a line to the connection panel's event log. */
+  log(text: string): void {
     const log = byId('event-log');
     const time = new Date().toLocaleTimeString([], { hour12: false });
     log.prepend(h('li', {}, h('time', {}, time), text));
