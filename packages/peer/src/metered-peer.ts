@@ -97,6 +97,9 @@ export class MeteredPeer {
   #heldDirects: Direct[] | undefined;
   #reconciling = false;
   #reconcileTimer: Timer | undefined;
+  /** Members missing from the last roster, kept until the deadline in case they are only late. */
+  readonly #late = new Set<string>();
+  #lateTimer: Timer | undefined;
   #resubscribes = 0;
   #closing: Promise<void> | undefined;
   readonly #onRemoteListenerError: (error: unknown) => void;
@@ -370,6 +373,8 @@ export class MeteredPeer {
     if (event.willReconnect) {
       if (this.#state !== 'joined' && this.#state !== 'reconnecting') return;
       this.#clearReconcile();
+      this.#clearLate();
+      this.#late.clear();
       this.#reconciling = false;
       this.#heldDirects = undefined;
       this.#setState('reconnecting');
@@ -462,8 +467,17 @@ export class MeteredPeer {
   // ---- membership ----
 
   #applyPresence(event: Presence): void {
-    for (const { peerId } of event.left) this.#removeRemote(peerId);
-    for (const member of event.joined) this.#addRemote(member);
+    for (const { peerId } of event.left) {
+      this.#late.delete(peerId);
+      this.#removeRemote(peerId);
+    }
+    for (const member of event.joined) {
+      const remote = this.#remotes.get(member.peerId);
+      if (remote && this.#late.delete(member.peerId)) {
+        remote.reset(member.metadata, this.#peerId ?? '');
+        if (this.#late.size === 0) this.#clearLate();
+      } else this.#addRemote(member);
+    }
   }
 
   #addRemote({ peerId, metadata }: PresencePeer): void {
@@ -491,15 +505,20 @@ export class MeteredPeer {
     this.#emit(new PeerLeft({ peer: remote }));
   }
 
-  /** The first presence after a reconnect is the full roster. */
+  /**
+   * The first presence after a reconnect is the full roster: members in it survive (new
+   * connection, `ConnectionReset`), new ones join. Members missing from it may only be late (after
+   * a server restart everyone reconnects at once): they stay, `reconnecting`, for the reconcile
+   * deadline and survive if presence reports them in time; otherwise they leave.
+   */
   #reconcile(event: Presence): void {
     this.#reconciling = false;
     this.#clearReconcile();
     const roster = new Map(event.joined.map((member) => [member.peerId, member]));
-    for (const peerId of [...this.#remotes.keys()]) {
-      if (!roster.has(peerId)) this.#removeRemote(peerId);
+    const survivors = [...this.#remotes.values()].filter((remote) => roster.has(remote.id));
+    for (const remote of this.#remotes.values()) {
+      if (!roster.has(remote.id)) this.#late.add(remote.id);
     }
-    const survivors = [...this.#remotes.values()];
     for (const member of event.joined) {
       if (!this.#remotes.has(member.peerId)) this.#addRemote(member);
     }
@@ -509,7 +528,20 @@ export class MeteredPeer {
         remote.reset(roster.get(remote.id)?.metadata ?? null, this.#peerId ?? '');
       }
     }
+    if (this.#late.size > 0) {
+      this.#lateTimer = setTimeout(() => {
+        this.#lateTimer = undefined;
+        const late = [...this.#late];
+        this.#late.clear();
+        for (const peerId of late) this.#removeRemote(peerId);
+      }, reconcileTimeoutMs);
+    }
     this.#releaseDirects();
+  }
+
+  #clearLate(): void {
+    if (this.#lateTimer !== undefined) clearTimeout(this.#lateTimer);
+    this.#lateTimer = undefined;
   }
 
   #armReconcile(): void {
@@ -632,6 +664,8 @@ export class MeteredPeer {
     const wasJoined = this.#joined;
     this.#setState('leaving');
     this.#clearReconcile();
+    this.#clearLate();
+    this.#late.clear();
     this.#reconciling = false;
     this.#heldDirects = undefined;
     this.#heldPresence = [];
