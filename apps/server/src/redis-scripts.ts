@@ -1,0 +1,207 @@
+// Lua scripts of the Redis broker. Each runs atomically, so a roster change and the events it
+// publishes are one step in Redis's global order. Keys are computed inside the scripts from the
+// prefix (ARGV[1]): the broker targets one Redis server (or a primary with replicas), not Redis
+// Cluster.
+//
+// Layout (A = "<length of app id>:<app id>", so app and channel names cannot collide):
+//   P:nodes                  set of live node sessions
+//   P:lease:<node>           a node's lease (expires unless renewed)
+//   P:node:<node>            hash connection id → A .. peer id (what to remove if the node dies)
+//   P:app:<A>                hash c (concurrent), k (peak), qp (quota period), qu (messages used)
+//   P:appconns:<A>           hash connection id → node
+//   P:peer:<A>:<peer>        hash connection id → node (direct routing, kicks)
+//   P:cc:<connection>        set of the connection's channels
+//   P:subs:<A>:<channel>     hash connection id → visible flag ('1'/'0') .. peer id
+//   P:roster:<A>:<channel>   hash peer id → member JSON
+//   P:rn:<A>:<channel>       hash peer id → number of visible subscribed sockets
+//   P:bus                    pub/sub: channel messages, presence deltas, app-wide closes
+//   P:inbox:<node>           pub/sub: directs, snapshots and kicks for one node
+
+const COMMON = `
+local P = ARGV[1]
+local function appKey(app) return #app .. ':' .. app end
+local function presence(app, channel, peer, kind, member, previous)
+  local event = '{"t":"p","a":' .. cjson.encode(app) .. ',"c":' .. cjson.encode(channel) ..
+    ',"p":' .. cjson.encode(peer) .. ',"k":"' .. kind .. '","m":' .. member
+  if previous then event = event .. ',"pm":' .. previous end
+  redis.call('PUBLISH', P .. ':bus', event .. '}')
+end
+local function leave(app, channel, conn)
+  local a = appKey(app)
+  local subs = P .. ':subs:' .. a .. ':' .. channel
+  local value = redis.call('HGET', subs, conn)
+  if not value then return end
+  redis.call('HDEL', subs, conn)
+  if string.sub(value, 1, 1) == '1' then
+    local peer = string.sub(value, 2)
+    local counts = P .. ':rn:' .. a .. ':' .. channel
+    if redis.call('HINCRBY', counts, peer, -1) <= 0 then
+      redis.call('HDEL', counts, peer)
+      local roster = P .. ':roster:' .. a .. ':' .. channel
+      local member = redis.call('HGET', roster, peer)
+      redis.call('HDEL', roster, peer)
+      if member then presence(app, channel, peer, 'l', member) end
+    end
+  end
+end
+local function detach(node, conn, app, peer)
+  if redis.call('HDEL', P .. ':node:' .. node, conn) == 0 then return 0 end
+  local a = appKey(app)
+  local cc = P .. ':cc:' .. conn
+  for _, channel in ipairs(redis.call('SMEMBERS', cc)) do leave(app, channel, conn) end
+  redis.call('DEL', cc)
+  redis.call('HDEL', P .. ':peer:' .. a .. ':' .. peer, conn)
+  redis.call('HDEL', P .. ':appconns:' .. a, conn)
+  if redis.call('HINCRBY', P .. ':app:' .. a, 'c', -1) < 0 then
+    redis.call('HSET', P .. ':app:' .. a, 'c', 0)
+  end
+  return 1
+end
+local function reap(node)
+  local entries = redis.call('HGETALL', P .. ':node:' .. node)
+  local removed = 0
+  for i = 1, #entries, 2 do
+    local value = entries[i + 1]
+    local colon = string.find(value, ':', 1, true)
+    local length = tonumber(string.sub(value, 1, colon - 1))
+    local app = string.sub(value, colon + 1, colon + length)
+    local peer = string.sub(value, colon + length + 1)
+    removed = removed + detach(node, entries[i], app, peer)
+  end
+  redis.call('DEL', P .. ':node:' .. node, P .. ':lease:' .. node)
+  redis.call('SREM', P .. ':nodes', node)
+  return removed
+end
+`;
+
+/** Script bodies, all with `numberOfKeys: 0`; ARGV[1] is the key prefix. */
+export const REDIS_SCRIPTS = {
+  /** ARGV: P, node, leaseMs → registers a node session with its lease. */
+  meteredRegister: `${COMMON}
+redis.call('SADD', P .. ':nodes', ARGV[2])
+redis.call('SET', P .. ':lease:' .. ARGV[2], '1', 'PX', ARGV[3])
+return 1`,
+
+  /** ARGV: P, node, leaseMs → 1 renewed, 0 the session was reaped meanwhile. */
+  meteredHeartbeat: `${COMMON}
+if redis.call('SISMEMBER', P .. ':nodes', ARGV[2]) == 0 then return 0 end
+redis.call('SET', P .. ':lease:' .. ARGV[2], '1', 'PX', ARGV[3])
+return 1`,
+
+  /** ARGV: P → removes every node session whose lease expired; returns the sockets removed. */
+  meteredSweep: `${COMMON}
+local removed = 0
+for _, node in ipairs(redis.call('SMEMBERS', P .. ':nodes')) do
+  if redis.call('EXISTS', P .. ':lease:' .. node) == 0 then removed = removed + reap(node) end
+end
+return removed`,
+
+  /** ARGV: P, node → removes a node session now (graceful close, or a superseded session). */
+  meteredReap: `${COMMON}
+return reap(ARGV[2])`,
+
+  /** ARGV: P, app, max → 1 when a slot was taken, 0 at the cap. */
+  meteredAcquire: `${COMMON}
+local key = P .. ':app:' .. appKey(ARGV[2])
+local current = tonumber(redis.call('HGET', key, 'c') or '0')
+if current >= tonumber(ARGV[3]) then return 0 end
+current = redis.call('HINCRBY', key, 'c', 1)
+if current > tonumber(redis.call('HGET', key, 'k') or '0') then redis.call('HSET', key, 'k', current) end
+return 1`,
+
+  /** ARGV: P, app. */
+  meteredRelease: `${COMMON}
+local key = P .. ':app:' .. appKey(ARGV[2])
+if redis.call('HINCRBY', key, 'c', -1) < 0 then redis.call('HSET', key, 'c', 0) end
+return 1`,
+
+  /** ARGV: P, node, connection, app, peer → 1, or 0 when the node session is gone. */
+  meteredAttach: `${COMMON}
+local node, conn, app, peer = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if redis.call('SISMEMBER', P .. ':nodes', node) == 0 then return 0 end
+local a = appKey(app)
+redis.call('HSET', P .. ':node:' .. node, conn, a .. peer)
+redis.call('HSET', P .. ':peer:' .. a .. ':' .. peer, conn, node)
+redis.call('HSET', P .. ':appconns:' .. a, conn, node)
+return 1`,
+
+  /** ARGV: P, node, connection, app, peer → 1 removed, 0 already gone. */
+  meteredDetach: `${COMMON}
+return detach(ARGV[2], ARGV[3], ARGV[4], ARGV[5])`,
+
+  /**
+   * ARGV: P, node, connection, app, peer, visible ('1'/'0'), channel, member JSON, token.
+   * Records the subscriber, publishes the roster change on the bus and the snapshot (every member
+   * but the subscriber's peer id) to the subscriber's node inbox. 0 when the connection is gone.
+   */
+  meteredSubscribe: `${COMMON}
+local node, conn, app, peer, visible, channel, member, token =
+  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+if redis.call('HEXISTS', P .. ':node:' .. node, conn) == 0 then return 0 end
+local a = appKey(app)
+local subs = P .. ':subs:' .. a .. ':' .. channel
+local roster = P .. ':roster:' .. a .. ':' .. channel
+if redis.call('HEXISTS', subs, conn) == 0 then
+  redis.call('HSET', subs, conn, visible .. peer)
+  redis.call('SADD', P .. ':cc:' .. conn, channel)
+  if visible == '1' then
+    redis.call('HINCRBY', P .. ':rn:' .. a .. ':' .. channel, peer, 1)
+    local previous = redis.call('HGET', roster, peer)
+    redis.call('HSET', roster, peer, member)
+    if previous then presence(app, channel, peer, 'r', member, previous)
+    else presence(app, channel, peer, 'j', member) end
+  end
+end
+local entries = redis.call('HGETALL', roster)
+local members = {}
+for i = 1, #entries, 2 do
+  if entries[i] ~= peer then members[#members + 1] = entries[i + 1] end
+end
+redis.call('PUBLISH', P .. ':inbox:' .. node,
+  '{"t":"s","k":"' .. token .. '","m":[' .. table.concat(members, ',') .. ']}')
+return 1`,
+
+  /** ARGV: P, connection, app, channel. */
+  meteredUnsubscribe: `${COMMON}
+leave(ARGV[3], ARGV[4], ARGV[2])
+redis.call('SREM', P .. ':cc:' .. ARGV[2], ARGV[4])
+return 1`,
+
+  /** ARGV: P, app, channel, excluded connection id ('' = none), event → receivers. */
+  meteredPublish: `${COMMON}
+local subs = P .. ':subs:' .. appKey(ARGV[2]) .. ':' .. ARGV[3]
+local receivers = redis.call('HLEN', subs)
+if receivers == 0 then return 0 end
+if ARGV[4] ~= '' and redis.call('HEXISTS', subs, ARGV[4]) == 1 then receivers = receivers - 1 end
+redis.call('PUBLISH', P .. ':bus', ARGV[5])
+return receivers`,
+
+  /** ARGV: P, app, peer, event → sockets of the peer (the event goes once to each of their nodes). */
+  meteredToPeer: `${COMMON}
+local entries = redis.call('HGETALL', P .. ':peer:' .. appKey(ARGV[2]) .. ':' .. ARGV[3])
+local nodes = {}
+for i = 1, #entries, 2 do
+  local node = entries[i + 1]
+  if not nodes[node] then
+    nodes[node] = true
+    redis.call('PUBLISH', P .. ':inbox:' .. node, ARGV[4])
+  end
+end
+return #entries / 2`,
+
+  /** ARGV: P, app, event → sockets of the app (the event goes on the bus). */
+  meteredToApp: `${COMMON}
+local count = redis.call('HLEN', P .. ':appconns:' .. appKey(ARGV[2]))
+if count > 0 then redis.call('PUBLISH', P .. ':bus', ARGV[3]) end
+return count`,
+
+  /** ARGV: P, app, periodStart → messages used in that period, this one included. */
+  meteredConsume: `${COMMON}
+local key = P .. ':app:' .. appKey(ARGV[2])
+if redis.call('HGET', key, 'qp') ~= ARGV[3] then
+  redis.call('HSET', key, 'qp', ARGV[3], 'qu', 0)
+end
+return redis.call('HINCRBY', key, 'qu', 1)`,
+} as const;
+
+export type RedisScriptName = keyof typeof REDIS_SCRIPTS;
