@@ -1,5 +1,9 @@
 import type { IceServerConfig } from './frames.js';
-import { PROTOCOL_LIMITS } from './limits.js';
+import {
+  MAX_ICE_SERVER_CREDENTIAL_LENGTH,
+  MAX_ICE_SERVER_URL_LENGTH,
+  MAX_ICE_SERVERS,
+} from './limits.js';
 
 const ICE_URL = /^(?:stuns?|turns?):/i;
 
@@ -7,7 +11,7 @@ function isIceUrl(url: unknown): url is string {
   return (
     typeof url === 'string' &&
     url.length > 0 &&
-    url.length <= PROTOCOL_LIMITS.maxIceServerUrlLength &&
+    url.length <= MAX_ICE_SERVER_URL_LENGTH &&
     ICE_URL.test(url)
   );
 }
@@ -20,7 +24,7 @@ function isIceUrl(url: unknown): url is string {
  * `credential` are kept.
  */
 export function parseIceServers(value: unknown): IceServerConfig[] | null {
-  if (!Array.isArray(value) || value.length > PROTOCOL_LIMITS.maxIceServers) return null;
+  if (!Array.isArray(value) || value.length > MAX_ICE_SERVERS) return null;
   const servers: IceServerConfig[] = [];
   for (const entry of value as unknown[]) {
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return null;
@@ -37,7 +41,7 @@ export function parseIceServers(value: unknown): IceServerConfig[] | null {
       ['credential', credential],
     ] as const) {
       if (typeof field !== 'string') continue;
-      if (field.length > PROTOCOL_LIMITS.maxIceServerCredentialLength) return null;
+      if (field.length > MAX_ICE_SERVER_CREDENTIAL_LENGTH) return null;
       server[key] = field;
     }
     servers.push(server);

@@ -1,25 +1,35 @@
+// Module constants used by the validators, so that a bundle using one validator does not carry
+// the whole limits object.
+export const MAX_CHANNEL_NAME_BYTES = 256;
+export const MAX_PEER_ID_BYTES = 128;
+export const MAX_REQUEST_ID_LENGTH = 128;
+export const MAX_SERVER_FRAME_LENGTH = 1_048_576;
+export const MAX_ICE_SERVERS = 16;
+export const MAX_ICE_SERVER_URL_LENGTH = 512;
+export const MAX_ICE_SERVER_CREDENTIAL_LENGTH = 1_024;
+
 /** The protocol's default limits (the hosted service's values); a server may configure its own. */
-export const PROTOCOL_LIMITS = Object.freeze({
+export const PROTOCOL_LIMITS = /* @__PURE__ */ Object.freeze({
   /** Largest frame a client may send, in bytes; advertised as `welcome.maxMessageSize`. */
   maxMessageSize: 65_536,
   /** Largest text frame a client accepts from a server, in UTF-16 code units. */
-  maxServerFrameLength: 1_048_576,
+  maxServerFrameLength: MAX_SERVER_FRAME_LENGTH,
   maxChannelsPerConnection: 100,
-  maxChannelNameBytes: 256,
-  maxPeerIdBytes: 128,
-  maxRequestIdLength: 128,
+  maxChannelNameBytes: MAX_CHANNEL_NAME_BYTES,
+  maxPeerIdBytes: MAX_PEER_ID_BYTES,
+  maxRequestIdLength: MAX_REQUEST_ID_LENGTH,
   messagesPerSecond: 100,
   messageBurst: 200,
   connectAttemptsPerIpPerMinute: 60,
   maxPeerMetadataBytes: 4_096,
   maxMetadataBytes: 8_192,
-  maxIceServers: 16,
-  maxIceServerUrlLength: 512,
-  maxIceServerCredentialLength: 1_024,
+  maxIceServers: MAX_ICE_SERVERS,
+  maxIceServerUrlLength: MAX_ICE_SERVER_URL_LENGTH,
+  maxIceServerCredentialLength: MAX_ICE_SERVER_CREDENTIAL_LENGTH,
 });
 
 /** The protocol's fixed client timers, in milliseconds. */
-export const PROTOCOL_TIMEOUTS = Object.freeze({
+export const PROTOCOL_TIMEOUTS = /* @__PURE__ */ Object.freeze({
   /** From socket creation to `welcome`. */
   welcomeTimeoutMs: 10_000,
   /** From a request on the wire to its `ack` or `error`. */

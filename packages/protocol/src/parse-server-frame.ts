@@ -1,6 +1,6 @@
 import { isErrorCode } from '@metered/errors';
 import type { JsonObject, PresenceMember, ServerFrame, ServerFrameType } from './frames.js';
-import { PROTOCOL_LIMITS } from './limits.js';
+import { MAX_SERVER_FRAME_LENGTH } from './limits.js';
 
 /** Why a server frame was rejected. */
 export type ServerFrameErrorReason =
@@ -36,10 +36,24 @@ function isFiniteNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
-function invalid(type: string, field: string): ParseServerFrameResult {
-  return { ok: false, error: { reason: 'invalid_field', type, field } };
-}
+/**
+ * The shape of each server frame, one `field:kind` per field. Required kinds: `s` string,
+ * `n` finite number, `P` finite number > 0, `N` finite number or null (key required), `a` any
+ * value (key required), `c` an `ErrorCode`, `m` presence members. Optional kinds, dropped when of
+ * the wrong type: `S` string, `o` object, `p` finite number ≥ 0.
+ */
+const SHAPES: Record<ServerFrameType, string> = {
+  message: 'channel:s from:s data:a fromMetadata:o',
+  direct: 'from:s data:a fromMetadata:o',
+  ack: 'requestId:s',
+  presence: 'channel:s joined:m left:m',
+  error: 'code:c requestId:S message:S',
+  welcome: 'peerId:s expiresAt:N serverTime:n maxMessageSize:P metadata:o',
+  going_away: 'retryAfterMs:p',
+  pong: '',
+};
 
+/** Presence members, normalised to `{peerId, metadata?}`; `undefined` when any entry is invalid. */
 function members(value: unknown): PresenceMember[] | undefined {
   if (!Array.isArray(value)) return undefined;
   const result: PresenceMember[] = [];
@@ -54,6 +68,34 @@ function members(value: unknown): PresenceMember[] | undefined {
   return result;
 }
 
+/** The field's value when it has the kind, else `undefined` (`null` is kept for `N` and `a`). */
+function field(fields: Fields, name: string, kind: string): unknown {
+  const value = fields[name];
+  switch (kind) {
+    case 's':
+    case 'S':
+      return typeof value === 'string' ? value : undefined;
+    case 'n':
+      return isFiniteNumber(value) ? value : undefined;
+    case 'P':
+      return isFiniteNumber(value) && value > 0 ? value : undefined;
+    case 'p':
+      return isFiniteNumber(value) && value >= 0 ? value : undefined;
+    case 'N':
+      return value === null || isFiniteNumber(value) ? value : undefined;
+    case 'a':
+      return value;
+    case 'c':
+      return isErrorCode(value) ? value : undefined;
+    case 'm':
+      return members(value);
+    default:
+      return isObject(value) ? value : undefined;
+  }
+}
+
+const fail = (error: ServerFrameError): ParseServerFrameResult => ({ ok: false, error });
+
 /**
  * Strictly parses one text frame a server sent. Unknown types, missing or mistyped required
  * fields and `error` codes outside the eleven `ErrorCode` literals are rejected; optional fields
@@ -63,113 +105,25 @@ export function parseServerFrame(
   text: string,
   options: ParseServerFrameOptions = {},
 ): ParseServerFrameResult {
-  if (text.length > (options.maxLength ?? PROTOCOL_LIMITS.maxServerFrameLength)) {
-    return { ok: false, error: { reason: 'too_large' } };
-  }
+  if (text.length > (options.maxLength ?? MAX_SERVER_FRAME_LENGTH))
+    return fail({ reason: 'too_large' });
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, error: { reason: 'invalid_json' } };
+    return fail({ reason: 'invalid_json' });
   }
-  if (!isObject(value)) return { ok: false, error: { reason: 'not_object' } };
+  if (!isObject(value)) return fail({ reason: 'not_object' });
   const type = value.type;
-  if (typeof type !== 'string')
-    return { ok: false, error: { reason: 'invalid_field', field: 'type' } };
-
-  switch (type as ServerFrameType) {
-    case 'message': {
-      if (typeof value.channel !== 'string') return invalid(type, 'channel');
-      if (typeof value.from !== 'string') return invalid(type, 'from');
-      if (!('data' in value)) return invalid(type, 'data');
-      return {
-        ok: true,
-        frame: isObject(value.fromMetadata)
-          ? {
-              type: 'message',
-              channel: value.channel,
-              from: value.from,
-              data: value.data,
-              fromMetadata: value.fromMetadata as JsonObject,
-            }
-          : { type: 'message', channel: value.channel, from: value.from, data: value.data },
-      };
-    }
-    case 'direct': {
-      if (typeof value.from !== 'string') return invalid(type, 'from');
-      if (!('data' in value)) return invalid(type, 'data');
-      return {
-        ok: true,
-        frame: isObject(value.fromMetadata)
-          ? {
-              type: 'direct',
-              from: value.from,
-              data: value.data,
-              fromMetadata: value.fromMetadata as JsonObject,
-            }
-          : { type: 'direct', from: value.from, data: value.data },
-      };
-    }
-    case 'ack':
-      if (typeof value.requestId !== 'string') return invalid(type, 'requestId');
-      return { ok: true, frame: { type: 'ack', requestId: value.requestId } };
-    case 'error': {
-      if (!isErrorCode(value.code)) return invalid(type, 'code');
-      const frame: {
-        type: 'error';
-        code: typeof value.code;
-        requestId?: string;
-        message?: string;
-      } = { type: 'error', code: value.code };
-      if (typeof value.requestId === 'string') frame.requestId = value.requestId;
-      if (typeof value.message === 'string') frame.message = value.message;
-      return { ok: true, frame };
-    }
-    case 'presence': {
-      if (typeof value.channel !== 'string') return invalid(type, 'channel');
-      const joined = members(value.joined);
-      if (!joined) return invalid(type, 'joined');
-      const left = members(value.left);
-      if (!left) return invalid(type, 'left');
-      return { ok: true, frame: { type: 'presence', channel: value.channel, joined, left } };
-    }
-    case 'welcome': {
-      if (typeof value.peerId !== 'string') return invalid(type, 'peerId');
-      if (
-        !('expiresAt' in value) ||
-        (value.expiresAt !== null && !isFiniteNumber(value.expiresAt))
-      ) {
-        return invalid(type, 'expiresAt');
-      }
-      if (!isFiniteNumber(value.serverTime)) return invalid(type, 'serverTime');
-      if (!isFiniteNumber(value.maxMessageSize) || value.maxMessageSize <= 0) {
-        return invalid(type, 'maxMessageSize');
-      }
-      const base = {
-        type: 'welcome' as const,
-        peerId: value.peerId,
-        expiresAt: value.expiresAt,
-        serverTime: value.serverTime,
-        maxMessageSize: value.maxMessageSize,
-      };
-      return {
-        ok: true,
-        frame: isObject(value.metadata)
-          ? { ...base, metadata: value.metadata as JsonObject }
-          : base,
-      };
-    }
-    case 'going_away':
-      return {
-        ok: true,
-        frame:
-          isFiniteNumber(value.retryAfterMs) && value.retryAfterMs >= 0
-            ? { type: 'going_away', retryAfterMs: value.retryAfterMs }
-            : { type: 'going_away' },
-      };
-    case 'pong':
-      return { ok: true, frame: { type: 'pong' } };
-    default:
-      return { ok: false, error: { reason: 'unknown_type', type } };
+  if (typeof type !== 'string') return fail({ reason: 'invalid_field', field: 'type' });
+  const shape = Object.hasOwn(SHAPES, type) ? SHAPES[type as ServerFrameType] : undefined;
+  if (shape === undefined) return fail({ reason: 'unknown_type', type });
+  const frame: Fields = { type };
+  for (const spec of shape ? shape.split(' ') : []) {
+    const [name, kind] = spec.split(':') as [string, string];
+    const parsed = field(value, name, kind);
+    if (parsed !== undefined) frame[name] = parsed;
+    else if (!'Sop'.includes(kind)) return fail({ reason: 'invalid_field', type, field: name });
   }
+  return { ok: true, frame: frame as unknown as ServerFrame };
 }

@@ -1,5 +1,10 @@
 import type { ErrorCode } from '@metered/errors';
-import { PROTOCOL_LIMITS, RESERVED_CHANNEL_PREFIXES } from './limits.js';
+import {
+  MAX_CHANNEL_NAME_BYTES,
+  MAX_PEER_ID_BYTES,
+  MAX_REQUEST_ID_LENGTH,
+  RESERVED_CHANNEL_PREFIXES,
+} from './limits.js';
 
 /** UTF-8 byte length of a string, without allocating (a lone surrogate counts 3 bytes). */
 export function utf8ByteLength(text: string): number {
@@ -38,10 +43,10 @@ export function validateChannelName(
   channel: unknown,
 ): 'invalid_channel' | 'channel_reserved' | null {
   if (typeof channel !== 'string' || channel.length === 0) return 'invalid_channel';
-  if (channel.length > PROTOCOL_LIMITS.maxChannelNameBytes) {
+  if (channel.length > MAX_CHANNEL_NAME_BYTES) {
     return 'invalid_channel';
   }
-  if (utf8ByteLength(channel) > PROTOCOL_LIMITS.maxChannelNameBytes) return 'invalid_channel';
+  if (utf8ByteLength(channel) > MAX_CHANNEL_NAME_BYTES) return 'invalid_channel';
   if (CONTROL_CHARACTERS.test(channel)) return 'invalid_channel';
   if (isReservedChannel(channel)) return 'channel_reserved';
   return null;
@@ -52,7 +57,7 @@ export function isValidPeerId(peerId: unknown): peerId is string {
   return (
     typeof peerId === 'string' &&
     peerId.length > 0 &&
-    peerId.length <= PROTOCOL_LIMITS.maxPeerIdBytes &&
+    peerId.length <= MAX_PEER_ID_BYTES &&
     /^[\x20-\x7e]+$/.test(peerId)
   );
 }
@@ -62,7 +67,7 @@ export function isValidRequestId(requestId: unknown): requestId is string {
   return (
     typeof requestId === 'string' &&
     requestId.length > 0 &&
-    requestId.length <= PROTOCOL_LIMITS.maxRequestIdLength
+    requestId.length <= MAX_REQUEST_ID_LENGTH
   );
 }
 
