@@ -107,7 +107,19 @@ const appSchema = z
 
 const brokerSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('memory') }).strict(),
-  z.object({ kind: z.literal('redis'), url: z.string().min(1) }).strict(),
+  z
+    .object({
+      kind: z.literal('redis'),
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+        .default('redis://127.0.0.1:6379'),
+      /** Prefix of every key and pub/sub channel, so several clusters can share one Redis. */
+      keyPrefix: z.string().min(1).default('metered'),
+      /** A node that has not renewed its lease for this long is dead: its members leave. */
+      leaseMs: z.number().int().min(300).max(300_000).default(15_000),
+    })
+    .strict(),
 ]);
 
 export const serverConfigSchema = z
