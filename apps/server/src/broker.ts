@@ -101,4 +101,9 @@ export interface Broker {
   usage(appId: string, periodStart: number): MaybePromise<AppUsage>;
   /** Releases the broker's resources. Idempotent. */
   close(): MaybePromise<void>;
+  /**
+   * False while a network broker cannot serve (Redis down): new connections are refused and
+   * `/healthz` answers 503. Absent means always ready.
+   */
+  isReady?(): boolean;
 }
