@@ -8,6 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AppRegistry } from './app-registry.js';
 import { appOfCredential, authenticateConnection } from './auth.js';
 import { isPromise, type Broker } from './broker.js';
+import { BROKER_UNAVAILABLE_CLOSE_CODE, BrokerUnavailableError } from './broker-unavailable.js';
 import {
   DEFAULT_CONFIG,
   parseConfig,
@@ -17,6 +18,7 @@ import {
 import { Connection, type ConnectionContext } from './connection.js';
 import { loggableUrl, silentLogger } from './logger.js';
 import { MemoryBroker } from './memory-broker.js';
+import { RedisBroker } from './redis-broker.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectAttemptLimiter } from './rate-limiter.js';
 import { handleRestRequest, type RestContext } from './rest-api.js';
@@ -125,12 +127,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const now = hooks.now ?? Date.now;
   const logger = hooks.logger ?? silentLogger();
   const metrics = new ServerMetrics();
-  if (!hooks.brokerImplementation && config.broker.kind !== 'memory') {
-    throw new Error(
-      `broker.kind "${config.broker.kind}" is not available in this build; use "memory"`,
-    );
-  }
-  const broker: Broker = hooks.brokerImplementation ?? new MemoryBroker();
+  const brokerConfig = config.broker;
+  const broker: Broker =
+    hooks.brokerImplementation ??
+    (brokerConfig.kind === 'redis'
+      ? new RedisBroker({
+          url: brokerConfig.url,
+          keyPrefix: brokerConfig.keyPrefix,
+          leaseMs: brokerConfig.leaseMs,
+          logger,
+        })
+      : new MemoryBroker());
   const ownsBroker = hooks.brokerImplementation === undefined;
   let registry = new AppRegistry(config);
   const limiter = new ConnectAttemptLimiter(now);
@@ -177,6 +184,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         return connection.establish(result.identity);
       })
       .catch((error: unknown) => {
+        if (error instanceof BrokerUnavailableError) {
+          logger.warn({ err: error }, 'connect refused: broker unavailable');
+          connection.close(BROKER_UNAVAILABLE_CLOSE_CODE, 'broker unavailable, try again later');
+          return;
+        }
         logger.error({ err: error }, 'connect failed');
         connection.close(1011, 'internal error');
       });
@@ -189,7 +201,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       response.end(JSON.stringify(body));
     };
     if (url.pathname === '/healthz' && request.method === 'GET') {
-      json(closing ? 503 : 200, { status: closing ? 'shutting_down' : 'ok' });
+      const brokerReady = broker.isReady?.() ?? true;
+      const status = closing ? 'shutting_down' : brokerReady ? 'ok' : 'broker_unavailable';
+      json(status === 'ok' ? 200 : 503, { status });
       return;
     }
     if (url.pathname === '/metrics' && request.method === 'GET') {
@@ -254,19 +268,28 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request, url));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error): void => reject(error);
-    httpServer.once('error', onError);
-    httpServer.listen(config.port, config.host, () => {
-      httpServer.off('error', onError);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      httpServer.once('error', onError);
+      httpServer.listen(config.port, config.host, () => {
+        httpServer.off('error', onError);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    if (ownsBroker) await broker.close();
+    throw error;
+  }
   const address = httpServer.address() as AddressInfo;
   const host = config.host;
   const port = address.port;
   const url = `ws://${formatHost(host)}:${port}`;
   logger.info({ url }, 'listening');
+  // Give Redis a moment so that the first clients are not refused; the server serves either way.
+  if (broker instanceof RedisBroker && !(await broker.waitUntilReady(5_000))) {
+    logger.warn('Redis is not reachable yet: connections are refused with 1013 until it is');
+  }
 
   const heartbeatIntervalMs = hooks.heartbeatIntervalMs ?? SERVER_DEFAULTS.heartbeatIntervalMs;
   const heartbeatTimer =
