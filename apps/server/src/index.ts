@@ -32,6 +32,8 @@ export {
   type AppUsage,
 } from './broker.js';
 export { MemoryBroker } from './memory-broker.js';
+export { RedisBroker, REDIS_BROKER_DEFAULTS, type RedisBrokerOptions } from './redis-broker.js';
+export { BrokerUnavailableError, BROKER_UNAVAILABLE_CLOSE_CODE } from './broker-unavailable.js';
 export { PresenceRoster, type RosterChange } from './presence.js';
 export { ChannelScope, patternIncludes } from './channel-scope.js';
 export { signToken, TOKEN_EXPIRY_MARGIN_MS, type TokenClaimsInput } from './auth.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
-import { RedisBroker } from '../src/redis-broker.js';
+import { RedisBroker } from '../src/index.js';
 import { describeBroker } from './broker-suite.js';
 import { startRedis, type RedisProcess } from './redis-server.js';
 
