@@ -8,7 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient, testApp } from './helpers.js';
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
-const cliPath = join(packageRoot, 'dist', 'cli.js');
+const builtCli = join(packageRoot, 'dist', 'cli.js');
+/** Where a stale or missing dist is replaced by a quick JavaScript-only build for the test. */
+const testBuildDirectory = join(packageRoot, 'node_modules', '.cache', 'metered-server-cli-test');
 
 function newestSource(directory: string): number {
   let newest = 0;
@@ -19,17 +21,38 @@ function newestSource(directory: string): number {
   return newest;
 }
 
-/** Builds the CLI when dist is missing or older than the sources (CI builds before testing). */
-function ensureBuilt(): void {
+/**
+ * The CLI to spawn: `dist/cli.js` when it is newer than the sources (CI builds before testing),
+ * else a JavaScript-only build of the sources (no declarations, so it is quick) made beside the
+ * package's node_modules, leaving dist alone.
+ */
+function cliToRun(): string {
   let built = 0;
   try {
-    built = statSync(cliPath).mtimeMs;
+    built = statSync(builtCli).mtimeMs;
   } catch {
     built = 0;
   }
-  if (built > newestSource(join(packageRoot, 'src'))) return;
-  const result = spawnSync('npx', ['tsup'], { cwd: packageRoot, encoding: 'utf8' });
+  if (built > newestSource(join(packageRoot, 'src'))) return builtCli;
+  const result = spawnSync(
+    'npx',
+    [
+      'tsup',
+      'src/cli.ts',
+      '--no-config',
+      '--format',
+      'esm',
+      '--platform',
+      'node',
+      '--target',
+      'node20',
+      '--out-dir',
+      testBuildDirectory,
+    ],
+    { cwd: packageRoot, encoding: 'utf8' },
+  );
   if (result.status !== 0) throw new Error(`build failed: ${result.stderr}${result.stdout}`);
+  return join(testBuildDirectory, 'cli.js');
 }
 
 interface Cli {
@@ -42,11 +65,12 @@ interface Cli {
 
 const children: ChildProcess[] = [];
 let workDirectory: string;
+let cliPath: string;
 
 beforeAll(() => {
-  ensureBuilt();
+  cliPath = cliToRun();
   workDirectory = mkdtempSync(join(tmpdir(), 'metered-server-cli-'));
-});
+}, 180_000);
 afterAll(() => rmSync(workDirectory, { recursive: true, force: true }));
 afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
