@@ -22,6 +22,7 @@ import {
   Connected,
   Direct,
   Disconnected,
+  GoingAway,
   Message,
   Presence,
   SignallingClient,
@@ -100,6 +101,8 @@ export class MeteredPeer {
   /** Members missing from the last roster, kept until the deadline in case they are only late. */
   readonly #late = new Set<string>();
   #lateTimer: Timer | undefined;
+  /** The server announced its shutdown on this connection. */
+  #goingAway = false;
   #resubscribes = 0;
   #closing: Promise<void> | undefined;
   readonly #onRemoteListenerError: (error: unknown) => void;
@@ -138,6 +141,9 @@ export class MeteredPeer {
         if (event.to === 'closed') queueMicrotask(() => this.#onClientClosed());
       }),
       client.on(Presence, (event) => this.#onPresence(event)),
+      client.on(GoingAway, () => {
+        this.#goingAway = true;
+      }),
       client.on(Message, (event) => this.#onMessage(event)),
       client.on(Direct, (event) => this.#onDirect(event)),
     ];
@@ -352,6 +358,7 @@ export class MeteredPeer {
   // ---- signalling events ----
 
   #onConnected(event: Connected): void {
+    this.#goingAway = false;
     this.#peerId = event.peerId;
     this.#cap = event.maxMessageSize;
     if (event.iceServers) {
@@ -468,6 +475,13 @@ export class MeteredPeer {
 
   #applyPresence(event: Presence): void {
     for (const { peerId } of event.left) {
+      if (this.#goingAway && this.#remotes.has(peerId)) {
+        // Departures a shutting-down server reports are its own sockets closing: the roster
+        // after the reconnect decides whether the member is still there.
+        this.#late.add(peerId);
+        this.#armLate();
+        continue;
+      }
       this.#late.delete(peerId);
       this.#removeRemote(peerId);
     }
@@ -516,6 +530,8 @@ export class MeteredPeer {
     this.#clearReconcile();
     const roster = new Map(event.joined.map((member) => [member.peerId, member]));
     const survivors = [...this.#remotes.values()].filter((remote) => roster.has(remote.id));
+    this.#clearLate();
+    this.#late.clear();
     for (const remote of this.#remotes.values()) {
       if (!roster.has(remote.id)) this.#late.add(remote.id);
     }
@@ -528,15 +544,19 @@ export class MeteredPeer {
         remote.reset(roster.get(remote.id)?.metadata ?? null, this.#peerId ?? '');
       }
     }
-    if (this.#late.size > 0) {
-      this.#lateTimer = setTimeout(() => {
-        this.#lateTimer = undefined;
-        const late = [...this.#late];
-        this.#late.clear();
-        for (const peerId of late) this.#removeRemote(peerId);
-      }, reconcileTimeoutMs);
-    }
+    if (this.#late.size > 0) this.#armLate();
     this.#releaseDirects();
+  }
+
+  /** Late members that presence has not reported by the deadline leave. */
+  #armLate(): void {
+    if (this.#lateTimer !== undefined) return;
+    this.#lateTimer = setTimeout(() => {
+      this.#lateTimer = undefined;
+      const late = [...this.#late];
+      this.#late.clear();
+      for (const peerId of late) this.#removeRemote(peerId);
+    }, reconcileTimeoutMs);
   }
 
   #clearLate(): void {

@@ -188,4 +188,55 @@ describe('reconcile after a signalling reconnect', () => {
     await flush();
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('departures a shutting-down server reports after going_away wait for the next roster', async () => {
+    const room = new FakeRoom();
+    const pcs = createFakePeerConnectionFactory();
+    const a = createPeer(room, 'peer-a', pcs);
+    const b = createPeer(room, 'peer-b', pcs);
+    await joinAll([a, b]);
+    const survivor = a.remotePeers.get('peer-b');
+    if (!survivor) throw new Error('no remote');
+    const resets = record(survivor, ConnectionReset);
+    const left = record(a, PeerLeft);
+    const socket = room.sockets.get('peer-a')?.at(-1);
+    socket?.deliver(
+      { type: 'going_away', retryAfterMs: 100 },
+      { type: 'presence', channel: 'room-1', joined: [], left: [{ peerId: 'peer-b' }] },
+    );
+    await flush();
+    expect(left).toEqual([]);
+    room.restart();
+    await advance(2_000);
+    await until(() => a.state === 'joined' && resets.length === 1, 'reset');
+    expect(a.remotePeers.get('peer-b')).toBe(survivor);
+    await advance(10_000);
+    expect(left).toEqual([]);
+    await a.close();
+    await b.close();
+  });
+
+  it('a member announced as left after going_away leaves at the deadline when it never returns', async () => {
+    const room = new FakeRoom();
+    const pcs = createFakePeerConnectionFactory();
+    const a = createPeer(room, 'peer-a', pcs);
+    const b = createPeer(room, 'peer-b', pcs);
+    await joinAll([a, b]);
+    const left = record(a, PeerLeft);
+    room.sockets
+      .get('peer-a')
+      ?.at(-1)
+      ?.deliver(
+        { type: 'going_away', retryAfterMs: 100 },
+        { type: 'presence', channel: 'room-1', joined: [], left: [{ peerId: 'peer-b' }] },
+      );
+    await flush();
+    expect(left).toEqual([]);
+    await advance(10_000);
+    expect(left.map((event) => event.peer.id)).toEqual(['peer-b']);
+    await a.close();
+    await b.close();
+    await flush();
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });
