@@ -1,0 +1,174 @@
+import type { DataChannel as NativeDataChannel } from 'node-datachannel';
+import { NodeMessageEvent, NodeRTCErrorEvent, emit } from './events.js';
+
+/** The states of an `RTCDataChannel`. */
+export type RTCDataChannelStateLike = 'connecting' | 'open' | 'closing' | 'closed';
+
+/** The fields of `RTCDataChannelInit`. */
+export interface RTCDataChannelInitLike {
+  ordered?: boolean;
+  maxPacketLifeTime?: number;
+  maxRetransmits?: number;
+  protocol?: string;
+  negotiated?: boolean;
+  id?: number;
+}
+
+type Handler<E extends Event = Event> = ((this: NodeRTCDataChannel, event: E) => unknown) | null;
+
+/** An `RTCDataChannel` over a node-datachannel channel. */
+export class NodeRTCDataChannel extends EventTarget {
+  readonly label: string;
+  readonly ordered: boolean;
+  readonly maxPacketLifeTime: number | null;
+  readonly maxRetransmits: number | null;
+  readonly protocol: string;
+  readonly negotiated: boolean;
+  /** `'arraybuffer'` (the default here) or `'blob'`. */
+  binaryType: 'arraybuffer' | 'blob' = 'arraybuffer';
+
+  onopen: Handler = null;
+  onclose: Handler = null;
+  onclosing: Handler = null;
+  onerror: Handler<NodeRTCErrorEvent> = null;
+  onmessage: Handler<NodeMessageEvent> = null;
+  onbufferedamountlow: Handler = null;
+
+  readonly #native: NativeDataChannel;
+  #readyState: RTCDataChannelStateLike;
+  #threshold = 0;
+  #id: number | null;
+  #lastBufferedAmount = 0;
+
+  /** @internal */
+  constructor(native: NativeDataChannel, init: RTCDataChannelInitLike = {}) {
+    super();
+    this.#native = native;
+    this.label = native.getLabel();
+    this.protocol = init.protocol ?? safe(() => native.getProtocol(), '');
+    this.ordered = init.ordered ?? true;
+    this.maxPacketLifeTime = init.maxPacketLifeTime ?? null;
+    this.maxRetransmits = init.maxRetransmits ?? null;
+    this.negotiated = init.negotiated ?? false;
+    this.#id = init.id ?? null;
+    this.#readyState = safe(() => native.isOpen(), false) ? 'open' : 'connecting';
+    native.onOpen(() => this.#onOpen());
+    native.onClosed(() => this.#onClosed());
+    native.onError((message) => {
+      if (this.#readyState === 'closed') return;
+      emit(this, new NodeRTCErrorEvent('error', { error: new Error(message) }));
+    });
+    native.onBufferedAmountLow(() => {
+      if (this.#readyState === 'closed') return;
+      emit(this, new Event('bufferedamountlow'));
+    });
+    native.onMessage((message) => this.#onMessage(message));
+  }
+
+  /** The SCTP stream id, once known. */
+  get id(): number | null {
+    if (this.#id === null && this.#readyState !== 'closed') {
+      const id = safe(() => this.#native.getId(), -1);
+      if (id >= 0 && id < 65535) this.#id = id;
+    }
+    return this.#id;
+  }
+
+  get readyState(): RTCDataChannelStateLike {
+    return this.#readyState;
+  }
+
+  /** Bytes queued in the native send buffer. */
+  get bufferedAmount(): number {
+    if (this.#readyState !== 'open')
+      return this.#readyState === 'closed' ? 0 : this.#lastBufferedAmount;
+    this.#lastBufferedAmount = safe(() => this.#native.bufferedAmount(), 0);
+    return this.#lastBufferedAmount;
+  }
+
+  get bufferedAmountLowThreshold(): number {
+    return this.#threshold;
+  }
+
+  set bufferedAmountLowThreshold(value: number) {
+    const threshold = Math.max(0, Math.floor(Number(value) || 0));
+    this.#threshold = threshold;
+    if (this.#readyState !== 'closed') {
+      safe(() => this.#native.setBufferedAmountLowThreshold(threshold), undefined);
+    }
+  }
+
+  /** The largest message the remote side accepts. */
+  get maxMessageSize(): number {
+    return safe(() => this.#native.maxMessageSize(), 65_536);
+  }
+
+  /** Sends text or binary; throws an `InvalidStateError` unless the channel is open. */
+  send(data: string | ArrayBuffer | ArrayBufferView | Blob): void {
+    if (this.#readyState !== 'open') {
+      throw new DOMException(`data channel is ${this.#readyState}`, 'InvalidStateError');
+    }
+    if (typeof data === 'string') {
+      this.#native.sendMessage(data);
+    } else if (data instanceof ArrayBuffer) {
+      this.#native.sendMessageBinary(new Uint8Array(data));
+    } else if (ArrayBuffer.isView(data)) {
+      this.#native.sendMessageBinary(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } else {
+      throw new TypeError('Blob payloads are not supported; send an ArrayBuffer');
+    }
+  }
+
+  close(): void {
+    if (this.#readyState === 'closed' || this.#readyState === 'closing') return;
+    this.#readyState = 'closing';
+    safe(() => this.#native.close(), undefined);
+  }
+
+  /** @internal The peer connection closed: no further events. */
+  _dispose(): void {
+    if (this.#readyState === 'closed') return;
+    this.#readyState = 'closed';
+    safe(() => this.#native.close(), undefined);
+  }
+
+  /** @internal For a channel the remote side opened: fires `open` if it is already open. */
+  _announceOpen(): void {
+    if (this.#readyState === 'open') emit(this, new Event('open'));
+  }
+
+  #onOpen(): void {
+    if (this.#readyState !== 'connecting') return;
+    this.#readyState = 'open';
+    this.bufferedAmountLowThreshold = this.#threshold;
+    emit(this, new Event('open'));
+  }
+
+  #onClosed(): void {
+    if (this.#readyState === 'closed') return;
+    this.#readyState = 'closed';
+    emit(this, new Event('close'));
+  }
+
+  #onMessage(message: string | Buffer | ArrayBuffer): void {
+    if (this.#readyState === 'closed') return;
+    let data: string | ArrayBuffer | Blob;
+    if (typeof message === 'string') {
+      data = message;
+    } else {
+      const bytes = message instanceof ArrayBuffer ? new Uint8Array(message) : message;
+      const copy = new Uint8Array(bytes.byteLength);
+      copy.set(bytes);
+      data = this.binaryType === 'blob' ? new Blob([copy]) : copy.buffer;
+    }
+    emit(this, new NodeMessageEvent('message', { data }));
+  }
+}
+
+function safe<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
