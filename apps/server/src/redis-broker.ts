@@ -125,6 +125,8 @@ export class RedisBroker implements Broker {
   private readonly inflight = new Set<Promise<unknown>>();
   /** The current node session; undefined while not ready. */
   private session: string | undefined;
+  /** The session lost last, whose sockets the next session removes from Redis at once. */
+  private previousSession: string | undefined;
   private starting = false;
   private closed = false;
   private closePromise: Promise<void> | undefined;
@@ -204,7 +206,9 @@ export class RedisBroker implements Broker {
 
   private script(name: RedisScriptName, ...args: (string | number)[]): Promise<unknown> {
     const call = (this.command as unknown as Record<RedisScriptName, ScriptCall>)[name];
-    const promise = call.call(this.command, this.prefix, ...args);
+    const promise = call.call(this.command, this.prefix, ...args).catch((error: unknown) => {
+      throw new BrokerUnavailableError(`Redis command ${name} failed`, { cause: error });
+    });
     this.inflight.add(promise);
     const forget = (): void => {
       this.inflight.delete(promise);
@@ -221,6 +225,12 @@ export class RedisBroker implements Broker {
     const run = async (): Promise<void> => {
       await this.subscriber.subscribe(this.channelName('bus'), this.channelName('inbox', session));
       await this.script('meteredRegister', session, this.leaseMs);
+      const previous = this.previousSession;
+      if (previous !== undefined) {
+        // Its sockets were closed when it was lost; if Redis kept them, remove them now.
+        await this.script('meteredReap', previous);
+        this.previousSession = undefined;
+      }
     };
     run().then(
       () => {
@@ -278,6 +288,7 @@ export class RedisBroker implements Broker {
     const session = this.session;
     if (session === undefined) return;
     this.session = undefined;
+    this.previousSession = session;
     this.logger.warn({ session, reason }, 'redis broker: not ready');
     clearInterval(this.heartbeatTimer);
     clearInterval(this.sweepTimer);
