@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { TOKEN_EXPIRY_MARGIN_MS, type ConnectionIdentity } from './auth.js';
 import { isPromise, type Broker, type BrokerConnection, type MaybePromise } from './broker.js';
+import { BROKER_UNAVAILABLE_CLOSE_CODE, BrokerUnavailableError } from './broker-unavailable.js';
 import type { AppConfig } from './config.js';
 import type { ServerMetrics } from './metrics.js';
 import { TokenBucket } from './rate-limiter.js';
@@ -235,6 +236,12 @@ export class Connection implements BrokerConnection {
   }
 
   private fail(error: unknown): void {
+    if (error instanceof BrokerUnavailableError) {
+      // Redis went away mid-frame: the client reconnects once the broker is back.
+      this.context.logger.warn({ err: error, connection: this.id }, 'broker unavailable');
+      this.close(BROKER_UNAVAILABLE_CLOSE_CODE, 'broker unavailable, try again later');
+      return;
+    }
     this.context.logger.error({ err: error, connection: this.id }, 'frame handling failed');
     this.close(INTERNAL_ERROR_CLOSE_CODE, 'internal error');
   }
