@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+// Channel fan-out throughput: one publisher, N subscribers, deliveries per second.
+//
+//   memory, 1 node   publisher and subscribers on one node, in-memory broker
+//   redis, 1 node    the same on the Redis broker
+//   redis, 2 nodes   publisher on node A, subscribers split between A and B
+//
+// Usage (after `pnpm --filter @metered/server build`, with redis-server installed):
+//   node apps/server/bench/fanout-cluster.mjs [--subscribers 50] [--messages 200] [--runs 5]
+// Starts its own redis-server on a free loopback port. Prints a markdown table.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { startServer } from '../dist/index.js';
+
+const { values } = parseArgs({
+  options: {
+    subscribers: { type: 'string', default: '50' },
+    messages: { type: 'string', default: '200' },
+    runs: { type: 'string', default: '5' },
+    'timeout-ms': { type: 'string', default: '60000' },
+  },
+});
+const SUBSCRIBERS = Number(values.subscribers);
+const MESSAGES = Number(values.messages);
+const RUNS = Number(values.runs);
+const RUN_TIMEOUT_MS = Number(values['timeout-ms']);
+
+const app = {
+  id: 'bench',
+  publishableKeys: [{ key: 'pk_bench' }],
+  secretKeys: [{ id: 'sk_id_bench', secret: 'sk_secret_bench' }],
+  plan: { maxConcurrentConnections: 100_000, maxMessagesPerPeriod: 1_000_000_000 },
+  limits: {
+    messagesPerSecond: 1_000_000,
+    messageBurst: 1_000_000,
+    connectAttemptsPerIpPerMinute: 100_000,
+  },
+};
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 15_000);
+    child.once('error', reject);
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        child.stdout.resume();
+        resolve();
+      }
+    });
+  });
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+}
+
+/** Opens a client, waits for `welcome`, subscribes to `channel` and waits for the snapshot. */
+function subscriber(url, channel, onMessage) {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${url}/v1?key=pk_bench`);
+    socket.on('error', reject);
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString('utf8'));
+      if (frame.type === 'welcome') {
+        socket.send(JSON.stringify({ type: 'subscribe', channel, requestId: 's' }));
+      } else if (frame.type === 'presence' && frame.left.length === 0 && !socket.ready) {
+        socket.ready = true;
+        resolve(socket);
+      } else if (frame.type === 'message') onMessage();
+    });
+  });
+}
+
+async function runOnce(urls, channel) {
+  let delivered = 0;
+  const expected = SUBSCRIBERS * MESSAGES;
+  let finish;
+  const done = new Promise((resolve) => (finish = resolve));
+  const onMessage = () => {
+    delivered++;
+    if (delivered === expected) finish();
+  };
+  const sockets = [];
+  for (let index = 0; index < SUBSCRIBERS; index++) {
+    sockets.push(await subscriber(urls[index % urls.length], channel, onMessage));
+  }
+  const publisher = await subscriber(urls[0], `${channel}-publisher`, () => undefined);
+  const acked = new Promise((resolve) => {
+    let acks = 0;
+    publisher.on('message', (data) => {
+      const frame = JSON.parse(data.toString('utf8'));
+      if (frame.type === 'ack' && frame.requestId.startsWith('p') && ++acks === MESSAGES) resolve();
+    });
+  });
+  const started = performance.now();
+  for (let index = 0; index < MESSAGES; index++) {
+    publisher.send(
+      JSON.stringify({
+        type: 'publish',
+        channel,
+        data: { index, text: 'x'.repeat(64) },
+        requestId: `p${index}`,
+      }),
+    );
+  }
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`run timed out: ${delivered}/${expected} delivered`)),
+      RUN_TIMEOUT_MS,
+    );
+  });
+  await Promise.race([Promise.all([done, acked]), timeout]);
+  clearTimeout(timer);
+  const seconds = (performance.now() - started) / 1000;
+  for (const socket of [...sockets, publisher]) socket.terminate();
+  return expected / seconds;
+}
+
+async function scenario(name, brokers) {
+  const servers = [];
+  for (const broker of brokers) {
+    servers.push(await startServer({ host: '127.0.0.1', port: 0, broker, apps: [app] }));
+  }
+  const urls = servers.map((server) => server.url);
+  const rates = [];
+  try {
+    await runOnce(urls, 'warmup');
+    for (let run = 0; run < RUNS; run++) rates.push(await runOnce(urls, `room-${run}`));
+  } finally {
+    for (const server of servers) await server.close();
+  }
+  rates.sort((a, b) => a - b);
+  const median = rates[Math.floor(rates.length / 2)];
+  return { name, median, min: rates[0], max: rates.at(-1) };
+}
+
+const redis = await startRedis();
+const results = [];
+try {
+  results.push(await scenario('memory broker, 1 node', [{ kind: 'memory' }]));
+  results.push(
+    await scenario('redis broker, 1 node', [
+      { kind: 'redis', url: redis.url, keyPrefix: 'bench-1' },
+    ]),
+  );
+  results.push(
+    await scenario('redis broker, 2 nodes (subscribers split A/B)', [
+      { kind: 'redis', url: redis.url, keyPrefix: 'bench-2' },
+      { kind: 'redis', url: redis.url, keyPrefix: 'bench-2' },
+    ]),
+  );
+} finally {
+  redis.stop();
+}
+
+const format = (rate) => Math.round(rate).toLocaleString('en-US');
+const cpu = cpus();
+const lines = [
+  `Channel fan-out, ${SUBSCRIBERS} subscribers × ${MESSAGES} messages per run, ${RUNS} runs (after a warm-up run), all processes on one machine.`,
+  '',
+  `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load average ${loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' ')} at the end.`,
+  '',
+  '| scenario | deliveries/s (median) | min – max |',
+  '| --- | ---: | ---: |',
+  ...results.map(
+    (result) =>
+      `| ${result.name} | ${format(result.median)} | ${format(result.min)} – ${format(result.max)} |`,
+  ),
+];
+process.stdout.write(`${lines.join('\n')}\n`);
+process.exit(0);
