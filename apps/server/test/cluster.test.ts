@@ -29,11 +29,13 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** A short lease so that a dead node's members leave quickly. */
-const LEASE_MS = 1_500;
+/** In-process nodes share a loaded test worker: a lease that a slow timer cannot miss. */
+const IN_PROCESS_LEASE_MS = 10_000;
+/** A short lease so that a killed node's members leave quickly. */
+const PROCESS_LEASE_MS = 2_000;
 
-function redisBroker(keyPrefix: string) {
-  return { kind: 'redis' as const, url: redis.url, keyPrefix, leaseMs: LEASE_MS };
+function redisBroker(keyPrefix: string, leaseMs = IN_PROCESS_LEASE_MS) {
+  return { kind: 'redis' as const, url: redis.url, keyPrefix, leaseMs };
 }
 
 async function startNodes(
@@ -254,7 +256,7 @@ describe('a cluster of CLI processes on one Redis', () => {
       configPath,
       JSON.stringify({
         host: '127.0.0.1',
-        broker: redisBroker(`process-${randomUUID()}`),
+        broker: redisBroker(`process-${randomUUID()}`, PROCESS_LEASE_MS),
         apps: [testApp()],
       }),
     );
