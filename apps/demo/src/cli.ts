@@ -5,9 +5,11 @@ import { RestClient } from './rest-client.js';
 
 const USAGE = `usage: metered-demo [serve] [--port N] [--server-port N] [--host H]
        metered-demo token <peerId> [--server URL] [--name NAME]
+       metered-demo bot <room> [--server URL] [--name NAME]
 
   serve   start the realtime server (embedded dev config) and the demo page (default)
-  token   mint a token for <peerId> through a running server's REST API`;
+  token   mint a token for <peerId> through a running server's REST API
+  bot     join <room> as a Node peer: answer chat, receive files over WebRTC data channels`;
 
 const EXIT_USAGE = 2;
 
@@ -63,6 +65,29 @@ async function token(positionals: string[], values: Record<string, unknown>): Pr
   process.stdout.write(`${minted.token}\n`);
 }
 
+async function bot(positionals: string[], values: Record<string, unknown>): Promise<void> {
+  const [room] = positionals;
+  if (!room) fail(`bot needs a room\n${USAGE}`);
+  // Loaded on demand: only the bot needs WebRTC (node-datachannel).
+  const { startBot } = (await import(
+    new URL('./bot.js', import.meta.url).href
+  )) as typeof import('./bot.js');
+  const running = await startBot({
+    room,
+    serverUrl:
+      (values.server as string | undefined) ?? `ws://127.0.0.1:${DEMO_DEFAULTS.serverPort}`,
+    name: (values.name as string | undefined) ?? 'Bot',
+  });
+  const stop = (): void => {
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
 async function main(): Promise<void> {
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
@@ -92,6 +117,8 @@ async function main(): Promise<void> {
       return serve(values);
     case 'token':
       return token(rest, values);
+    case 'bot':
+      return bot(rest, values);
     default:
       fail(`unknown command "${command}"\n${USAGE}`);
   }

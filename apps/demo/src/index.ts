@@ -8,3 +8,13 @@ export {
   type TokenRequest,
   type MintedToken,
 } from './rest-client.js';
+export {
+  sendFile,
+  receiveFile,
+  sha256Hex,
+  FILE_CHANNEL_PREFIX,
+  CHUNK_BYTES,
+  type FileHeader,
+  type ReceivedFile,
+  type ProgressHandler,
+} from './file-transfer.js';

@@ -67,6 +67,17 @@ describe('the demo page: peer to peer', () => {
         (ready) => ready,
       );
     }
+  });
+
+  it('chat and the error contract work beside the WebRTC channel on the same connection', async () => {
+    await ada.locator('#chat-input').fill('Sent you the notes, did they arrive?');
+    await ada.locator('#chat-send').click();
+    await expectText(grace.getByTestId('messages'), 'did they arrive?');
+    await grace.locator('#chat-input').fill('Yes, and the SHA-256 matches!');
+    await grace.locator('#chat-send').click();
+    await expectText(ada.getByTestId('messages'), 'the SHA-256 matches!');
+    await grace.locator('#btn-reserved').click();
+    await expectText(grace.getByTestId('result-reserved'), 'channel_reserved');
     await screenshot(ada, 'p2p-ada');
     await screenshot(grace, 'p2p-grace');
   });
