@@ -408,10 +408,12 @@ export class Connection implements BrokerConnection {
     this.socket.send(frame);
   }
 
-  /** Graceful shutdown: `going_away {retryAfterMs}`, then close 1001. */
-  goAway(retryAfterMs: number): void {
+  /**
+   * Graceful shutdown, first step: `going_away {retryAfterMs}`. The server sends it to every
+   * socket before closing any, so no member hears another one leave before its own notice.
+   */
+  announceGoingAway(retryAfterMs: number): void {
     if (this.state === 'open') this.socket.send(encodeGoingAway(retryAfterMs));
-    this.close(WsCloseCode.GOING_AWAY, 'server shutting down');
   }
 
   /** Closes the socket with a code; the connection leaves the broker at once. Idempotent. */

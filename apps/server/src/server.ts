@@ -316,7 +316,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         if (connections.size === 0) resolve();
       });
       const retryAfterMs = hooks.shutdownRetryAfterMs ?? SERVER_DEFAULTS.shutdownRetryAfterMs;
-      for (const connection of [...connections]) connection.goAway(retryAfterMs);
+      const open = [...connections];
+      for (const connection of open) connection.announceGoingAway(retryAfterMs);
+      for (const connection of open)
+        connection.close(WsCloseCode.GOING_AWAY, 'server shutting down');
       let drainTimer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<void>((resolve) => {
         drainTimer = setTimeout(resolve, hooks.drainTimeoutMs ?? SERVER_DEFAULTS.drainTimeoutMs);

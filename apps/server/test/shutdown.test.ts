@@ -15,6 +15,26 @@ describe('graceful shutdown', () => {
     }
   });
 
+  it('tells every member going_away before any member hears another one leave', async () => {
+    const server = await startTestServer();
+    const members = [
+      await connectWithKey(server),
+      await connectWithKey(server),
+      await connectWithKey(server),
+    ];
+    for (const member of members) await member.request({ type: 'subscribe', channel: 'room' });
+    await server.close();
+    for (const member of members) {
+      expect((await member.closed).code).toBe(1001);
+      const notice = member.frames.findIndex((frame) => frame.type === 'going_away');
+      const firstLeft = member.frames.findIndex(
+        (frame) => frame.type === 'presence' && (frame.left as unknown[]).length > 0,
+      );
+      expect(notice).toBeGreaterThanOrEqual(0);
+      if (firstLeft >= 0) expect(notice).toBeLessThan(firstLeft);
+    }
+  });
+
   it('is idempotent and refuses new connections afterwards', async () => {
     const server = await startTestServer();
     const client = await connectWithKey(server);
