@@ -1,0 +1,144 @@
+import {
+  MeteredPeer as VendorMeteredPeer,
+  type RTCPeerConnectionLike as VendorPeerConnectionLike,
+} from '@metered-ca/realtime';
+import {
+  rtcPeerConnectionFactory,
+  type NodeRTCConfiguration,
+  type RTCPeerConnection,
+} from '@metered/node-webrtc-adapter';
+import { MeteredPeer, type RTCPeerConnectionFactory } from '@metered/peer';
+import { signToken, startServer, type RunningServer } from '@metered/server';
+import { BrowserLikeWebSocket } from './browser-like-web-socket.js';
+
+const SECRET_KEY = { id: 'sk_peer_interop', secret: 'peer-interop-secret' };
+const ACTIONS = ['subscribe', 'publish', 'presence', 'send'] as const;
+
+/** Starts the real server on 127.0.0.1 (port 0 = any free port). */
+export function startTestServer(): Promise<RunningServer> {
+  return startServer({
+    host: '127.0.0.1',
+    port: 0,
+    drainTimeoutMs: 1_000,
+    apps: [
+      {
+        id: 'peer-interop',
+        secretKeys: [{ ...SECRET_KEY, channelPatterns: ['**'] }],
+        limits: { messagesPerSecond: 2_000, messageBurst: 4_000 },
+      },
+    ],
+  });
+}
+
+/** A token whose subject is `peerId`. */
+export function mintToken(peerId: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return signToken(
+    { ...SECRET_KEY, channelPatterns: ['**'], actions: [...ACTIONS] },
+    {
+      peerId,
+      channels: ['**'],
+      permissions: [...ACTIONS],
+      issuedAt: now,
+      expiresAt: now + 3600,
+    },
+  );
+}
+
+/** Every peer connection the factories below built, to check they were all closed. */
+export const createdConnections: RTCPeerConnection[] = [];
+
+/** The adapter's factory, gathering on loopback only: what both SDKs get as `rtcPeerConnectionFactory`. */
+export function loopbackFactory(configuration: NodeRTCConfiguration = {}): RTCPeerConnection {
+  const pc = rtcPeerConnectionFactory({ ...configuration, bindAddress: '127.0.0.1' });
+  createdConnections.push(pc);
+  return pc;
+}
+
+/** Our MeteredPeer on the adapter. */
+export function createOurPeer(url: string, peerId: string): MeteredPeer {
+  return new MeteredPeer({
+    url,
+    tokenProvider: () => mintToken(peerId),
+    rtcPeerConnectionFactory: loopbackFactory as unknown as RTCPeerConnectionFactory,
+  });
+}
+
+/** The vendor SDK's MeteredPeer, unchanged, on the adapter and on `ws`. */
+export function createVendorPeer(url: string, peerId: string): VendorMeteredPeer {
+  return new VendorMeteredPeer({
+    url,
+    tokenProvider: () => mintToken(peerId),
+    webSocketFactory: BrowserLikeWebSocket.factory,
+    rtcPeerConnectionFactory: (configuration) =>
+      loopbackFactory(configuration) as unknown as VendorPeerConnectionLike,
+  });
+}
+
+/** Resolves when `condition()` holds; rejects after `timeoutMs`. */
+export function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (condition()) return resolve();
+    const started = Date.now();
+    const timer = setInterval(() => {
+      if (condition()) {
+        clearInterval(timer);
+        resolve();
+      } else if (Date.now() - started > timeoutMs) {
+        clearInterval(timer);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }
+    }, 10);
+  });
+}
+
+/** Resolves with the first value `subscribe` delivers; rejects after `timeoutMs`. */
+export function next<T>(
+  what: string,
+  subscribe: (deliver: (value: T) => void) => () => void,
+  timeoutMs = 30_000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
+    const unsubscribe = subscribe((value) => {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(value);
+    });
+  });
+}
+
+/** The data of the next `message` event of an `RTCDataChannel`-like channel. */
+export function nextMessage(
+  channel: {
+    addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+    removeEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  },
+  what: string,
+): Promise<unknown> {
+  return next(what, (deliver) => {
+    const listener = (event: MessageEvent): void => deliver(event.data);
+    channel.addEventListener('message', listener);
+    return () => channel.removeEventListener('message', listener);
+  });
+}
+
+/** Resolves once an `RTCDataChannel`-like channel is open. */
+export function opened(
+  channel: {
+    readonly readyState: string;
+    addEventListener(type: 'open', listener: () => void): void;
+    removeEventListener(type: 'open', listener: () => void): void;
+  },
+  what: string,
+): Promise<void> {
+  if (channel.readyState === 'open') return Promise.resolve();
+  return next(what, (deliver) => {
+    const listener = (): void => deliver(undefined);
+    channel.addEventListener('open', listener);
+    return () => channel.removeEventListener('open', listener);
+  });
+}
