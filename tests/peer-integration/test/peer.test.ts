@@ -103,7 +103,7 @@ describe('MeteredPeer on Node through the real server', () => {
 
     // A file over a data channel, checked end to end.
     const { sender, receiver } = await openChannel(alice, bob, 'file');
-    const file = randomBytes(3 * 1024 * 1024);
+    const file = randomBytes(10 * 1024 * 1024);
     const expected = createHash('sha256').update(file).digest('hex');
     const hash = createHash('sha256');
     let receivedBytes = 0;
@@ -124,6 +124,7 @@ describe('MeteredPeer on Node through the real server', () => {
     }
     await sender.send(JSON.stringify({ sha256: expected, size: file.byteLength }));
     const trailer = await done;
+    expect(trailer.size).toBe(file.byteLength);
     expect(receivedBytes).toBe(file.byteLength);
     expect(hash.digest('hex')).toBe(trailer.sha256);
 
