@@ -21,7 +21,14 @@ export type {
   ServerFrame,
   ServerFrameType,
 } from './frames.js';
-export { PROTOCOL_LIMITS, PROTOCOL_TIMEOUTS, RESERVED_CHANNEL_PREFIXES } from './limits.js';
+export {
+  PROTOCOL_LIMITS,
+  PROTOCOL_TIMEOUTS,
+  RESERVED_CHANNEL_PREFIXES,
+  MAX_SERVER_FRAME_LENGTH,
+  WELCOME_TIMEOUT_MS,
+  ACK_TIMEOUT_MS,
+} from './limits.js';
 export {
   utf8ByteLength,
   isReservedChannel,

@@ -3,10 +3,15 @@
 export const MAX_CHANNEL_NAME_BYTES = 256;
 export const MAX_PEER_ID_BYTES = 128;
 export const MAX_REQUEST_ID_LENGTH = 128;
+/** Largest text frame a client accepts from a server, in UTF-16 code units. */
 export const MAX_SERVER_FRAME_LENGTH = 1_048_576;
 export const MAX_ICE_SERVERS = 16;
 export const MAX_ICE_SERVER_URL_LENGTH = 512;
 export const MAX_ICE_SERVER_CREDENTIAL_LENGTH = 1_024;
+/** From socket creation to `welcome`, in milliseconds. */
+export const WELCOME_TIMEOUT_MS = 10_000;
+/** From a request on the wire to its `ack` or `error`, in milliseconds. */
+export const ACK_TIMEOUT_MS = 15_000;
 
 /** The protocol's default limits (the hosted service's values); a server may configure its own. */
 export const PROTOCOL_LIMITS = /* @__PURE__ */ Object.freeze({
@@ -31,9 +36,9 @@ export const PROTOCOL_LIMITS = /* @__PURE__ */ Object.freeze({
 /** The protocol's fixed client timers, in milliseconds. */
 export const PROTOCOL_TIMEOUTS = /* @__PURE__ */ Object.freeze({
   /** From socket creation to `welcome`. */
-  welcomeTimeoutMs: 10_000,
+  welcomeTimeoutMs: WELCOME_TIMEOUT_MS,
   /** From a request on the wire to its `ack` or `error`. */
-  ackTimeoutMs: 15_000,
+  ackTimeoutMs: ACK_TIMEOUT_MS,
   /** Default client inactivity watchdog; the keepalive ping fires at a third of it. */
   inactivityTimeoutMs: 60_000,
 });

@@ -1,26 +1,25 @@
 import {
   AckTimeoutError,
   DisconnectedError,
+  isErrorCode,
   isTerminalCloseCode,
   OVER_CONCURRENT_LIMIT_FLOOR_MS,
   redactSecrets,
   ServerRequestError,
+  type ServerRequestErrorOptions,
   SignallingConnectError,
   SignallingError,
 } from '@metered/errors';
 import {
+  ACK_TIMEOUT_MS,
   createRequestId,
-  encodePublish,
-  encodeSend,
-  encodeSubscribe,
-  encodeUnsubscribe,
-  isValidPeerId,
+  type JsonObject,
+  MAX_SERVER_FRAME_LENGTH,
   parseIceServers,
-  parseServerFrame,
-  PING_FRAME,
-  PROTOCOL_TIMEOUTS,
-  validateChannelName,
+  type PresenceMember,
+  type ServerFrame,
   type WelcomeFrame,
+  WELCOME_TIMEOUT_MS,
 } from '@metered/protocol';
 import { Emitter, type EventClass, type EventHandler, type EventStreamOptions } from './emitter.js';
 import {
@@ -30,15 +29,16 @@ import {
   GoingAway,
   Message,
   Presence,
+  type PresencePeer,
   ServerError,
   type SignallingEvent,
   type SignallingState,
   StateChange,
   TokenProviderError,
 } from './events.js';
+import { invalid } from './invalid.js';
 import {
   parseOrigin,
-  SIGNALLING_CLIENT_DEFAULTS,
   type SignallingClientOptions,
   type SignallingLogger,
   type TokenProvider,
@@ -71,6 +71,8 @@ interface CloseRecord {
   readonly reason: string;
 }
 
+type Fields = Record<string, unknown>;
+
 /** Replays of one channel after a reconnect that fail are retried this often, this far apart. */
 const RESUBSCRIBE_RETRIES = 3;
 const RESUBSCRIBE_RETRY_MS = 2_000;
@@ -78,8 +80,39 @@ const RESUBSCRIBE_RETRY_MS = 2_000;
 const CLOSE_FLUSH_MS = 1_000;
 /** Code and reason reported when an attempt fails before a socket exists. */
 const NO_SOCKET = 1006;
+const CLIENT_CLOSED = 'client closed';
 
 const noop = (): void => {};
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isFiniteNumber = Number.isFinite as (value: unknown) => value is number;
+/** A JSON object (not null, not an array), else `null`: optional metadata of the wrong type is dropped. */
+const objectOrNull = (value: unknown): JsonObject | null =>
+  typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject | null) : null;
+/** Presence members: an array of objects with a string `peerId`. */
+const isMemberList = (value: unknown): boolean =>
+  Array.isArray(value) && value.every((member) => isString((member as Fields | null)?.peerId));
+
+/**
+ * The required fields of each server frame type, checked on the parsed JSON (the strict parser of
+ * `@metered/protocol` states the same rules; the shared test vectors run through both). Optional
+ * fields are checked where they are read.
+ */
+const VALID: Record<string, ((frame: Fields) => boolean) | undefined> = {
+  welcome: (frame) =>
+    isString(frame.peerId) &&
+    (frame.expiresAt === null || isFiniteNumber(frame.expiresAt)) &&
+    isFiniteNumber(frame.serverTime) &&
+    isFiniteNumber(frame.maxMessageSize) &&
+    frame.maxMessageSize > 0,
+  ack: (frame) => isString(frame.requestId),
+  error: (frame) => isErrorCode(frame.code),
+  message: (frame) => isString(frame.channel) && isString(frame.from) && 'data' in frame,
+  direct: (frame) => isString(frame.from) && 'data' in frame,
+  presence: (frame) =>
+    isString(frame.channel) && isMemberList(frame.joined) && isMemberList(frame.left),
+  going_away: () => true,
+  pong: () => true,
+};
 
 /** Detaches the client from a socket; when `code` is given, closes it and keeps a no-op error handler until it has closed. */
 function release(socket: WebSocketLike, code?: number, reason?: string): void {
@@ -102,10 +135,22 @@ function release(socket: WebSocketLike, code?: number, reason?: string): void {
   }
 }
 
+/** A channel name of 1–256 UTF-8 bytes without control characters (reserved names are the server's call). */
 function checkChannel(channel: string): void {
-  if (validateChannelName(channel) === 'invalid_channel') {
-    throw new TypeError('invalid channel name');
+  if (
+    !isString(channel) ||
+    !channel ||
+    new TextEncoder().encode(channel).length > 256 ||
+    // eslint-disable-next-line no-control-regex
+    /[\0-\x1f\x7f-\x9f]/.test(channel)
+  ) {
+    invalid('channel name');
   }
+}
+
+/** `data` for publish and send: any JSON value, never `undefined`. */
+function checkData(data: unknown): void {
+  if (data === undefined) invalid('data: undefined');
 }
 
 /**
@@ -120,7 +165,7 @@ function checkChannel(channel: string): void {
  * own task, as in browsers, are handled at once.
  */
 export class SignallingClient {
-  #currentState: SignallingState = 'idle';
+  #state: SignallingState = 'idle';
   readonly #emitter: Emitter;
   readonly #url: string;
   readonly #apiKey: string | undefined;
@@ -162,28 +207,23 @@ export class SignallingClient {
 
   constructor(options: SignallingClientOptions) {
     const { apiKey, tokenProvider } = options;
-    if (!apiKey === !tokenProvider) {
-      throw new TypeError('pass exactly one of apiKey and tokenProvider');
+    const inactivity = options.inactivityTimeoutMs ?? 60_000;
+    const tokenTimeout = options.tokenProviderTimeoutMs ?? 10_000;
+    if (
+      !apiKey === !tokenProvider ||
+      (apiKey ? !isString(apiKey) : typeof tokenProvider !== 'function')
+    ) {
+      invalid('credentials: pass exactly one of apiKey and tokenProvider');
     }
-    if (apiKey ? typeof apiKey !== 'string' : typeof tokenProvider !== 'function') {
-      throw new TypeError('invalid apiKey or tokenProvider');
-    }
-    const defaults = SIGNALLING_CLIENT_DEFAULTS;
-    const inactivity = options.inactivityTimeoutMs ?? defaults.inactivityTimeoutMs;
-    const tokenTimeout = options.tokenProviderTimeoutMs ?? defaults.tokenProviderTimeoutMs;
-    if (typeof inactivity !== 'number' || Number.isNaN(inactivity)) {
-      throw new TypeError('invalid inactivityTimeoutMs');
-    }
-    if (!Number.isFinite(tokenTimeout) || tokenTimeout <= 0) {
-      throw new TypeError('invalid tokenProviderTimeoutMs');
-    }
-    this.#url = parseOrigin(options.url ?? defaults.url);
+    if (typeof inactivity !== 'number' || Number.isNaN(inactivity)) invalid('inactivityTimeoutMs');
+    if (!(isFiniteNumber(tokenTimeout) && tokenTimeout > 0)) invalid('tokenProviderTimeoutMs');
+    this.#url = parseOrigin(options.url ?? 'wss://rms.metered.ca');
     this.#apiKey = apiKey;
     this.#tokenProvider = tokenProvider;
     this.#policy = resolveReconnectPolicy(options.reconnect);
     this.#inactivityTimeoutMs = inactivity;
     this.#tokenProviderTimeoutMs = tokenTimeout;
-    this.#autoResubscribe = options.autoResubscribe ?? defaults.autoResubscribe;
+    this.#autoResubscribe = options.autoResubscribe ?? true;
     this.#logger = options.logger;
     this.#factory = options.webSocketFactory;
     this.#random = options.random ?? Math.random;
@@ -192,7 +232,7 @@ export class SignallingClient {
 
   /** `idle → connecting → connected ⇄ reconnecting → closed`. */
   get state(): SignallingState {
-    return this.#currentState;
+    return this.#state;
   }
 
   /**
@@ -202,8 +242,9 @@ export class SignallingClient {
    * `SignallingError` after `close()`.
    */
   connect(): Promise<void> {
-    if (this.#closing) return Promise.reject(new SignallingError({ message: 'client closed' }));
-    if (this.#currentState === 'connected') return Promise.resolve();
+    if (this.#closing) return Promise.reject(new SignallingError({ message: CLIENT_CLOSED }));
+    const state = this.#state;
+    if (state === 'connected') return Promise.resolve();
     if (!this.#connectWaiter) {
       let resolve = noop;
       let reject: (error: unknown) => void = noop;
@@ -213,7 +254,7 @@ export class SignallingClient {
       });
       this.#connectWaiter = { promise, resolve, reject };
     }
-    if (this.#currentState === 'idle' || this.#currentState === 'closed') {
+    if (state === 'idle' || state === 'closed') {
       this.#welcomed = false;
       this.#attempts = 0;
       this.#setState('connecting');
@@ -230,7 +271,7 @@ export class SignallingClient {
   close(code = 1000, reason = 'client requested close'): Promise<void> {
     if (this.#closing) return this.#closing;
     const socket = this.#socket;
-    const from = this.#currentState;
+    const from = this.#state;
     this.#closing = new Promise((resolve) => {
       if (!socket) return resolve();
       const done = (): void => {
@@ -262,9 +303,10 @@ export class SignallingClient {
     const { signal } = options;
     signal?.throwIfAborted();
     const flag = options.includeSenderMetadata === true;
-    const known = this.#subscriptions.has(channel);
-    if (this.#currentState === 'connected') this.#subscriptions.set(channel, flag);
-    let request = this.#request((requestId) => encodeSubscribe(channel, requestId, flag));
+    const subscriptions = this.#subscriptions;
+    const known = subscriptions.has(channel);
+    if (this.#state === 'connected') subscriptions.set(channel, flag);
+    let request = this.#subscribe(channel, flag);
     if (signal) {
       const acked = request;
       request = new Promise((resolve, reject) => {
@@ -277,7 +319,7 @@ export class SignallingClient {
     try {
       await request;
     } catch (error) {
-      if (!known && error instanceof ServerRequestError) this.#subscriptions.delete(channel);
+      if (!known && error instanceof ServerRequestError) subscriptions.delete(channel);
       throw error;
     }
   }
@@ -286,19 +328,22 @@ export class SignallingClient {
   async unsubscribe(channel: string): Promise<void> {
     checkChannel(channel);
     this.#subscriptions.delete(channel);
-    return this.#request((requestId) => encodeUnsubscribe(channel, requestId));
+    return this.#request({ type: 'unsubscribe', channel, requestId: '' });
   }
 
   /** Publishes `data` (any JSON value, `null` included) to a channel; resolves on the ack. */
   async publish(channel: string, data: unknown): Promise<void> {
     checkChannel(channel);
-    return this.#request((requestId) => encodePublish(channel, data, requestId));
+    checkData(data);
+    return this.#request({ type: 'publish', channel, data, requestId: '' });
   }
 
   /** Sends `data` to one peer; resolves on the ack. */
   async send(peerId: string, data: unknown): Promise<void> {
-    if (!isValidPeerId(peerId)) throw new TypeError('invalid peer id');
-    return this.#request((requestId) => encodeSend(peerId, data, requestId));
+    // A peer id is 1–128 printable ASCII characters.
+    if (!isString(peerId) || !/^[\x20-\x7e]{1,128}$/.test(peerId)) invalid('peer id');
+    checkData(data);
+    return this.#request({ type: 'send', to: peerId, data, requestId: '' });
   }
 
   /** Calls `handler` with every event of a class; returns the function that removes it. */
@@ -328,13 +373,14 @@ export class SignallingClient {
 
   async #open(): Promise<void> {
     const generation = ++this.#generation;
+    const provider = this.#tokenProvider;
     let query = `key=${encodeURIComponent(this.#apiKey as string)}`;
     let socket: WebSocketLike;
     try {
-      if (this.#tokenProvider) {
+      if (provider) {
         let token: string;
         try {
-          token = await this.#fetchToken(this.#tokenProvider);
+          token = await this.#fetchToken(provider);
           this.#tokenFailures = 0;
         } catch (error) {
           if (generation !== this.#generation) return;
@@ -357,12 +403,9 @@ export class SignallingClient {
     }
     if (generation !== this.#generation) return release(socket, 1000);
     this.#socket = socket;
-    this.#welcomeTimer = this.#timer(
-      () => this.#drop(4000, 'welcome timeout'),
-      PROTOCOL_TIMEOUTS.welcomeTimeoutMs,
-    );
+    this.#welcomeTimer = this.#timer(() => this.#drop(4000, 'welcome timeout'), WELCOME_TIMEOUT_MS);
     socket.onmessage = ({ data }) => {
-      if (typeof data !== 'string') return this.#log('warn', 'binary frame dropped');
+      if (!isString(data)) return this.#log('warn', 'binary frame dropped');
       this.#lastFrameAt = Date.now();
       this.#enqueue(data);
     };
@@ -373,27 +416,26 @@ export class SignallingClient {
   #fetchToken(provider: TokenProvider): Promise<string> {
     return new Promise((resolve, reject) => {
       const controller = new AbortController();
-      const fail = (error: unknown): void => {
+      const settle = (error?: unknown, token?: string): void => {
         this.#clearTimer(timer);
         this.#abortToken = undefined;
+        if (token) return resolve(token);
         controller.abort();
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the provider's own error
         reject(error);
       };
       const timer = this.#timer(
-        () => fail(new SignallingError({ message: 'token provider timed out' })),
+        () => settle(new SignallingError({ message: 'token provider timed out' })),
         this.#tokenProviderTimeoutMs,
       );
-      this.#abortToken = () => fail(new SignallingError({ message: 'client closed' }));
+      this.#abortToken = () => settle(new SignallingError({ message: CLIENT_CLOSED }));
       Promise.resolve()
         .then(() => provider({ signal: controller.signal }))
         .then((token) => {
-          if (typeof token !== 'string' || !token) throw new TypeError('no token returned');
-          this.#clearTimer(timer);
-          this.#abortToken = undefined;
-          resolve(token);
+          if (!isString(token) || !token) invalid('token: the provider returned none');
+          settle(undefined, token);
         })
-        .catch(fail);
+        .catch(settle);
     });
   }
 
@@ -422,14 +464,18 @@ export class SignallingClient {
     ) {
       return this.#finish(code, reason, true, cause);
     }
-    if (this.#currentState === 'connected') {
+    if (this.#state === 'connected') {
       this.#setState('reconnecting');
       this.#emit(new Disconnected({ code, reason, willReconnect: true }));
     }
     // 4010 (over the concurrent-connection limit) floors the next delay; 4002 needs nothing more:
     // every attempt asks the token provider for a fresh token.
-    const floor = code === 4010 ? OVER_CONCURRENT_LIMIT_FLOOR_MS : 0;
-    const delay = reconnectDelay(policy, ++this.#attempts, this.#random, floor);
+    const delay = reconnectDelay(
+      policy,
+      ++this.#attempts,
+      this.#random,
+      code === 4010 ? OVER_CONCURRENT_LIMIT_FLOOR_MS : 0,
+    );
     this.#log('info', `closed (${code}); reconnect attempt ${this.#attempts} in ${delay} ms`);
     this.#timer(() => void this.#open(), delay);
   }
@@ -437,8 +483,7 @@ export class SignallingClient {
   /** Enters `closed`: stops everything and emits the final `Disconnected` when `announce`. */
   #finish(code: number, reason: string, announce: boolean, cause?: unknown): void {
     const waiter = this.#connectWaiter;
-    this.#connectWaiter = undefined;
-    this.#socket = undefined;
+    this.#connectWaiter = this.#socket = undefined;
     this.#generation++;
     this.#abortToken?.();
     this.#stopInbound();
@@ -450,7 +495,7 @@ export class SignallingClient {
     this.#emitter.end();
     waiter?.reject(
       this.#closing
-        ? new SignallingError({ message: 'client closed' })
+        ? new SignallingError({ message: CLIENT_CLOSED })
         : new SignallingConnectError({ closeCode: code, closeReason: reason, cause }),
     );
   }
@@ -475,13 +520,14 @@ export class SignallingClient {
   #pump(): void {
     if (this.#pumping) return;
     this.#pumping = true;
-    while (!this.#unpause && this.#inbox.length > 0) {
+    const inbox = this.#inbox;
+    while (!this.#unpause && inbox.length > 0) {
       if (this.#settled) {
         this.#pause();
         break;
       }
-      const next = this.#inbox.shift() as string | CloseRecord;
-      if (typeof next === 'string') this.#handle(next);
+      const next = inbox.shift() as string | CloseRecord;
+      if (isString(next)) this.#handle(next);
       else this.#closed(next.code, next.reason);
     }
     this.#pumping = false;
@@ -519,41 +565,30 @@ export class SignallingClient {
     this.#unpause = undefined;
   }
 
+  /** Validates one text frame and acts on it; a malformed frame is logged and dropped. */
   #handle(text: string): void {
-    const result = parseServerFrame(text);
-    if (!result.ok) {
-      if (result.error.reason === 'too_large') return this.#drop(1009, 'frame exceeded client cap');
-      return this.#log('warn', `malformed frame dropped: ${result.error.reason}`);
+    if (text.length > MAX_SERVER_FRAME_LENGTH) return this.#drop(1009, 'frame exceeded client cap');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Reported below.
     }
-    const frame = result.frame;
+    const type = (parsed as Fields | null)?.type;
+    if (!isString(type) || !Object.hasOwn(VALID, type) || !VALID[type]?.(parsed as Fields)) {
+      return this.#log('warn', 'malformed frame dropped');
+    }
+    const frame = parsed as ServerFrame;
     if (frame.type === 'welcome') return this.#welcome(frame);
-    if (this.#currentState !== 'connected')
-      return this.#log('warn', `${frame.type} before welcome`);
+    if (this.#state !== 'connected') return this.#log('warn', `${type} before welcome`);
     switch (frame.type) {
-      case 'ack':
-        return this.#settle(frame.requestId);
-      case 'error': {
-        const { code, requestId, message } = frame;
-        if (requestId !== undefined && this.#pending.has(requestId)) {
-          return this.#settle(
-            requestId,
-            new ServerRequestError(
-              message === undefined ? { code, requestId } : { code, requestId, message },
-            ),
-          );
-        }
-        if (code === 'unknown_type' && requestId === undefined) return;
-        return this.#emit(
-          new ServerError({ code, message: message ?? null, requestId: requestId ?? null }),
-        );
-      }
       case 'message':
         return this.#emit(
           new Message({
             channel: frame.channel,
             senderPeerId: frame.from,
             data: frame.data,
-            senderMetadata: frame.fromMetadata ?? null,
+            senderMetadata: objectOrNull(frame.fromMetadata),
           }),
         );
       case 'direct':
@@ -561,14 +596,32 @@ export class SignallingClient {
           new Direct({
             senderPeerId: frame.from,
             data: frame.data,
-            senderMetadata: frame.fromMetadata ?? null,
+            senderMetadata: objectOrNull(frame.fromMetadata),
           }),
         );
+      case 'ack':
+        return this.#settle(frame.requestId);
+      case 'error': {
+        const { code } = frame;
+        const requestId = isString(frame.requestId) ? frame.requestId : null;
+        const message = isString(frame.message) ? frame.message : null;
+        if (requestId !== null && this.#pending.has(requestId)) {
+          return this.#settle(
+            requestId,
+            // A `null` message is the same as none: the class's own text.
+            new ServerRequestError({ code, requestId, message } as ServerRequestErrorOptions),
+          );
+        }
+        if (code !== 'unknown_type' || requestId !== null) {
+          this.#emit(new ServerError({ code, message, requestId }));
+        }
+        return;
+      }
       case 'presence': {
-        const peers = (list: typeof frame.joined) =>
+        const peers = (list: readonly PresenceMember[]): readonly PresencePeer[] =>
           Object.freeze(
             list.map(({ peerId, metadata }) =>
-              Object.freeze({ peerId, metadata: metadata ?? null }),
+              Object.freeze({ peerId, metadata: objectOrNull(metadata) }),
             ),
           );
         return this.#emit(
@@ -579,15 +632,20 @@ export class SignallingClient {
           }),
         );
       }
-      case 'going_away':
-        return this.#emit(new GoingAway({ retryAfterMs: frame.retryAfterMs ?? 1000 }));
+      case 'going_away': {
+        const { retryAfterMs } = frame;
+        return this.#emit(
+          new GoingAway({
+            retryAfterMs: isFiniteNumber(retryAfterMs) && retryAfterMs >= 0 ? retryAfterMs : 1000,
+          }),
+        );
+      }
       case 'pong':
-        return;
     }
   }
 
   #welcome(frame: WelcomeFrame): void {
-    if (this.#currentState === 'connected' || !this.#socket) {
+    if (this.#state === 'connected' || !this.#socket) {
       return this.#log('warn', 'unexpected welcome ignored');
     }
     this.#clearTimer(this.#welcomeTimer);
@@ -619,20 +677,18 @@ export class SignallingClient {
 
   #resubscribe(channel: string, flag: boolean, retry: number): void {
     const generation = this.#generation;
-    this.#request((requestId) => encodeSubscribe(channel, requestId, flag)).catch(
-      (error: unknown) => {
-        if (generation !== this.#generation || this.#currentState !== 'connected') return;
-        this.#log('warn', `resubscribe to ${channel} failed: ${String(error)}`);
-        if (retry < RESUBSCRIBE_RETRIES) {
-          this.#timer(() => {
-            const current = this.#subscriptions.get(channel);
-            if (current !== undefined && generation === this.#generation) {
-              this.#resubscribe(channel, current, retry + 1);
-            }
-          }, RESUBSCRIBE_RETRY_MS);
-        }
-      },
-    );
+    this.#subscribe(channel, flag).catch((error: unknown) => {
+      if (generation !== this.#generation || this.#state !== 'connected') return;
+      this.#log('warn', `resubscribe to ${channel} failed: ${String(error)}`);
+      if (retry < RESUBSCRIBE_RETRIES) {
+        this.#timer(() => {
+          const current = this.#subscriptions.get(channel);
+          if (current !== undefined && generation === this.#generation) {
+            this.#resubscribe(channel, current, retry + 1);
+          }
+        }, RESUBSCRIBE_RETRY_MS);
+      }
+    });
   }
 
   /**
@@ -646,15 +702,15 @@ export class SignallingClient {
     this.#lastPingAt = 0;
     const check = (): void => {
       const now = Date.now();
-      if (now - this.#lastFrameAt >= timeout) return this.#drop(4000, 'inactivity timeout');
-      if (now - Math.max(this.#lastFrameAt, this.#lastPingAt) >= interval) {
+      const last = this.#lastFrameAt;
+      if (now - last >= timeout) return this.#drop(4000, 'inactivity timeout');
+      if (now - Math.max(last, this.#lastPingAt) >= interval) {
         this.#lastPingAt = now;
-        this.#socket?.send(PING_FRAME);
+        this.#socket?.send('{"type":"ping"}');
       }
-      const quietSince = Math.max(this.#lastFrameAt, this.#lastPingAt);
       this.#watchdogTimer = this.#timer(
         check,
-        Math.min(this.#lastFrameAt + timeout, quietSince + interval) - now,
+        Math.min(last + timeout, Math.max(last, this.#lastPingAt) + interval) - now,
       );
     };
     this.#watchdogTimer = this.#timer(check, interval);
@@ -662,20 +718,30 @@ export class SignallingClient {
 
   // ---- requests ----
 
-  #request(build: (requestId: string) => string): Promise<void> {
+  /** A subscribe frame; the `includeSenderMetadata` key is left out when false. */
+  #subscribe(channel: string, flag: boolean): Promise<void> {
+    return this.#request({
+      type: 'subscribe',
+      channel,
+      requestId: '',
+      includeSenderMetadata: flag || undefined,
+    });
+  }
+
+  /** Sends `frame` with a fresh `requestId` (in the key's place) and resolves on its ack. */
+  #request(frame: { requestId: string; [key: string]: unknown }): Promise<void> {
     return new Promise((resolve, reject) => {
-      const requestId = createRequestId();
-      const frame = build(requestId);
+      const requestId = (frame.requestId = createRequestId());
+      const text = JSON.stringify(frame);
       const socket = this.#socket;
-      if (this.#currentState !== 'connected' || !socket) {
+      if (this.#state !== 'connected' || !socket) {
         throw new SignallingError({ message: 'not connected' });
       }
-      socket.send(frame);
-      const timeout = PROTOCOL_TIMEOUTS.ackTimeoutMs;
+      socket.send(text);
       const timer = this.#timer(() => {
         this.#pending.delete(requestId);
-        reject(new AckTimeoutError({ requestId, timeout }));
-      }, timeout);
+        reject(new AckTimeoutError({ requestId, timeout: ACK_TIMEOUT_MS }));
+      }, ACK_TIMEOUT_MS);
       this.#pending.set(requestId, { resolve, reject, timer });
     });
   }
@@ -702,15 +768,14 @@ export class SignallingClient {
   }
 
   #clearTimer(timer: Timer | undefined): void {
-    if (timer === undefined) return;
     clearTimeout(timer);
-    this.#timers.delete(timer);
+    this.#timers.delete(timer as Timer);
   }
 
   #setState(to: SignallingState): void {
-    const from = this.#currentState;
+    const from = this.#state;
     if (from === to) return;
-    this.#currentState = to;
+    this.#state = to;
     this.#emit(new StateChange({ from, to }));
   }
 

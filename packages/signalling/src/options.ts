@@ -1,4 +1,5 @@
 import { DEFAULT_RECONNECT, type ReconnectOptions } from './reconnect-policy.js';
+import { invalid } from './invalid.js';
 import type { WebSocketFactory } from './websocket.js';
 
 /** Where the client writes what it does; every method is optional and receives secret-free text. */
@@ -36,7 +37,7 @@ export interface SignallingClientOptions {
 }
 
 /** The defaults of {@link SignallingClientOptions}. */
-export const SIGNALLING_CLIENT_DEFAULTS = Object.freeze({
+export const SIGNALLING_CLIENT_DEFAULTS = /* @__PURE__ */ Object.freeze({
   url: 'wss://rms.metered.ca',
   reconnect: DEFAULT_RECONNECT,
   inactivityTimeoutMs: 60_000,
@@ -58,15 +59,14 @@ export function parseOrigin(url: string): string {
   if (
     !parsed ||
     (parsed.protocol === 'ws:'
-      ? !['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname)
+      ? !/^(localhost|127\.0\.0\.1|\[::1\])$/.test(parsed.hostname)
       : parsed.protocol !== 'wss:') ||
     parsed.pathname !== '/' ||
-    url.includes('?') ||
-    url.includes('#') ||
+    /[?#]/.test(url) ||
     parsed.username ||
     parsed.password
   ) {
-    throw new TypeError('url must be a wss: origin (ws: only for localhost)');
+    invalid('url: a wss: origin (ws: only for localhost)');
   }
   return parsed.origin;
 }

@@ -1,3 +1,4 @@
+import { invalid } from './invalid.js';
 /** Backoff between automatic reconnect attempts. */
 export interface ReconnectOptions {
   /** Delay before the first attempt, in ms (default 500). */
@@ -25,7 +26,7 @@ export const DEFAULT_RECONNECT: ReconnectPolicy = Object.freeze({
 });
 
 function check(ok: boolean, name: string): void {
-  if (!ok) throw new TypeError(`invalid reconnect.${name}`);
+  if (!ok) invalid(`reconnect.${name}`);
 }
 
 /** Validates reconnect options (`TypeError` on a bad value); `false` disables reconnecting. */
