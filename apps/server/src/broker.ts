@@ -1,4 +1,5 @@
 import type { JsonObject, PresenceMember } from '@metered/protocol';
+import type { OutboundFrame } from './outbound.js';
 
 /** A value now, or later from a network broker. Callers handle both without awaiting a sync one. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -22,8 +23,11 @@ export interface BrokerConnection {
   readonly peerMetadata: JsonObject | undefined;
   /** False for connections without the `presence` permission: they receive rosters but are not listed. */
   readonly visibleInPresence: boolean;
-  /** Writes one encoded frame to the socket. */
-  deliver(frame: string): void;
+  /**
+   * Writes one encoded frame to the socket. A fan-out frame is encoded once, to bytes
+   * (`fanOutFrame` in `outbound.ts`), and the same bytes are handed to every receiver.
+   */
+  deliver(frame: OutboundFrame): void;
   /** Closes the socket with a close code. */
   close(code: number, reason: string): void;
 }

@@ -22,6 +22,7 @@ import { isPromise, type Broker, type BrokerConnection, type MaybePromise } from
 import { BROKER_UNAVAILABLE_CLOSE_CODE, BrokerUnavailableError } from './broker-unavailable.js';
 import type { AppConfig } from './config.js';
 import type { ServerMetrics } from './metrics.js';
+import { coalesceWrites, type CorkableTransport, type OutboundFrame } from './outbound.js';
 import { TokenBucket } from './rate-limiter.js';
 
 /** Close code for a socket whose outbound buffer stays over the bound (a slow consumer). */
@@ -32,6 +33,9 @@ const INTERNAL_ERROR_CLOSE_CODE = 1011;
 
 /** Longest delay `setTimeout` accepts. */
 const MAX_TIMER_MS = 2_147_483_647;
+
+/** `ws` send options for every frame: text, even when the frame is already bytes. */
+const TEXT_FRAME = Object.freeze({ binary: false });
 
 /** What a connection needs from the server around it. */
 export interface ConnectionContext {
@@ -70,7 +74,7 @@ export class Connection implements BrokerConnection {
   private readonly channels = new Set<string>();
   private bucket: TokenBucket | undefined;
   private readonly inbound: string[] = [];
-  private readonly outboundBeforeWelcome: string[] = [];
+  private readonly outboundBeforeWelcome: OutboundFrame[] = [];
   private processing = false;
   private acquired = false;
   private attached = false;
@@ -79,9 +83,14 @@ export class Connection implements BrokerConnection {
   /** Cleared by each heartbeat, set again by the client's pong or any frame. */
   private alive = true;
 
+  /**
+   * @param transport the socket's TCP stream (the upgrade's), corked while a turn of the event
+   *   loop writes to it so that its frames leave together; without it every frame is written alone.
+   */
   constructor(
     private readonly socket: WebSocket,
     private readonly context: ConnectionContext,
+    private readonly transport?: CorkableTransport,
   ) {
     socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     socket.on('close', () => this.onSocketClosed());
@@ -163,7 +172,7 @@ export class Connection implements BrokerConnection {
     if (app.iceServers.length > 0 && (metadata === undefined || !('iceServers' in metadata))) {
       metadata = { ...metadata, iceServers: app.iceServers as unknown as JsonObject[] };
     }
-    this.socket.send(
+    this.write(
       encodeWelcome({
         peerId: identity.peerId,
         expiresAt: identity.expiresAt,
@@ -258,13 +267,13 @@ export class Connection implements BrokerConnection {
     const parsed = parseClientFrame(text);
     if (!parsed.ok) {
       const { rejection } = parsed;
-      this.context.metrics.framesInTotal.inc({ type: 'rejected' });
+      this.context.metrics.frameIn('rejected');
       if (rejection.action === 'close') this.close(rejection.closeCode, rejection.reason);
       else this.sendError(rejection.code, rejection.message, rejection.requestId);
       return;
     }
     const { frame } = parsed;
-    this.context.metrics.framesInTotal.inc({ type: frame.type });
+    this.context.metrics.frameIn(frame.type);
     switch (frame.type) {
       case 'ping':
         this.deliver(PONG_FRAME);
@@ -395,17 +404,25 @@ export class Connection implements BrokerConnection {
 
   // ---- outbound ----
 
-  deliver(frame: string): void {
-    if (this.state === 'establishing') {
-      this.outboundBeforeWelcome.push(frame);
+  /**
+   * Writes one frame, in order after every frame before it. A socket whose outbound buffer
+   * (corked frames of this turn included) is over the bound is closed as a slow consumer instead.
+   */
+  deliver(frame: OutboundFrame): void {
+    if (this.state !== 'open') {
+      if (this.state === 'establishing') this.outboundBeforeWelcome.push(frame);
       return;
     }
-    if (this.state !== 'open') return;
     if (this.socket.bufferedAmount > this.context.maxOutboundBufferBytes) {
       this.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: outbound buffer full');
       return;
     }
-    this.socket.send(frame);
+    this.write(frame);
+  }
+
+  private write(frame: OutboundFrame): void {
+    if (this.transport !== undefined) coalesceWrites(this.transport);
+    this.socket.send(frame, TEXT_FRAME);
   }
 
   /**
@@ -413,7 +430,7 @@ export class Connection implements BrokerConnection {
    * socket before closing any, so no member hears another one leave before its own notice.
    */
   announceGoingAway(retryAfterMs: number): void {
-    if (this.state === 'open') this.socket.send(encodeGoingAway(retryAfterMs));
+    if (this.state === 'open') this.write(encodeGoingAway(retryAfterMs));
   }
 
   /** Closes the socket with a code; the connection leaves the broker at once. Idempotent. */

@@ -13,6 +13,7 @@ import type {
   QuotaResult,
   SubscribeOptions,
 } from './broker.js';
+import { fanOutFrame } from './outbound.js';
 import { PresenceRoster, type RosterChange } from './presence.js';
 
 interface Subscription {
@@ -145,20 +146,20 @@ export class MemoryBroker implements Broker {
     peerId: string,
     change: RosterChange,
   ): void {
-    let frames: string[];
+    let frames: Buffer[];
     switch (change.kind) {
       case 'none':
         return;
       case 'joined':
-        frames = [encodePresence(channel, [change.member], NO_MEMBERS)];
+        frames = [fanOutFrame(encodePresence(channel, [change.member], NO_MEMBERS))];
         break;
       case 'left':
-        frames = [encodePresence(channel, NO_MEMBERS, [change.member])];
+        frames = [fanOutFrame(encodePresence(channel, NO_MEMBERS, [change.member]))];
         break;
       case 'replaced':
         frames = [
-          encodePresence(channel, NO_MEMBERS, [change.previous]),
-          encodePresence(channel, [change.member], NO_MEMBERS),
+          fanOutFrame(encodePresence(channel, NO_MEMBERS, [change.previous])),
+          fanOutFrame(encodePresence(channel, [change.member], NO_MEMBERS)),
         ];
         break;
     }
@@ -171,17 +172,15 @@ export class MemoryBroker implements Broker {
   publish(appId: string, message: ChannelMessage): number {
     const channelState = this.apps.get(appId)?.channels.get(message.channel);
     if (!channelState) return 0;
-    const plain = encodeMessage(message.channel, message.from, message.data);
-    let withMetadata: string | undefined;
+    // Encoded once per publish; every receiver gets the same bytes.
+    const plain = fanOutFrame(encodeMessage(message.channel, message.from, message.data));
+    let withMetadata: Buffer | undefined;
     let receivers = 0;
     for (const { connection, includeSenderMetadata } of channelState.subscribers.values()) {
       if (connection.id === message.excludeConnectionId) continue;
       if (includeSenderMetadata && message.fromMetadata !== undefined) {
-        withMetadata ??= encodeMessage(
-          message.channel,
-          message.from,
-          message.data,
-          message.fromMetadata,
+        withMetadata ??= fanOutFrame(
+          encodeMessage(message.channel, message.from, message.data, message.fromMetadata),
         );
         connection.deliver(withMetadata);
       } else connection.deliver(plain);
@@ -193,7 +192,9 @@ export class MemoryBroker implements Broker {
   sendDirect(appId: string, message: DirectMessage): number {
     const sockets = this.apps.get(appId)?.peers.get(message.to);
     if (!sockets || sockets.size === 0) return 0;
-    const frame = encodeDirect(message.from, message.data, message.fromMetadata);
+    const text = encodeDirect(message.from, message.data, message.fromMetadata);
+    // Usually one socket: a string then; bytes when the peer id has several sockets.
+    const frame = sockets.size === 1 ? text : fanOutFrame(text);
     for (const connection of sockets) connection.deliver(frame);
     return sockets.size;
   }

@@ -1,5 +1,10 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 
+/** An increment-only handle on one labelled series. */
+interface Increment {
+  inc(): void;
+}
+
 /** The server's Prometheus metrics, on a registry of its own (never the global default). */
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -39,6 +44,21 @@ export class ServerMetrics {
     labelNames: ['route', 'status'] as const,
     registers: [this.registry],
   });
+
+  private readonly framesInByType = new Map<string, Increment>();
+
+  /**
+   * Counts one client frame of a type. The labelled series is looked up once per type, so the
+   * per-frame path does not hash labels.
+   */
+  frameIn(type: string): void {
+    let series = this.framesInByType.get(type);
+    if (series === undefined) {
+      series = this.framesInTotal.labels({ type });
+      this.framesInByType.set(type, series);
+    }
+    series.inc();
+  }
 
   get contentType(): string {
     return this.registry.contentType;

@@ -19,6 +19,7 @@ import type {
 } from './broker.js';
 import { BROKER_UNAVAILABLE_CLOSE_CODE, BrokerUnavailableError } from './broker-unavailable.js';
 import { silentLogger } from './logger.js';
+import { fanOutFrame } from './outbound.js';
 import { REDIS_SCRIPTS, type RedisScriptName } from './redis-scripts.js';
 
 export interface RedisBrokerOptions {
@@ -359,12 +360,13 @@ export class RedisBroker implements Broker {
         const subscribers = this.local.get(event.a)?.channels.get(event.c);
         if (!subscribers) return;
         const data = 'd' in event ? event.d : null;
-        const plain = encodeMessage(event.c, event.f, data);
-        let withMetadata: string | undefined;
+        // Encoded once per event; every local receiver gets the same bytes.
+        const plain = fanOutFrame(encodeMessage(event.c, event.f, data));
+        let withMetadata: Buffer | undefined;
         for (const { connection, includeSenderMetadata } of subscribers.values()) {
           if (connection.id === event.x) continue;
           if (includeSenderMetadata && event.md !== undefined) {
-            withMetadata ??= encodeMessage(event.c, event.f, data, event.md);
+            withMetadata ??= fanOutFrame(encodeMessage(event.c, event.f, data, event.md));
             connection.deliver(withMetadata);
           } else connection.deliver(plain);
         }
@@ -375,12 +377,12 @@ export class RedisBroker implements Broker {
         if (!subscribers) return;
         const frames =
           event.k === 'j'
-            ? [encodePresence(event.c, [event.m], NO_MEMBERS)]
+            ? [fanOutFrame(encodePresence(event.c, [event.m], NO_MEMBERS))]
             : event.k === 'l'
-              ? [encodePresence(event.c, NO_MEMBERS, [event.m])]
+              ? [fanOutFrame(encodePresence(event.c, NO_MEMBERS, [event.m]))]
               : [
-                  encodePresence(event.c, NO_MEMBERS, [event.pm as PresenceMember]),
-                  encodePresence(event.c, [event.m], NO_MEMBERS),
+                  fanOutFrame(encodePresence(event.c, NO_MEMBERS, [event.pm as PresenceMember])),
+                  fanOutFrame(encodePresence(event.c, [event.m], NO_MEMBERS)),
                 ];
         for (const { connection } of subscribers.values()) {
           if (connection.peerId === event.p) continue;
@@ -391,7 +393,8 @@ export class RedisBroker implements Broker {
       case 'd': {
         const sockets = this.local.get(event.a)?.peers.get(event.to);
         if (!sockets || sockets.size === 0) return;
-        const frame = encodeDirect(event.f, 'd' in event ? event.d : null, event.md);
+        const text = encodeDirect(event.f, 'd' in event ? event.d : null, event.md);
+        const frame = sockets.size === 1 ? text : fanOutFrame(text);
         for (const connection of sockets) connection.deliver(frame);
         return;
       }

@@ -170,8 +170,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     clientTracking: false,
   });
 
-  const accept = (socket: WebSocket, request: IncomingMessage, url: URL): void => {
-    const connection = new Connection(socket, connectionContext);
+  const accept = (
+    socket: WebSocket,
+    transport: Duplex,
+    request: IncomingMessage,
+    url: URL,
+  ): void => {
+    const connection = new Connection(socket, connectionContext, transport);
     connections.add(connection);
     const origin = request.headers.origin;
     authenticateConnection(registry, { parameters: url.searchParams, origin }, now())
@@ -265,7 +270,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       });
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request, url));
+    wss.handleUpgrade(request, socket, head, (ws) => accept(ws, socket, request, url));
   });
 
   try {
