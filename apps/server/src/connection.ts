@@ -22,7 +22,12 @@ import { isPromise, type Broker, type BrokerConnection, type MaybePromise } from
 import { BROKER_UNAVAILABLE_CLOSE_CODE, BrokerUnavailableError } from './broker-unavailable.js';
 import type { AppConfig } from './config.js';
 import type { ServerMetrics } from './metrics.js';
-import { coalesceWrites, type CorkableTransport, type OutboundFrame } from './outbound.js';
+import {
+  coalesceWrites,
+  flushNow,
+  type CorkableTransport,
+  type OutboundFrame,
+} from './outbound.js';
 import { TokenBucket } from './rate-limiter.js';
 
 /** Close code for a socket whose outbound buffer stays over the bound (a slow consumer). */
@@ -413,11 +418,23 @@ export class Connection implements BrokerConnection {
       if (this.state === 'establishing') this.outboundBeforeWelcome.push(frame);
       return;
     }
-    if (this.socket.bufferedAmount > this.context.maxOutboundBufferBytes) {
+    if (this.overOutboundBound()) {
       this.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: outbound buffer full');
       return;
     }
     this.write(frame);
+  }
+
+  /**
+   * True when the socket's outbound buffer is over the bound. Frames held back in this turn count
+   * only once the kernel has refused them: over the bound, they are handed to it first, so a
+   * burst that a reading client takes in is never mistaken for a slow consumer.
+   */
+  private overOutboundBound(): boolean {
+    const bound = this.context.maxOutboundBufferBytes;
+    if (this.socket.bufferedAmount <= bound) return false;
+    if (this.transport !== undefined) flushNow(this.transport);
+    return this.socket.bufferedAmount > bound;
   }
 
   private write(frame: OutboundFrame): void {

@@ -42,3 +42,11 @@ export function coalesceWrites(transport: CorkableTransport): void {
     setImmediate(flushCorked);
   }
 }
+
+/**
+ * Hands a transport's held-back writes to it now (the end-of-turn flush then finds it uncorked
+ * and leaves it be; a later write of this turn corks it again).
+ */
+export function flushNow(transport: CorkableTransport): void {
+  while (transport.writableCorked > 0) transport.uncork();
+}
