@@ -5,6 +5,7 @@
 //
 //   node bench/fanout.mjs [--quick] [--subscribers 1000] [--duration-ms 3000] [--window 64]
 //                         [--runs 5] [--paced 40] [--servers raw,socketio,metered,raw-batched]
+//   METERED_BASELINE_MODULE=<another build>/dist/index.js adds that build as a row.
 //
 // Per run the publisher publishes for --duration-ms, keeping --window publishes unacknowledged;
 // the run ends when every subscriber has every message. deliveries/s = messages × subscribers ÷
@@ -29,6 +30,7 @@ import {
 import {
   Publisher,
   SERVER_LABELS,
+  defaultKinds,
   serverCpuMicros,
   startBenchServer,
   stopBenchServer,
@@ -45,7 +47,8 @@ const opts = options(
   },
   { servers: { type: 'string' } },
 );
-const KINDS = (opts.servers ?? 'raw,socketio,metered,raw-batched').split(',');
+const KINDS =
+  opts.servers?.split(',') ?? defaultKinds('raw,socketio,metered,raw-batched'.split(','));
 const RECEIVERS = fileURLToPath(new URL('lib/receivers.mjs', import.meta.url));
 
 async function measure(kind) {

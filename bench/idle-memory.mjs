@@ -6,6 +6,7 @@
 //
 //   node bench/idle-memory.mjs [--quick] [--clients 4000] [--rooms 100] [--runs 3]
 //                              [--servers raw,socketio,metered]
+//   METERED_BASELINE_MODULE=<another build>/dist/index.js adds that build as a row.
 import { fileURLToPath } from 'node:url';
 import {
   commandLine,
@@ -19,13 +20,18 @@ import {
   sleep,
   summary,
 } from './lib/common.mjs';
-import { SERVER_LABELS, startBenchServer, stopBenchServer } from './lib/bench-servers.mjs';
+import {
+  SERVER_LABELS,
+  defaultKinds,
+  startBenchServer,
+  stopBenchServer,
+} from './lib/bench-servers.mjs';
 
 const opts = options(
   { clients: [4000, 500], rooms: [100, 20], runs: [3, 1], 'settle-ms': [2000, 500] },
   { servers: { type: 'string' } },
 );
-const KINDS = (opts.servers ?? 'raw,socketio,metered').split(',');
+const KINDS = opts.servers?.split(',') ?? defaultKinds('raw,socketio,metered'.split(','));
 const RECEIVERS = fileURLToPath(new URL('lib/receivers.mjs', import.meta.url));
 const KIB = 1024;
 

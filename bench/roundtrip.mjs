@@ -7,6 +7,7 @@
 //
 //   node bench/roundtrip.mjs [--quick] [--warmup 3000] [--count 5000] [--runs 5]
 //                            [--servers raw,socketio,metered]
+//   METERED_BASELINE_MODULE=<another build>/dist/index.js adds that build as a row.
 //
 // Each run: --warmup round trips, then --count timed ones; p50/p99 per run, reported as the
 // median (min – max) over the runs.
@@ -25,13 +26,18 @@ import {
   summary,
   withTimeout,
 } from './lib/common.mjs';
-import { SERVER_LABELS, startBenchServer, stopBenchServer } from './lib/bench-servers.mjs';
+import {
+  SERVER_LABELS,
+  defaultKinds,
+  startBenchServer,
+  stopBenchServer,
+} from './lib/bench-servers.mjs';
 
 const opts = options(
   { warmup: [3000, 500], count: [5000, 1000], runs: [5, 2] },
   { servers: { type: 'string' } },
 );
-const KINDS = (opts.servers ?? 'raw,socketio,metered').split(',');
+const KINDS = opts.servers?.split(',') ?? defaultKinds('raw,socketio,metered'.split(','));
 const PAYLOAD = { text: 'x'.repeat(64) };
 const ROUND_TRIP_TIMEOUT_MS = 10_000;
 const noop = () => undefined;
@@ -112,7 +118,12 @@ async function meteredClient(base) {
   };
 }
 
-const CLIENTS = { raw: rawClient, socketio: socketioClient, metered: meteredClient };
+const CLIENTS = {
+  raw: rawClient,
+  socketio: socketioClient,
+  metered: meteredClient,
+  'metered-baseline': meteredClient,
+};
 
 async function measure(kind) {
   log(`${kind}: starting`);
@@ -148,7 +159,7 @@ for (const kind of KINDS) results.push(await measure(kind));
 const raw = results.find((result) => result.kind === 'raw');
 const rawP50 = raw ? summary(raw.runs.map((run) => run.p50)).median : NaN;
 const rows = results.map(({ kind, runs }) => [
-  SERVER_LABELS[kind] + (kind === 'metered' ? ' + @metered/signalling' : ''),
+  SERVER_LABELS[kind] + (kind.startsWith('metered') ? ' + @metered/signalling' : ''),
   formatSummary(runs.map((run) => run.p50)),
   formatSummary(runs.map((run) => run.p99)),
   `${formatNumber(summary(runs.map((run) => run.p50)).median / rawP50, 2)}×`,

@@ -5,6 +5,9 @@ import { forkChild, nowMicros, sleep, withTimeout } from './common.mjs';
 
 const SCRIPTS = {
   metered: ['servers/metered.mjs', []],
+  // Another build of our server (METERED_BASELINE_MODULE: its dist/index.js), e.g. the one
+  // before a change, measured in the same run.
+  'metered-baseline': ['servers/metered.mjs', []],
   raw: ['servers/raw-ws.mjs', ['plain']],
   'raw-batched': ['servers/raw-ws.mjs', ['batched']],
   socketio: ['servers/socketio.mjs', []],
@@ -12,10 +15,16 @@ const SCRIPTS = {
 
 export const SERVER_LABELS = {
   metered: 'ours (@metered/server)',
+  'metered-baseline': 'ours, baseline build',
   raw: 'raw ws',
   'raw-batched': 'raw ws, batched writes',
   socketio: 'Socket.IO 4',
 };
+
+/** The server kinds a comparative benchmark runs by default: the baseline build too when named. */
+export function defaultKinds(kinds) {
+  return process.env.METERED_BASELINE_MODULE ? [...kinds, 'metered-baseline'] : kinds;
+}
 
 /** The wire protocol a server kind speaks: `v1` or `socketio`. */
 export const protocolOf = (kind) => (kind === 'socketio' ? 'socketio' : 'v1');
@@ -23,8 +32,13 @@ export const protocolOf = (kind) => (kind === 'socketio' ? 'socketio' : 'v1');
 /** Forks a server child; resolves to `{rpc, port, base, pid}` once it listens. */
 export async function startBenchServer(kind, { port = 0, exposeGc = false } = {}) {
   const [script, args] = SCRIPTS[kind];
+  const baseline = process.env.METERED_BASELINE_MODULE;
+  if (kind === 'metered-baseline' && !baseline) {
+    throw new Error('metered-baseline needs METERED_BASELINE_MODULE=<a build>/dist/index.js');
+  }
   const rpc = forkChild(fileURLToPath(new URL(script, import.meta.url)), [String(port), ...args], {
     execArgv: exposeGc ? ['--expose-gc'] : [],
+    env: kind === 'metered-baseline' ? { METERED_SERVER_MODULE: baseline } : {},
   });
   const { port: actual } = await rpc.waitFor((message) => message?.ready, 30_000, `${kind} server`);
   return { rpc, port: actual, base: `ws://127.0.0.1:${actual}`, pid: rpc.pid, kind };

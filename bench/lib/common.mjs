@@ -316,13 +316,11 @@ export function markdownTable(header, rows, align) {
 /** The command line that ran this script, for the results file. */
 export function commandLine() {
   const script = process.argv[1]?.replace(/^.*?\/bench\//, 'bench/') ?? '';
-  const module = process.env.METERED_SERVER_MODULE;
-  return [
-    ...(module ? [`METERED_SERVER_MODULE=${module.replace(/^.*?\/apps\//, 'apps/')}`] : []),
-    'node',
-    script,
-    ...process.argv.slice(2),
-  ].join(' ');
+  const relative = (path) => path.replace(/^.*?\/(apps|bench)\//, '$1/');
+  const environment = ['METERED_SERVER_MODULE', 'METERED_BASELINE_MODULE']
+    .filter((name) => process.env[name])
+    .map((name) => `${name}=${relative(process.env[name])}`);
+  return [...environment, 'node', script, ...process.argv.slice(2)].join(' ');
 }
 
 export function log(message) {
