@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root. */
+export const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface RunOptions {
+  readonly cwd: string;
+  /** Killed (SIGKILL) after this many milliseconds. */
+  readonly timeoutMs: number;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Runs a command to its end, collecting its output; never outlives `timeoutMs`. */
+export function run(
+  command: string,
+  args: readonly string[],
+  options: RunOptions,
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: options.timeoutMs,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Describes a finished command for an assertion message. */
+export function describeRun(title: string, result: RunResult): string {
+  return `${title} exited with ${result.code ?? result.signal}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}
+
+/**
+ * How to run the workspace's pnpm: the running pnpm itself when this test was started by it
+ * (`npm_execpath`), else the repository's pinned launcher.
+ */
+export function pnpmCommand(): readonly [string, ...string[]] {
+  const execPath = process.env.npm_execpath;
+  if (execPath !== undefined && /^pnpm(\.c?js)?$/.test(basename(execPath))) {
+    return [process.execPath, execPath];
+  }
+  return [process.execPath, join(root, 'scripts', 'pnpm.mjs')];
+}
+
+/**
+ * The environment for npm in the throwaway projects: this process's, without the `npm_*` and
+ * `pnpm_*` variables a package manager sets for its scripts (they would configure npm as if it
+ * ran inside the workspace), keeping only a cache and registry the caller chose.
+ */
+export function npmEnvironment(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (/^(npm|pnpm)_/i.test(name) && !/^npm_config_(cache|registry)$/i.test(name)) continue;
+    env[name] = value;
+  }
+  return env;
+}
