@@ -5,14 +5,11 @@ import {
   MAX_ICE_SERVERS,
 } from './limits.js';
 
-const ICE_URL = /^(?:stuns?|turns?):/i;
-
 function isIceUrl(url: unknown): url is string {
   return (
     typeof url === 'string' &&
-    url.length > 0 &&
     url.length <= MAX_ICE_SERVER_URL_LENGTH &&
-    ICE_URL.test(url)
+    /^(?:stuns?|turns?):/i.test(url)
   );
 }
 
@@ -27,24 +24,19 @@ export function parseIceServers(value: unknown): IceServerConfig[] | null {
   if (!Array.isArray(value) || value.length > MAX_ICE_SERVERS) return null;
   const servers: IceServerConfig[] = [];
   for (const entry of value as unknown[]) {
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return null;
-    const { urls, username, credential } = entry as Record<string, unknown>;
-    let parsedUrls: string | string[];
-    if (isIceUrl(urls)) parsedUrls = urls;
-    else if (Array.isArray(urls) && urls.length > 0 && urls.every(isIceUrl)) parsedUrls = [...urls];
-    else return null;
-    const server: { urls: string | string[]; username?: string; credential?: string } = {
-      urls: parsedUrls,
-    };
-    for (const [key, field] of [
-      ['username', username],
-      ['credential', credential],
-    ] as const) {
+    // `null`, primitives and arrays have no valid `urls`: they reject the list below.
+    const fields = (entry ?? {}) as Record<string, unknown>;
+    const { urls } = fields;
+    const list: unknown[] = Array.isArray(urls) ? urls : [urls];
+    if (list.length === 0 || !list.every(isIceUrl)) return null;
+    const server: Record<string, unknown> = { urls: Array.isArray(urls) ? [...list] : urls };
+    for (const key of ['username', 'credential']) {
+      const field = fields[key];
       if (typeof field !== 'string') continue;
       if (field.length > MAX_ICE_SERVER_CREDENTIAL_LENGTH) return null;
       server[key] = field;
     }
-    servers.push(server);
+    servers.push(server as unknown as IceServerConfig);
   }
   return servers;
 }

@@ -13,17 +13,15 @@ export interface EventStreamOptions {
   readonly bufferSize?: number;
 }
 
-interface Registration {
-  readonly handler: EventHandler<never>;
-  readonly once: boolean;
-}
+/** A handler and whether it runs once. */
+type Registration = readonly [handler: EventHandler<never>, once: boolean];
 
 /**
  * A small typed emitter keyed by event class. Listeners run synchronously in registration order;
  * one that throws is reported to `onListenerError` and the others still run.
  */
 export class Emitter {
-  readonly #registrations = new Map<EventClass, Registration[]>();
+  readonly #registrations = new Map<EventClass, readonly Registration[]>();
   readonly #streams = new Set<() => void>();
 
   readonly #onListenerError: (error: unknown) => void;
@@ -33,9 +31,8 @@ export class Emitter {
   }
 
   on<T extends object>(type: EventClass<T>, handler: EventHandler<T>, once = false): () => void {
-    const list = this.#registrations.get(type) ?? [];
     // Copy on write: an emit in progress keeps iterating the array it started with.
-    this.#registrations.set(type, [...list, { handler, once }]);
+    this.#registrations.set(type, [...(this.#registrations.get(type) ?? []), [handler, once]]);
     return () => this.off(type, handler);
   }
 
@@ -44,19 +41,16 @@ export class Emitter {
     if (list)
       this.#registrations.set(
         type,
-        list.filter((entry) => entry.handler !== handler),
+        list.filter(([entry]) => entry !== handler),
       );
   }
 
   emit(event: object): void {
     const type = event.constructor as EventClass;
-    const list = this.#registrations.get(type);
-    if (!list) return;
-    for (const entry of list) {
-      const handler = entry.handler as EventHandler<object>;
-      if (entry.once) this.off(type, handler);
+    for (const [handler, once] of this.#registrations.get(type) ?? []) {
+      if (once) this.off(type, handler as EventHandler<object>);
       try {
-        handler(event);
+        (handler as EventHandler<object>)(event);
       } catch (error) {
         this.#onListenerError(error);
       }
@@ -66,9 +60,8 @@ export class Emitter {
   /** The events of one class as an async iterable, ended by {@link Emitter.end} or the signal. */
   events<T extends object>(
     type: EventClass<T>,
-    options: EventStreamOptions = {},
+    { signal, bufferSize = 256 }: EventStreamOptions = {},
   ): AsyncIterableIterator<T> {
-    const { signal, bufferSize = 256 } = options;
     const buffer: T[] = [];
     const finished: IteratorResult<T> = { done: true, value: undefined };
     let wake: ((result: IteratorResult<T>) => void) | undefined;
@@ -82,7 +75,6 @@ export class Emitter {
       this.#streams.delete(stop);
       signal?.removeEventListener('abort', stop);
       wake?.(finished);
-      wake = undefined;
     };
     const unsubscribe = this.on(type, (event) => {
       if (wake) wake({ done: false, value: event });
@@ -93,11 +85,11 @@ export class Emitter {
     if (signal?.aborted) stop(true);
     else signal?.addEventListener('abort', stop);
     return {
-      next: () =>
+      next: async () =>
         buffer.length > 0
-          ? Promise.resolve({ done: false, value: buffer.shift() as T })
+          ? { done: false, value: buffer.shift() as T }
           : done
-            ? Promise.resolve(finished)
+            ? finished
             : new Promise((resolve) => (wake = resolve)),
       return: () => {
         stop(true);

@@ -1,5 +1,3 @@
-import { loadNodeWebSocket } from './node-websocket.js';
-
 // A method signature keeps handler parameters bivariant, so the browser's `WebSocket` and `ws`
 // (whose handlers take richer event types) are both assignable to `WebSocketLike`.
 type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
@@ -23,15 +21,19 @@ export type WebSocketFactory = (url: string) => WebSocketLike;
 
 type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+// The specifier is passed through a parameter so that bundlers leave the import alone: a browser
+// bundle never includes `ws`, and Node resolves the optional peer dependency at run time.
+const importModule = (specifier: string): Promise<{ WebSocket?: WebSocketConstructor }> =>
+  import(/* webpackIgnore: true */ /* @vite-ignore */ specifier);
+
 /**
- * The runtime's socket: the global `WebSocket` (browsers, Deno, Node ≥ 22), else `ws`, loaded on
- * first use so that browser bundles never contain it.
+ * The runtime's socket: the global `WebSocket` (browsers, Deno, Node ≥ 22), else `ws` (the
+ * optional peer dependency), loaded on first use so that browser bundles never contain it.
  */
 export async function defaultWebSocketFactory(): Promise<WebSocketFactory> {
-  let Socket = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (!Socket) {
-    Socket = await loadNodeWebSocket();
-  }
-  const Constructor = Socket;
-  return (url) => new Constructor(url);
+  const Socket =
+    (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ??
+    (await importModule('ws').catch(() => undefined))?.WebSocket;
+  if (!Socket) throw new TypeError('no WebSocket: install `ws` or pass `webSocketFactory`');
+  return (url) => new Socket(url);
 }
