@@ -53,9 +53,11 @@ export function describeRun(title: string, result: RunResult): string {
  */
 export function pnpmCommand(): readonly [string, ...string[]] {
   const execPath = process.env.npm_execpath;
-  if (execPath !== undefined && /^pnpm(\.c?js)?$/.test(basename(execPath))) {
+  if (execPath !== undefined && /^pnpm\.[cm]?js$/.test(basename(execPath))) {
     return [process.execPath, execPath];
   }
+  // The standalone pnpm executable.
+  if (execPath !== undefined && /^pnpm(\.exe)?$/.test(basename(execPath))) return [execPath];
   return [process.execPath, join(root, 'scripts', 'pnpm.mjs')];
 }
 
