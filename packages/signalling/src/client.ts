@@ -373,35 +373,32 @@ export class SignallingClient {
 
   async #open(): Promise<void> {
     const generation = ++this.#generation;
+    const stale = (): boolean => generation !== this.#generation;
     const provider = this.#tokenProvider;
-    let query = `key=${encodeURIComponent(this.#apiKey as string)}`;
+    let failure: string | undefined = provider && 'token provider failed';
     let socket: WebSocketLike;
     try {
-      if (provider) {
-        let token: string;
-        try {
-          token = await this.#fetchToken(provider);
-          this.#tokenFailures = 0;
-        } catch (error) {
-          if (generation !== this.#generation) return;
-          this.#log('warn', `token provider failed: ${String(error)}`);
-          this.#emit(
-            new TokenProviderError({ consecutiveFailures: ++this.#tokenFailures, err: error }),
-          );
-          return this.#closed(NO_SOCKET, 'token provider failed', error);
-        }
-        if (generation !== this.#generation) return;
-        query = `token=${encodeURIComponent(token)}`;
-      }
+      const query = provider
+        ? `token=${encodeURIComponent(await this.#fetchToken(provider))}`
+        : `key=${encodeURIComponent(this.#apiKey as string)}`;
+      this.#tokenFailures = 0;
+      if (stale()) return;
+      failure = undefined;
       const url = `${this.#url}/v1?${query}`;
       this.#log('debug', `opening ${url}`);
       socket = (this.#factory ?? (await defaultWebSocketFactory()))(url);
     } catch (error) {
-      if (generation !== this.#generation) return;
-      this.#log('error', `cannot open a socket: ${String(error)}`);
-      return this.#closed(NO_SOCKET, 'cannot open a socket', error);
+      if (stale()) return;
+      const reason = failure ?? 'cannot open a socket';
+      this.#log(failure ? 'warn' : 'error', `${reason}: ${String(error)}`);
+      if (failure) {
+        this.#emit(
+          new TokenProviderError({ consecutiveFailures: ++this.#tokenFailures, err: error }),
+        );
+      }
+      return this.#closed(NO_SOCKET, reason, error);
     }
-    if (generation !== this.#generation) return release(socket, 1000);
+    if (stale()) return release(socket, 1000);
     this.#socket = socket;
     this.#welcomeTimer = this.#timer(() => this.#drop(4000, 'welcome timeout'), WELCOME_TIMEOUT_MS);
     socket.onmessage = ({ data }) => {
@@ -545,18 +542,14 @@ export class SignallingClient {
 
   /** Holds the inbox until the continuations of a request settled just now have run. */
   #pause(): void {
-    const resume = (): void => {
+    const { setImmediate: immediate, clearImmediate } = globalThis;
+    // A task after the microtasks: `setImmediate` where the runtime has it, else a zero timer.
+    const [set, clear] = immediate ? [immediate, clearImmediate] : [setTimeout, clearTimeout];
+    const handle = set(() => {
       this.#unpause = undefined;
       this.#pump();
-    };
-    const { setImmediate: immediate, clearImmediate } = globalThis;
-    if (typeof immediate === 'function') {
-      const handle = immediate(resume);
-      this.#unpause = () => clearImmediate(handle);
-    } else {
-      const handle = setTimeout(resume, 0);
-      this.#unpause = () => clearTimeout(handle);
-    }
+    });
+    this.#unpause = () => clear(handle as never);
   }
 
   #stopInbound(): void {
