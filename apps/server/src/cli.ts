@@ -89,20 +89,6 @@ async function main(): Promise<void> {
     destination: process.stderr,
   });
   const server = await startServer({ ...config, logger });
-  process.stdout.write(`listening on ${server.url}\n`);
-  if (configPath === undefined) {
-    process.stdout.write(
-      [
-        'no config file given: running the embedded development config',
-        `  app id:          ${DEV_CREDENTIALS.appId}`,
-        `  publishable key: ${DEV_CREDENTIALS.publishableKey}`,
-        `  secret key id:   ${DEV_CREDENTIALS.secretKeyId}`,
-        `  secret key:      ${DEV_CREDENTIALS.secretKey}`,
-        '',
-      ].join('\n'),
-    );
-  }
-
   process.on('SIGHUP', () => {
     if (configPath === undefined) {
       logger.info('SIGHUP: no config file to reload');
@@ -129,6 +115,21 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Announce only once the signal handlers are in place: a supervisor may signal right after
+  // reading the first line.
+  process.stdout.write(`listening on ${server.url}\n`);
+  if (configPath === undefined) {
+    process.stdout.write(
+      [
+        'no config file given: running the embedded development config',
+        `  app id:          ${DEV_CREDENTIALS.appId}`,
+        `  publishable key: ${DEV_CREDENTIALS.publishableKey}`,
+        `  secret key id:   ${DEV_CREDENTIALS.secretKeyId}`,
+        `  secret key:      ${DEV_CREDENTIALS.secretKey}`,
+        '',
+      ].join('\n'),
+    );
+  }
 }
 
 main().catch((error: unknown) => {

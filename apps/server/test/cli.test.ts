@@ -139,6 +139,15 @@ describe('metered-server CLI', () => {
     expect(await cli.exited).toBe(0);
   });
 
+  it('shuts down gracefully on a SIGTERM sent the moment the first line arrives', async () => {
+    const config = writeConfig('ok-early.json', { apps: [testApp()] });
+    const cli = runCli(['--config', config, '--port', '0'], { METERED_LOG_LEVEL: 'info' });
+    expect(await cli.nextLine()).toMatch(LISTENING);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+    expect(cli.stderr()).toContain('shutting down');
+  });
+
   it('runs the embedded default without a config and prints the dev credentials', async () => {
     const cli = runCli(['--port', '0']);
     const match = LISTENING.exec(await cli.nextLine());
