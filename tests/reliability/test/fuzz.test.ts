@@ -96,7 +96,7 @@ function oracle(text: string): Expectation {
   if (fields.requestId !== undefined && !validRequestId(fields.requestId)) {
     return { frames: [error('malformed_message', undefined)] };
   }
-  const requestId = fields.requestId as string | undefined;
+  const requestId = fields.requestId;
   const ack = requestId === undefined ? [] : [{ type: 'ack', requestId }];
   const fail = (code: string): Expectation => ({ frames: [error(code, requestId)] });
   if (typeof fields.type !== 'string') return fail('malformed_message');
