@@ -2,7 +2,9 @@
 // 1:1 round trip, one message at a time, server in a process of its own, clients here.
 //
 //   ours       SignallingClient A publishes on a channel → SignallingClient B's Message event
+//   ours, raw ws clients   the same with two raw ws clients (the server's part without the SDK)
 //   raw ws     a ws client sends a frame → the raw ws server echoes it to the same socket
+//              (each client encodes its frame and parses the reply, as an application would)
 //   Socket.IO  socket.io-client emitWithAck('echo') → the server's ack
 //
 //   node bench/roundtrip.mjs [--quick] [--warmup 3000] [--count 5000] [--runs 5]
@@ -37,7 +39,10 @@ const opts = options(
   { warmup: [3000, 500], count: [5000, 1000], runs: [5, 2] },
   { servers: { type: 'string' } },
 );
-const KINDS = opts.servers?.split(',') ?? defaultKinds('raw,socketio,metered'.split(','));
+// A row: a server kind, or `metered-wire` (our server, raw ws clients speaking protocol v1: the
+// server's part of our round trip without the SDK's).
+const KINDS =
+  opts.servers?.split(',') ?? defaultKinds('raw,socketio,metered,metered-wire'.split(','));
 const PAYLOAD = { text: 'x'.repeat(64) };
 const ROUND_TRIP_TIMEOUT_MS = 10_000;
 const noop = () => undefined;
@@ -54,8 +59,10 @@ async function rawClient(base) {
     'raw ws connect',
   );
   let pending;
-  socket.on('message', () => pending?.());
-  const frame = JSON.stringify({ type: 'echo', data: PAYLOAD });
+  socket.on('message', (data) => {
+    JSON.parse(data.toString()); // as a client would
+    pending?.();
+  });
   return {
     once: (onReply = noop) =>
       new Promise((resolve) => {
@@ -63,7 +70,7 @@ async function rawClient(base) {
           onReply(performance.now());
           resolve();
         };
-        socket.send(frame);
+        socket.send(JSON.stringify({ type: 'echo', data: PAYLOAD }));
       }),
     close: () => socket.terminate(),
   };
@@ -85,6 +92,56 @@ async function socketioClient(base) {
       onReply(performance.now());
     },
     close: () => socket.close(),
+  };
+}
+
+/** Our server through two raw ws clients: A's publish frame → B's message frame. */
+async function meteredWireClient(base) {
+  const open = () =>
+    withTimeout(
+      new Promise((resolve, reject) => {
+        const socket = new WebSocket(`${base}/v1?key=pk_bench`, { perMessageDeflate: false });
+        socket.once('message', () => resolve(socket)); // welcome
+        socket.once('error', reject);
+      }),
+      10_000,
+      'ws connect',
+    );
+  const a = await open();
+  const b = await open();
+  await withTimeout(
+    new Promise((resolve) => {
+      b.on('message', function subscribed(data) {
+        if (JSON.parse(data.toString()).type !== 'presence') return;
+        b.off('message', subscribed);
+        resolve();
+      });
+      b.send(JSON.stringify({ type: 'subscribe', channel: 'rt', requestId: 's' }));
+    }),
+    10_000,
+    'subscribe',
+  );
+  let pending;
+  b.on('message', (data) => {
+    JSON.parse(data.toString()); // as a client would
+    pending?.();
+  });
+  let id = 0;
+  return {
+    once: (onReply = noop) =>
+      new Promise((resolve) => {
+        pending = () => {
+          onReply(performance.now());
+          resolve();
+        };
+        a.send(
+          JSON.stringify({ type: 'publish', channel: 'rt', data: PAYLOAD, requestId: `p${++id}` }),
+        );
+      }),
+    close: () => {
+      a.terminate();
+      b.terminate();
+    },
   };
 }
 
@@ -123,11 +180,12 @@ const CLIENTS = {
   socketio: socketioClient,
   metered: meteredClient,
   'metered-baseline': meteredClient,
+  'metered-wire': meteredWireClient,
 };
 
 async function measure(kind) {
   log(`${kind}: starting`);
-  const server = await startBenchServer(kind);
+  const server = await startBenchServer(kind === 'metered-wire' ? 'metered' : kind);
   let client;
   try {
     client = await CLIENTS[kind](server.base);
@@ -159,7 +217,9 @@ for (const kind of KINDS) results.push(await measure(kind));
 const raw = results.find((result) => result.kind === 'raw');
 const rawP50 = raw ? summary(raw.runs.map((run) => run.p50)).median : NaN;
 const rows = results.map(({ kind, runs }) => [
-  SERVER_LABELS[kind] + (kind.startsWith('metered') ? ' + @metered/signalling' : ''),
+  kind === 'metered-wire'
+    ? `${SERVER_LABELS.metered}, raw ws clients (no SDK)`
+    : SERVER_LABELS[kind] + (kind.startsWith('metered') ? ' + @metered/signalling' : ''),
   formatSummary(runs.map((run) => run.p50)),
   formatSummary(runs.map((run) => run.p99)),
   `${formatNumber(summary(runs.map((run) => run.p50)).median / rawP50, 2)}×`,
