@@ -48,7 +48,7 @@ import {
   type ReconnectPolicy,
   resolveReconnectPolicy,
 } from './reconnect-policy.js';
-import { defaultWebSocketFactory, type WebSocketFactory, type WebSocketLike } from './websocket.js';
+import { defaultWebSocketFactory, type WebSocketLike } from './websocket.js';
 
 /** Options of {@link SignallingClient.subscribe}. */
 export interface SubscribeOptions {
@@ -167,16 +167,12 @@ function checkData(data: unknown): void {
 export class SignallingClient {
   #state: SignallingState = 'idle';
   readonly #emitter: Emitter;
+  /** A copy of the options; the ones below are validated and resolved. */
+  readonly #options: SignallingClientOptions;
   readonly #url: string;
-  readonly #apiKey: string | undefined;
-  readonly #tokenProvider: TokenProvider | undefined;
   readonly #policy: ReconnectPolicy | false;
   readonly #inactivityTimeoutMs: number;
   readonly #tokenProviderTimeoutMs: number;
-  readonly #autoResubscribe: boolean;
-  readonly #logger: SignallingLogger | undefined;
-  readonly #factory: WebSocketFactory | undefined;
-  readonly #random: () => number;
 
   #socket: WebSocketLike | undefined;
   /** Bumped by every attempt and by `close()`: an async step of an older one stops. */
@@ -217,16 +213,11 @@ export class SignallingClient {
     }
     if (typeof inactivity !== 'number' || Number.isNaN(inactivity)) invalid('inactivityTimeoutMs');
     if (!(isFiniteNumber(tokenTimeout) && tokenTimeout > 0)) invalid('tokenProviderTimeoutMs');
+    this.#options = { ...options };
     this.#url = parseOrigin(options.url ?? 'wss://rms.metered.ca');
-    this.#apiKey = apiKey;
-    this.#tokenProvider = tokenProvider;
     this.#policy = resolveReconnectPolicy(options.reconnect);
     this.#inactivityTimeoutMs = inactivity;
     this.#tokenProviderTimeoutMs = tokenTimeout;
-    this.#autoResubscribe = options.autoResubscribe ?? true;
-    this.#logger = options.logger;
-    this.#factory = options.webSocketFactory;
-    this.#random = options.random ?? Math.random;
     this.#emitter = new Emitter((error) => this.#log('error', `listener threw: ${String(error)}`));
   }
 
@@ -374,19 +365,19 @@ export class SignallingClient {
   async #open(): Promise<void> {
     const generation = ++this.#generation;
     const stale = (): boolean => generation !== this.#generation;
-    const provider = this.#tokenProvider;
+    const { tokenProvider: provider, apiKey, webSocketFactory } = this.#options;
     let failure: string | undefined = provider && 'token provider failed';
     let socket: WebSocketLike;
     try {
       const query = provider
         ? `token=${encodeURIComponent(await this.#fetchToken(provider))}`
-        : `key=${encodeURIComponent(this.#apiKey as string)}`;
+        : `key=${encodeURIComponent(apiKey as string)}`;
       this.#tokenFailures = 0;
       if (stale()) return;
       failure = undefined;
       const url = `${this.#url}/v1?${query}`;
       this.#log('debug', `opening ${url}`);
-      socket = (this.#factory ?? (await defaultWebSocketFactory()))(url);
+      socket = (webSocketFactory ?? (await defaultWebSocketFactory()))(url);
     } catch (error) {
       if (stale()) return;
       const reason = failure ?? 'cannot open a socket';
@@ -470,7 +461,7 @@ export class SignallingClient {
     const delay = reconnectDelay(
       policy,
       ++this.#attempts,
-      this.#random,
+      this.#options.random ?? Math.random,
       code === 4010 ? OVER_CONCURRENT_LIMIT_FLOOR_MS : 0,
     );
     this.#log('info', `closed (${code}); reconnect attempt ${this.#attempts} in ${delay} ms`);
@@ -657,7 +648,7 @@ export class SignallingClient {
         iceServers: parseIceServers(frame.metadata?.iceServers),
       }),
     );
-    if (isReconnect && this.#autoResubscribe) {
+    if (isReconnect && (this.#options.autoResubscribe ?? true)) {
       for (const [channel, flag] of this.#subscriptions) this.#resubscribe(channel, flag, 0);
     }
     // A listener that closed the client has already settled the waiter.
@@ -777,6 +768,6 @@ export class SignallingClient {
   }
 
   #log(level: keyof SignallingLogger, message: string): void {
-    this.#logger?.[level]?.(redactSecrets(message));
+    this.#options.logger?.[level]?.(redactSecrets(message));
   }
 }

@@ -25,26 +25,24 @@ export const DEFAULT_RECONNECT: ReconnectPolicy = Object.freeze({
   maxAttempts: 100,
 });
 
-function check(ok: boolean, name: string): void {
-  if (!ok) invalid(`reconnect.${name}`);
-}
-
 /** Validates reconnect options (`TypeError` on a bad value); `false` disables reconnecting. */
 export function resolveReconnectPolicy(
   options: ReconnectOptions | false | undefined,
 ): ReconnectPolicy | false {
   if (options === false) return false;
   const policy = { ...DEFAULT_RECONNECT, ...options };
-  const { initialDelayMs, multiplier, maxDelayMs, jitterRatio, maxAttempts } = policy;
-  const finite = Number.isFinite;
-  check(finite(initialDelayMs) && initialDelayMs >= 0, 'initialDelayMs');
-  check(finite(multiplier) && multiplier >= 1, 'multiplier');
-  check(finite(maxDelayMs) && maxDelayMs >= 0, 'maxDelayMs');
-  check(finite(jitterRatio) && jitterRatio >= 0 && jitterRatio <= 1, 'jitterRatio');
-  check(
-    maxAttempts === Infinity || (Number.isInteger(maxAttempts) && maxAttempts > 0),
-    'maxAttempts',
-  );
+  for (const key in DEFAULT_RECONNECT) {
+    const value = policy[key as keyof ReconnectPolicy];
+    // Finite and ≥ 0 (≥ 1 for the multiplier, ≤ 1 for the jitter); attempts: a positive integer or ∞.
+    if (
+      key === 'maxAttempts'
+        ? value !== Infinity && !(Number.isInteger(value) && value > 0)
+        : !(Number.isFinite(value) && value >= +(key === 'multiplier')) ||
+          (key === 'jitterRatio' && value > 1)
+    ) {
+      invalid(`reconnect.${key}`);
+    }
+  }
   return policy;
 }
 
