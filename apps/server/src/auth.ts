@@ -53,6 +53,28 @@ function serialisedSize(value: unknown): number {
   return utf8ByteLength(JSON.stringify(value));
 }
 
+/**
+ * Deepest nesting of arrays and objects accepted in claims and REST bodies. `JSON.parse` takes
+ * any depth, but `JSON.stringify` (size checks, signing, every frame that carries the value)
+ * recurses and overflows the stack at a few thousand levels; far below that, this limit keeps
+ * such values out instead of failing later with an internal error.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** True when `value` nests arrays/objects deeper than `limit` levels (checked without recursion). */
+export function nestsDeeperThan(value: unknown, limit: number = MAX_JSON_DEPTH): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop() as [unknown, number];
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 /** The app a connect attempt is for, read from its credential without verifying it. */
 export function appOfCredential(
   registry: AppRegistry,
@@ -165,6 +187,9 @@ export async function verifyToken(
   if (metadata !== undefined) {
     if (!isPlainObject(metadata))
       return refuse(WsCloseCode.INVALID_TOKEN, 'metadata must be an object');
+    if (nestsDeeperThan(metadata)) {
+      return refuse(WsCloseCode.INVALID_TOKEN, 'metadata claim nested too deeply');
+    }
     if (serialisedSize(metadata) > PROTOCOL_LIMITS.maxMetadataBytes) {
       return refuse(WsCloseCode.INVALID_TOKEN, 'metadata claim too large');
     }
@@ -172,6 +197,9 @@ export async function verifyToken(
   if (peerMetadata !== undefined) {
     if (!isPlainObject(peerMetadata)) {
       return refuse(WsCloseCode.INVALID_TOKEN, 'peerMetadata must be an object');
+    }
+    if (nestsDeeperThan(peerMetadata)) {
+      return refuse(WsCloseCode.INVALID_TOKEN, 'peerMetadata claim nested too deeply');
     }
     if (serialisedSize(peerMetadata) > PROTOCOL_LIMITS.maxPeerMetadataBytes) {
       return refuse(WsCloseCode.INVALID_TOKEN, 'peerMetadata claim too large');

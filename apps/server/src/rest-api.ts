@@ -11,7 +11,13 @@ import {
 } from '@metered/protocol';
 import type { Logger } from 'pino';
 import type { AppRegistry } from './app-registry.js';
-import { authenticateSecretKey, isPlainObject, signToken } from './auth.js';
+import {
+  MAX_JSON_DEPTH,
+  authenticateSecretKey,
+  isPlainObject,
+  nestsDeeperThan,
+  signToken,
+} from './auth.js';
 import type { Broker } from './broker.js';
 import { ChannelScope } from './channel-scope.js';
 import type { AppConfig, SecretKeyConfig } from './config.js';
@@ -120,6 +126,13 @@ function optionalObject(
   if (value === undefined) return undefined;
   if (!isPlainObject(value))
     throw new RestError(400, 'invalid_request', `${field} must be an object`);
+  if (nestsDeeperThan(value)) {
+    throw new RestError(
+      400,
+      'invalid_request',
+      `${field} nests deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+  }
   if (utf8ByteLength(JSON.stringify(value)) > maxBytes) {
     throw new RestError(400, 'invalid_request', `${field} exceeds ${maxBytes} bytes`);
   }
@@ -227,6 +240,9 @@ async function publish(
   const body = await readJsonObject(request);
   if (!('data' in body) || body.data === undefined) {
     throw new RestError(400, 'invalid_request', 'data is required');
+  }
+  if (nestsDeeperThan(body.data)) {
+    throw new RestError(400, 'invalid_request', `data nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
   const from = body.from ?? DEFAULT_REST_PUBLISHER;
   if (!isValidPeerId(from))

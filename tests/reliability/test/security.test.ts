@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { startServer, type RunningServer, type StartServerOptions } from '@metered/server';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
@@ -321,6 +322,74 @@ function caseVariants(text: string): string[] {
   }
   return variants;
 }
+
+describe('deep nesting', () => {
+  /** A token signed by hand: jose would stringify the claims and overflow on deep ones. */
+  function handSigned(key: SecretKey, claimsText: string): string {
+    const head = base64url(JSON.stringify({ alg: 'HS256', kid: key.id, typ: 'JWT' }));
+    const body = base64url(claimsText);
+    const signature = createHmac('sha256', key.secret)
+      .update(`${head}.${body}`)
+      .digest('base64url');
+    return `${head}.${body}.${signature}`;
+  }
+
+  const nested = (depth: number): string => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+
+  it('refuses claims and REST bodies nested deeper than 1000 levels (4001 / 400), not with 1011 / 500', async () => {
+    const server = await start();
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const authorization = bearer(ALPHA_KEY);
+    const receiver = withToken(server, await signToken(ALPHA_KEY, 'receiver'));
+    await receiver.welcome();
+    await receiver.request({ type: 'subscribe', channel: 'deep' });
+    const publish = (depth: number) =>
+      httpRequest(server.url, 'POST', '/v1/channels/deep/publish', {
+        headers: { authorization, 'content-type': 'application/json' },
+        body: `{"data":${nested(depth)}}`,
+      });
+    const mint = (depth: number) =>
+      httpRequest(server.url, 'POST', '/v1/tokens', {
+        headers: { authorization, 'content-type': 'application/json' },
+        body: `{"peerId":"p","metadata":{"a":${nested(depth - 1)}}}`,
+      });
+    const connect = (claim: string, depth: number) =>
+      tokenOutcome(
+        server,
+        handSigned(ALPHA_KEY, `{"sub":"p","exp":${exp},"${claim}":{"a":${nested(depth - 1)}}}`),
+      );
+    const observed = {
+      restPublish1000: (await publish(1000)).status,
+      restPublish1001: [(await publish(1001)).status, (await publish(1001)).body.error],
+      restPublish10000: (await publish(10_000)).status,
+      restToken1000: (await mint(1000)).status,
+      restToken1001: (await mint(1001)).status,
+      restToken4000: (await mint(4000)).status,
+      metadata1000: await connect('metadata', 1000),
+      metadata1001: await connect('metadata', 1001),
+      metadata5000: await connect('metadata', 5000),
+      peerMetadata1001: await connect('peerMetadata', 1001),
+    };
+    await receiver.sync();
+    const received = receiver.ofType('message');
+    expect(observed).toEqual({
+      restPublish1000: 200,
+      restPublish1001: [400, 'invalid_request'],
+      restPublish10000: 400,
+      restToken1000: 200,
+      restToken1001: 400,
+      restToken4000: 400,
+      metadata1000: 'welcome',
+      metadata1001: 'close 4001',
+      metadata5000: 'close 4001',
+      peerMetadata1001: 'close 4001',
+    });
+    expect(received).toHaveLength(1);
+    for (const [name, value] of Object.entries(observed)) {
+      record('deep nesting', name, JSON.stringify(value), JSON.stringify(value));
+    }
+  });
+});
 
 describe('channel-pattern escapes', () => {
   it('keeps a key scoped to rooms/* and users/alice/** inside its patterns', async () => {
