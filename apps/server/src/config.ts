@@ -14,6 +14,9 @@ export const MAX_CONFIGURABLE_MESSAGE_SIZE = PROTOCOL_LIMITS.maxServerFrameLengt
 
 const permissionSchema = z.enum(PERMISSIONS);
 
+const PATTERNS_TEXT =
+  'Channels the key may use: names or patterns, `*` matching any run of characters except `/`, `**` matching anything.';
+
 const channelPatternSchema = z
   .string()
   .min(1, 'a channel pattern must not be empty')
@@ -29,29 +32,84 @@ const channelPatternSchema = z
 
 const publishableKeySchema = z
   .object({
-    key: z.string().min(1),
-    channelPatterns: z.array(channelPatternSchema).default(['**']),
-    actions: z.array(permissionSchema).default([...PERMISSIONS]),
-    allowedOrigins: z.array(z.string().min(1)).default([]),
+    key: z
+      .string()
+      .min(1)
+      .describe(
+        'The key itself, as clients pass it (`?key=`). Unique across apps; anyone holding it can connect, so scope it.',
+      ),
+    channelPatterns: z.array(channelPatternSchema).default(['**']).describe(PATTERNS_TEXT),
+    actions: z
+      .array(permissionSchema)
+      .default([...PERMISSIONS])
+      .describe(
+        'What connections with this key may do. Each connection gets a random peer id and no peer metadata.',
+      ),
+    allowedOrigins: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "When not empty, the upgrade's `Origin` header must be one of these (e.g. `https://app.example.com`); otherwise close 4001.",
+      ),
   })
-  .strict();
+  .strict()
+  .describe('A key for clients that connect without a token (`?key=`).');
 
 const secretKeySchema = z
   .object({
-    id: z.string().min(1),
-    secret: z.string().min(1),
-    channelPatterns: z.array(channelPatternSchema).default(['**']),
-    actions: z.array(permissionSchema).default([...PERMISSIONS]),
+    id: z
+      .string()
+      .min(1)
+      .describe(
+        "The key's id: the `kid` header of the JWTs it signs, and the first half of the REST API's `Bearer id:secret`. Unique across apps.",
+      ),
+    secret: z
+      .string()
+      .min(1)
+      .describe(
+        'The HMAC secret (HS256 over its UTF-8 bytes). Keep it on your backend; use a long random value.',
+      ),
+    channelPatterns: z
+      .array(channelPatternSchema)
+      .default(['**'])
+      .describe(
+        "Channels the key's tokens may name: a token's `channels` must each lie within one of these patterns.",
+      ),
+    actions: z
+      .array(permissionSchema)
+      .default([...PERMISSIONS])
+      .describe("Permissions the key's tokens may grant, and what the key may do on the REST API."),
   })
-  .strict();
+  .strict()
+  .describe('A key that signs tokens (JWTs) and authorises the REST API.');
 
 const planSchema = z
   .object({
-    maxConcurrentConnections: z.number().int().positive().default(1000),
-    maxMessagesPerPeriod: z.number().int().nonnegative().default(1_000_000),
-    periodSeconds: z.number().int().positive().default(2_592_000),
+    maxConcurrentConnections: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe(
+        'Open connections of the app (across every node on Redis). A connection over it is refused with 4010; existing ones stay.',
+      ),
+    maxMessagesPerPeriod: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(1_000_000)
+      .describe(
+        'Client publishes and sends per period (attempts count). Past it, publish and send fail with `over_message_quota`; subscribing and delivery go on. REST publishes are not counted.',
+      ),
+    periodSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(2_592_000)
+      .describe('Length of a quota period, aligned to the Unix epoch (default 30 days).'),
   })
-  .strict();
+  .strict()
+  .describe("The app's quotas.");
 
 const limitsSchema = z
   .object({
@@ -62,36 +120,75 @@ const limitsSchema = z
       // Frames to clients stay under their 1 MiB cap: a relayed message adds at most the
       // sender's id and 4 KiB of peer metadata to what the publisher sent.
       .max(MAX_CONFIGURABLE_MESSAGE_SIZE, 'maxMessageSize is at most 1040384 (1 MiB - 8 KiB)')
-      .default(PROTOCOL_LIMITS.maxMessageSize),
+      .default(PROTOCOL_LIMITS.maxMessageSize)
+      .describe(
+        'Largest client frame in bytes, advertised to clients in `welcome`. A larger frame closes the socket with 1009.',
+      ),
     maxChannelsPerConnection: z
       .number()
       .int()
       .positive()
-      .default(PROTOCOL_LIMITS.maxChannelsPerConnection),
-    messagesPerSecond: z.number().positive().default(PROTOCOL_LIMITS.messagesPerSecond),
-    messageBurst: z.number().int().positive().default(PROTOCOL_LIMITS.messageBurst),
+      .default(PROTOCOL_LIMITS.maxChannelsPerConnection)
+      .describe(
+        'Channels one connection may be subscribed to; one more fails with `channel_limit_exceeded`.',
+      ),
+    messagesPerSecond: z
+      .number()
+      .positive()
+      .default(PROTOCOL_LIMITS.messagesPerSecond)
+      .describe(
+        "Refill rate of each connection's token bucket; every inbound frame takes a token. An empty bucket closes the socket with 4011.",
+      ),
+    messageBurst: z
+      .number()
+      .int()
+      .positive()
+      .default(PROTOCOL_LIMITS.messageBurst)
+      .describe('Size of that bucket: how many frames a connection may send at once.'),
     connectAttemptsPerIpPerMinute: z
       .number()
       .int()
       .positive()
-      .default(PROTOCOL_LIMITS.connectAttemptsPerIpPerMinute),
+      .default(PROTOCOL_LIMITS.connectAttemptsPerIpPerMinute)
+      .describe(
+        'WebSocket upgrades per client address per minute; more are refused with HTTP 429 before the upgrade.',
+      ),
   })
-  .strict();
+  .strict()
+  .describe('Per-connection limits of the app.');
 
 const iceServerSchema = z
   .object({
-    urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-    username: z.string().optional(),
-    credential: z.string().optional(),
+    urls: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .describe('`stun:`, `stuns:`, `turn:` or `turns:` URLs.'),
+    username: z.string().optional().describe('For TURN servers.'),
+    credential: z.string().optional().describe('For TURN servers.'),
   })
   .strict();
 
 const appSchema = z
   .object({
-    id: z.string().min(1),
-    suspended: z.boolean().default(false),
-    publishableKeys: z.array(publishableKeySchema).default([]),
-    secretKeys: z.array(secretKeySchema).default([]),
+    id: z
+      .string()
+      .min(1)
+      .describe(
+        'Unique app id. Apps are isolated: no message, presence or kick crosses from one to another.',
+      ),
+    suspended: z
+      .boolean()
+      .default(false)
+      .describe(
+        "`true` refuses the app's connections with 4012, and closes its live ones with 4012 when a reload suspends it.",
+      ),
+    publishableKeys: z
+      .array(publishableKeySchema)
+      .default([])
+      .describe('Keys for clients that connect without a token.'),
+    secretKeys: z
+      .array(secretKeySchema)
+      .default([])
+      .describe('Keys that sign tokens and authorise the REST API.'),
     plan: planSchema.default({}),
     limits: limitsSchema.default({}),
     iceServers: z
@@ -101,33 +198,75 @@ const appSchema = z
       .refine(
         (servers) => servers.length === 0 || parseIceServers(servers) !== null,
         'iceServers urls must be stun:, stuns:, turn: or turns: URLs of at most 512 characters, username/credential at most 1024 (clients drop the whole list otherwise)',
+      )
+      .describe(
+        "STUN/TURN servers sent to every client in `welcome.metadata.iceServers`, unless the client's token carries its own `metadata.iceServers`.",
       ),
   })
-  .strict();
+  .strict()
+  .describe('One application: its keys, quotas and limits.');
 
 const brokerSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('memory') }).strict(),
+  z
+    .object({ kind: z.literal('memory') })
+    .strict()
+    .describe('One process, no dependency: everything in memory.'),
   z
     .object({
       kind: z.literal('redis'),
       url: z
         .string()
         .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
-        .default('redis://127.0.0.1:6379'),
+        .default('redis://127.0.0.1:6379')
+        .describe('`redis://` or `rediss://` (TLS), with `user:password@` and `/db` if needed.'),
       /** Prefix of every key and pub/sub channel, so several clusters can share one Redis. */
-      keyPrefix: z.string().min(1).default('metered'),
+      keyPrefix: z
+        .string()
+        .min(1)
+        .default('metered')
+        .describe(
+          'Prefix of every key and pub/sub channel, so several clusters can share one Redis.',
+        ),
       /** A node that has not renewed its lease for this long is dead: its members leave. */
-      leaseMs: z.number().int().min(300).max(300_000).default(15_000),
+      leaseMs: z
+        .number()
+        .int()
+        .min(300)
+        .max(300_000)
+        .default(15_000)
+        .describe(
+          'A node that has not renewed its lease for this long is dead: the other nodes remove its members (they hear `left`). Renewed every third of it.',
+        ),
     })
-    .strict(),
+    .strict()
+    .describe('Several nodes sharing one Redis (6 or later, not Redis Cluster).'),
 ]);
 
 export const serverConfigSchema = z
   .object({
-    host: z.string().min(1).default('127.0.0.1'),
-    port: z.number().int().min(0).max(65_535).default(9292),
-    broker: brokerSchema.default({ kind: 'memory' }),
-    apps: z.array(appSchema).min(1, 'at least one app is required'),
+    host: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe(
+        'Address to listen on; `0.0.0.0` (or `::`) for every interface. `--host` overrides it.',
+      ),
+    port: z
+      .number()
+      .int()
+      .min(0)
+      .max(65_535)
+      .default(9292)
+      .describe(
+        'Port for WebSocket clients, the REST API, `/healthz` and `/metrics`; 0 picks a free one. `--port` overrides it.',
+      ),
+    broker: brokerSchema
+      .default({ kind: 'memory' })
+      .describe('Where channels, presence and counters live: this process, or Redis.'),
+    apps: z
+      .array(appSchema)
+      .min(1, 'at least one app is required')
+      .describe('The applications this server hosts (at least one).'),
   })
   .strict()
   .superRefine((config, context) => {
