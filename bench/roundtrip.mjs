@@ -4,6 +4,7 @@
 //   ours       SignallingClient A publishes on a channel → SignallingClient B's Message event
 //   ours, raw ws clients   the same with two raw ws clients (the server's part without the SDK)
 //   raw ws     a ws client sends a frame → the raw ws server echoes it to the same socket
+//   raw relay  two raw ws clients on the raw ws server: publish → message on the other socket
 //              (each client encodes its frame and parses the reply, as an application would)
 //   Socket.IO  socket.io-client emitWithAck('echo') → the server's ack
 //
@@ -41,8 +42,11 @@ const opts = options(
 );
 // A row: a server kind, or `metered-wire` (our server, raw ws clients speaking protocol v1: the
 // server's part of our round trip without the SDK's).
+// `raw-relay` (the raw ws server, the same two raw ws clients): what the second socket and the
+// ack cost a bare ws server, the like-for-like control for our round trip.
 const KINDS =
-  opts.servers?.split(',') ?? defaultKinds('raw,socketio,metered,metered-wire'.split(','));
+  opts.servers?.split(',') ??
+  defaultKinds('raw,raw-relay,socketio,metered,metered-wire'.split(','));
 const PAYLOAD = { text: 'x'.repeat(64) };
 const ROUND_TRIP_TIMEOUT_MS = 10_000;
 const noop = () => undefined;
@@ -95,7 +99,7 @@ async function socketioClient(base) {
   };
 }
 
-/** Our server through two raw ws clients: A's publish frame → B's message frame. */
+/** Two raw ws clients (protocol v1): A's publish frame → B's message frame. */
 async function meteredWireClient(base) {
   const open = () =>
     withTimeout(
@@ -181,11 +185,18 @@ const CLIENTS = {
   metered: meteredClient,
   'metered-baseline': meteredClient,
   'metered-wire': meteredWireClient,
+  'raw-relay': meteredWireClient,
+};
+const SERVER_OF = { 'metered-wire': 'metered', 'raw-relay': 'raw' };
+const ROW_LABELS = {
+  raw: 'raw ws, echo on the same socket',
+  'raw-relay': 'raw ws, publish → message on another socket, + ack',
+  'metered-wire': `${SERVER_LABELS.metered}, raw ws clients (no SDK)`,
 };
 
 async function measure(kind) {
   log(`${kind}: starting`);
-  const server = await startBenchServer(kind === 'metered-wire' ? 'metered' : kind);
+  const server = await startBenchServer(SERVER_OF[kind] ?? kind);
   let client;
   try {
     client = await CLIENTS[kind](server.base);
@@ -217,9 +228,8 @@ for (const kind of KINDS) results.push(await measure(kind));
 const raw = results.find((result) => result.kind === 'raw');
 const rawP50 = raw ? summary(raw.runs.map((run) => run.p50)).median : NaN;
 const rows = results.map(({ kind, runs }) => [
-  kind === 'metered-wire'
-    ? `${SERVER_LABELS.metered}, raw ws clients (no SDK)`
-    : SERVER_LABELS[kind] + (kind.startsWith('metered') ? ' + @metered/signalling' : ''),
+  ROW_LABELS[kind] ??
+    SERVER_LABELS[kind] + (kind.startsWith('metered') ? ' + @metered/signalling' : ''),
   formatSummary(runs.map((run) => run.p50)),
   formatSummary(runs.map((run) => run.p99)),
   `${formatNumber(summary(runs.map((run) => run.p50)).median / rawP50, 2)}×`,
