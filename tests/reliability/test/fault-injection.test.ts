@@ -38,7 +38,7 @@ const APP = appConfig('load', {
 const KEY = APP.secretKeys[0] as { id: string; secret: string };
 
 const SCHEDULE: FaultScheduleOptions = {
-  durationMs: LONG ? 180_000 : 15_000,
+  durationMs: LONG ? 120_000 : 15_000,
   meanGapMs: 120,
   weights: { drop: 2, stall: 2, delay: 2, cut: 2, blackhole: 1 },
   stallMs: [200, 2_500],
@@ -164,7 +164,7 @@ describe('fault injection between 50 clients and the server', () => {
     printSeedOnFailure();
     const run = await setUp(SEED + 1);
     run.workload.start();
-    const rounds = LONG ? 6 : 1;
+    const rounds = LONG ? 4 : 1;
     let server = run.server;
     for (let round = 0; round < rounds; round++) {
       await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -192,7 +192,7 @@ describe('fault injection between 50 clients and the server', () => {
     printSeedOnFailure();
     const run = await setUp(SEED + 2);
     run.workload.start();
-    const rounds = LONG ? 6 : 1;
+    const rounds = LONG ? 4 : 1;
     let server = run.server;
     for (let round = 0; round < rounds; round++) {
       await new Promise((resolve) => setTimeout(resolve, 2_000));

@@ -35,8 +35,8 @@ const WATCH = 'watch';
  * subscribers are fuzzed at any depth.
  */
 const SAFE_DEPTH = 2_000;
-const RUNS = LONG ? 30_000 : 1_500;
-const WIRE_RUNS = LONG ? 2_000 : 150;
+const RUNS = LONG ? 15_000 : 1_500;
+const WIRE_RUNS = LONG ? 1_500 : 150;
 
 const require = createRequire(import.meta.url);
 const vectors = JSON.parse(

@@ -875,7 +875,13 @@ describe('slow consumer', () => {
 describe('report', () => {
   it('lists every attack with the outcome expected and observed', async () => {
     const mismatches = outcomes.filter((outcome) => outcome.expected !== outcome.observed);
-    await report('security', { cases: outcomes.length, mismatches: mismatches.length, outcomes });
+    const groups: Record<string, number> = {};
+    for (const outcome of outcomes) groups[outcome.group] = (groups[outcome.group] ?? 0) + 1;
+    await report(
+      'security',
+      { cases: outcomes.length, mismatches: mismatches.length, groups },
+      { outcomes },
+    );
     expect(mismatches).toEqual([]);
   });
 });

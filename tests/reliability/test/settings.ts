@@ -24,12 +24,16 @@ export function printSeedOnFailure(seed: number = SEED): void {
 }
 
 /** Prints a measured summary (and appends it to `RELIABILITY_REPORT` when set). */
-export async function report(name: string, figures: Record<string, unknown>): Promise<void> {
-  const line = JSON.stringify({ suite: name, long: LONG, seed: SEED, ...figures });
-  console.log(`[reliability] ${line}`);
+export async function report(
+  name: string,
+  figures: Record<string, unknown>,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  const summary = { suite: name, long: LONG, seed: SEED, ...figures };
+  console.log(`[reliability] ${JSON.stringify(summary)}`);
   const file = process.env.RELIABILITY_REPORT;
   if (file) {
     const { appendFile } = await import('node:fs/promises');
-    await appendFile(file, `${line}\n`);
+    await appendFile(file, `${JSON.stringify({ ...summary, ...details })}\n`);
   }
 }
