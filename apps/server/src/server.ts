@@ -247,8 +247,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   };
 
   const httpServer = createServer(onRequest);
+  // One listener for every socket: a closure made in the upgrade handler would keep that
+  // handler's scope (the request, its headers, the URL) alive as long as the socket.
+  const onUpgradeSocketError = (error: Error): void => {
+    logger.debug({ err: error }, 'upgrade socket error');
+  };
   httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
+    socket.on('error', onUpgradeSocketError);
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== '/v1') {
       rejectUpgrade(socket, 404, 'Not Found');
