@@ -566,15 +566,18 @@ export class SignallingClient {
     if (frame.type === 'welcome') return this.#welcome(frame);
     if (this.#state !== 'connected') return this.#log('warn', `${type} before welcome`);
     switch (frame.type) {
-      case 'message':
-        return this.#emit(
-          new Message({
-            channel: frame.channel,
-            senderPeerId: frame.from,
-            data: frame.data,
-            senderMetadata: objectOrNull(frame.fromMetadata),
-          }),
-        );
+      case 'message': {
+        // The hot path: the same frozen instance `new Message({...})` makes, without the fields
+        // object in between.
+        const event = Object.create(Message.prototype) as {
+          -readonly [K in keyof Message]: Message[K];
+        };
+        event.channel = frame.channel;
+        event.senderPeerId = frame.from;
+        event.data = frame.data;
+        event.senderMetadata = objectOrNull(frame.fromMetadata);
+        return this.#emit(Object.freeze(event) as Message);
+      }
       case 'direct':
         return this.#emit(
           new Direct({
