@@ -410,8 +410,9 @@ export class Connection implements BrokerConnection {
   // ---- outbound ----
 
   /**
-   * Writes one frame, in order after every frame before it. A socket whose outbound buffer
-   * (corked frames of this turn included) is over the bound is closed as a slow consumer instead.
+   * Writes one frame, in order after every frame before it (frames written in one turn of the
+   * event loop leave together). A socket whose outbound buffer is over the bound, once this
+   * turn's held-back frames were offered to the kernel, is closed as a slow consumer instead.
    */
   deliver(frame: OutboundFrame): void {
     if (this.state !== 'open') {
