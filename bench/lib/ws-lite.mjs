@@ -4,8 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 
-const MAX_HEADER = 14;
-
 export class LiteSocket {
   /**
    * @param {string} url ws://host:port/path?query
@@ -126,8 +124,6 @@ export class LiteSocket {
     this.socket.destroy();
   }
 }
-
-export { MAX_HEADER };
 
 const T_KEY = Buffer.from('"t":');
 
