@@ -34,12 +34,15 @@ export interface ServerLog {
 
 type ChildOptions = Omit<StartServerOptions, 'logger' | 'brokerImplementation' | 'now'>;
 
-/** Newest modification time under a folder, in ms. */
+/** Newest modification time of the built sources under a folder, in ms. */
 function newest(folder: string): number {
   let latest = 0;
   for (const entry of readdirSync(folder, { withFileTypes: true })) {
     const path = join(folder, entry.name);
-    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+    if (entry.isDirectory()) latest = Math.max(latest, newest(path));
+    // Tests beside the sources are not part of the build.
+    else if (!/\.test(-d)?\.ts$/.test(entry.name))
+      latest = Math.max(latest, statSync(path).mtimeMs);
   }
   return latest;
 }
