@@ -17,6 +17,7 @@ import {
   commandLine,
   forkChild,
   formatNumber,
+  formatRatio,
   formatSummary,
   log,
   machineLine,
@@ -142,8 +143,8 @@ const rows = results.map(({ kind, runs, paced }) => {
   return [
     SERVER_LABELS[kind],
     formatSummary(runs.map((run) => run.rate)),
-    `${formatNumber(rate / rawRate, 2)}×`,
-    `${formatNumber(rate / socketioRate, 2)}×`,
+    formatRatio(rate, rawRate),
+    formatRatio(rate, socketioRate),
     formatSummary(
       runs.map((run) => run.cpuPerDelivery),
       2,

@@ -12,6 +12,7 @@ import {
   commandLine,
   forkChild,
   formatNumber,
+  formatRatio,
   formatSummary,
   log,
   machineLine,
@@ -94,12 +95,12 @@ const rows = results.map(({ kind, runs }) => [
     runs.map((run) => run.rss),
     1,
   ),
-  `${formatNumber(summary(runs.map((run) => run.rss)).median / rawRss, 2)}×`,
+  formatRatio(summary(runs.map((run) => run.rss)).median, rawRss),
   formatSummary(
     runs.map((run) => run.heap),
     1,
   ),
-  `${formatNumber(summary(runs.map((run) => run.heap)).median / rawHeap, 2)}×`,
+  formatRatio(summary(runs.map((run) => run.heap)).median, rawHeap),
 ]);
 const lines = [
   `Idle memory per connection: ${opts.clients} connected clients, each subscribed to one of ${opts.rooms} channels ` +

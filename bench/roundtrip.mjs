@@ -20,6 +20,7 @@ import WebSocket from 'ws';
 import {
   commandLine,
   formatNumber,
+  formatRatio,
   formatSummary,
   log,
   machineLine,
@@ -232,7 +233,7 @@ const rows = results.map(({ kind, runs }) => [
     SERVER_LABELS[kind] + (kind.startsWith('metered') ? ' + @metered/signalling' : ''),
   formatSummary(runs.map((run) => run.p50)),
   formatSummary(runs.map((run) => run.p99)),
-  `${formatNumber(summary(runs.map((run) => run.p50)).median / rawP50, 2)}×`,
+  formatRatio(summary(runs.map((run) => run.p50)).median, rawP50),
 ]);
 const lines = [
   `Round trip, one at a time: ${opts.runs} runs of ${opts.warmup} warm-up + ${opts.count} timed round trips, ` +

@@ -278,6 +278,12 @@ export function formatNumber(value, digits = 0) {
   });
 }
 
+/** `a ÷ b` as `1.23×`, or `n/a` when either is missing. */
+export function formatRatio(a, b) {
+  const ratio = a / b;
+  return Number.isFinite(ratio) ? `${formatNumber(ratio, 2)}×` : 'n/a';
+}
+
 /** `median (min – max)` of a list, formatted. */
 export function formatSummary(values, digits = 0) {
   const { median, min, max } = summary(values);
