@@ -66,6 +66,21 @@ describe('DataChannel.send', () => {
     expect(dc.queuedSends).toBe(0);
   });
 
+  it('hands a send on an idle open channel over before returning; a throw rejects only that send', async () => {
+    const { channel, dc } = setup();
+    const first = dc.send('now');
+    expect(channel.sent).toEqual(['now']);
+    const boom = new Error('boom');
+    channel.sendError = boom;
+    const second = dc.send('fails');
+    channel.sendError = undefined;
+    await expect(first).resolves.toBeUndefined();
+    await expect(second).rejects.toBe(boom);
+    await dc.send('after');
+    expect(channel.sent).toEqual(['now', 'after']);
+    expect(dc.queuedSends).toBe(0);
+  });
+
   it('waits while bufferedAmount + size exceeds the cap and resumes on bufferedamountlow', async () => {
     const { channel, dc } = setup({ maxBufferedAmount: 10 * KiB });
     await dc.send(new Uint8Array(8 * KiB));
@@ -280,6 +295,24 @@ describe('DataChannel events', () => {
     expect(onHandler).toHaveBeenCalledOnce();
     expect(onceHandler).toHaveBeenCalledOnce();
     expect(offHandler).toHaveBeenCalledOnce();
+  });
+
+  it('with a single handler: a once handler runs once, a handler it adds waits for the next event, a throw is reported', () => {
+    const handlerErrors: unknown[] = [];
+    const channel = new FakeDataChannel();
+    const dc = new DataChannel(channel, { onHandlerError: (err) => handlerErrors.push(err) });
+    const seen: string[] = [];
+    dc.once(DCMessage, ({ data }) => {
+      seen.push(`once ${data as string}`);
+      dc.on(DCMessage, ({ data: later }) => {
+        seen.push(`added ${later as string}`);
+        throw new Error('handler bug');
+      });
+    });
+    channel.dispatch('message', { data: '1' });
+    channel.dispatch('message', { data: '2' });
+    expect(seen).toEqual(['once 1', 'added 2']);
+    expect(handlerErrors).toEqual([new Error('handler bug')]);
   });
 
   it('keeps emitting to other handlers when one throws', () => {

@@ -60,7 +60,10 @@ export class TypedEmitter<Events extends object> {
   emit(event: Events): void {
     const set = this.#registrations.get(event.constructor as EventClass<Events>);
     if (set === undefined) return;
-    for (const registration of [...set]) {
+    // A snapshot, so handlers added meanwhile wait for the next event; one handler needs no copy.
+    const registrations =
+      set.size === 1 ? [set.values().next().value as Registration<Events>] : [...set];
+    for (const registration of registrations) {
       try {
         registration.call(event);
       } catch (err) {

@@ -82,7 +82,11 @@ export class NodeRTCDataChannel extends EventTarget {
   get bufferedAmount(): number {
     if (this.#readyState !== 'open')
       return this.#readyState === 'closed' ? 0 : this.#lastBufferedAmount;
-    this.#lastBufferedAmount = safe(() => this.#native.bufferedAmount(), 0);
+    try {
+      this.#lastBufferedAmount = this.#native.bufferedAmount();
+    } catch {
+      this.#lastBufferedAmount = 0;
+    }
     return this.#lastBufferedAmount;
   }
 
@@ -110,6 +114,8 @@ export class NodeRTCDataChannel extends EventTarget {
     }
     if (typeof data === 'string') {
       this.#native.sendMessage(data);
+    } else if (data instanceof Uint8Array) {
+      this.#native.sendMessageBinary(data);
     } else if (data instanceof ArrayBuffer) {
       this.#native.sendMessageBinary(new Uint8Array(data));
     } else if (ArrayBuffer.isView(data)) {
@@ -155,11 +161,18 @@ export class NodeRTCDataChannel extends EventTarget {
     let data: string | ArrayBuffer | Blob;
     if (typeof message === 'string') {
       data = message;
+    } else if (message instanceof ArrayBuffer) {
+      data = this.binaryType === 'blob' ? new Blob([message]) : message;
     } else {
-      const bytes = message instanceof ArrayBuffer ? new Uint8Array(message) : message;
-      const copy = new Uint8Array(bytes.byteLength);
-      copy.set(bytes);
-      data = this.binaryType === 'blob' ? new Blob([copy]) : copy.buffer;
+      // node-datachannel hands each message over in a Buffer of its own: its whole ArrayBuffer
+      // is the message and nothing else holds it, so it is passed on without a copy.
+      const own = message.byteOffset === 0 && message.byteLength === message.buffer.byteLength;
+      const buffer = (
+        own
+          ? message.buffer
+          : message.buffer.slice(message.byteOffset, message.byteOffset + message.byteLength)
+      ) as ArrayBuffer;
+      data = this.binaryType === 'blob' ? new Blob([buffer]) : buffer;
     }
     emit(this, new NodeMessageEvent('message', { data }));
   }

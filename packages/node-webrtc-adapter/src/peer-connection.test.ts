@@ -100,6 +100,32 @@ describe('RTCPeerConnection over node-datachannel', () => {
     local.send(new DataView(new Uint8Array([9, 8, 7, 6]).buffer, 1, 2));
     expect([...new Uint8Array((await view).data as ArrayBuffer)]).toEqual([8, 7]);
 
+    // Each message is an ArrayBuffer of its own (no copy needed, none shared between messages).
+    const twoMessages: ArrayBuffer[] = [];
+    const collect = (event: Event): void => {
+      twoMessages.push((event as NodeMessageEvent).data as ArrayBuffer);
+    };
+    remote.addEventListener('message', collect);
+    const both = until(remote, ['message'], () => twoMessages.length === 2);
+    const shared = new Uint8Array([5, 6, 7, 8, 9]);
+    local.send(shared.subarray(0, 2));
+    local.send(shared.subarray(2));
+    await both;
+    remote.removeEventListener('message', collect);
+    expect(twoMessages.map((buffer) => [...new Uint8Array(buffer)])).toEqual([
+      [5, 6],
+      [7, 8, 9],
+    ]);
+    expect(twoMessages[0]).not.toBe(twoMessages[1]);
+
+    remote.binaryType = 'blob';
+    const blob = nextEvent<NodeMessageEvent>(remote, 'message');
+    local.send(new Uint8Array([4, 2]));
+    const blobData = (await blob).data;
+    expect(blobData).toBeInstanceOf(Blob);
+    expect([...new Uint8Array(await (blobData as Blob).arrayBuffer())]).toEqual([4, 2]);
+    remote.binaryType = 'arraybuffer';
+
     let propertyHandlerCalls = 0;
     remote.onmessage = () => {
       propertyHandlerCalls++;
