@@ -17,7 +17,12 @@ import {
 } from '@metered/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { TOKEN_EXPIRY_MARGIN_MS, type ConnectionIdentity } from './auth.js';
+import {
+  MAX_JSON_DEPTH,
+  TOKEN_EXPIRY_MARGIN_MS,
+  nestsDeeperThan,
+  type ConnectionIdentity,
+} from './auth.js';
 import { isPromise, type Broker, type BrokerConnection, type MaybePromise } from './broker.js';
 import { BROKER_UNAVAILABLE_CLOSE_CODE, BrokerUnavailableError } from './broker-unavailable.js';
 import type { AppConfig } from './config.js';
@@ -278,6 +283,21 @@ export class Connection implements BrokerConnection {
       return;
     }
     const { frame } = parsed;
+    // Every receiver gets `data` re-encoded, and encoding recurses: refuse what would overflow
+    // the stack instead of failing later with an internal error. Nesting deeper than the limit
+    // needs at least two characters per level, so short frames skip the walk.
+    if (
+      (frame.type === 'publish' || frame.type === 'send') &&
+      text.length > 2 * MAX_JSON_DEPTH &&
+      nestsDeeperThan(frame.data)
+    ) {
+      this.context.metrics.frameIn('rejected');
+      return this.sendError(
+        'malformed_message',
+        `data nests deeper than ${MAX_JSON_DEPTH} levels`,
+        frame.requestId,
+      );
+    }
     this.context.metrics.frameIn(frame.type);
     switch (frame.type) {
       case 'ping':

@@ -30,11 +30,12 @@ const OBSERVER = 'observer';
 /** The observer's channel: what the fuzzer publishes there must reach it intact. */
 const WATCH = 'watch';
 /**
- * Deepest `data` published where someone listens, in the random runs. Deeper data makes the
- * server's re-encoding overflow the stack (a known bug, pinned below); channels without
- * subscribers are fuzzed at any depth.
+ * Deepest `data` published where someone listens, in the random runs: past the server's nesting
+ * limit, so both sides of it are covered. Channels without subscribers are fuzzed at any depth.
  */
 const SAFE_DEPTH = 2_000;
+/** The server refuses `data` nested deeper than this with `malformed_message`. */
+const MAX_DATA_DEPTH = 1_000;
 const RUNS = LONG ? 15_000 : 1_500;
 const WIRE_RUNS = LONG ? 1_500 : 150;
 
@@ -78,6 +79,18 @@ function validRequestId(value: unknown): value is string {
   return typeof value === 'string' && value.length >= 1 && value.length <= 128;
 }
 
+/** True when `value` nests arrays/objects deeper than `limit` levels (no recursion). */
+function nestsDeeper(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop() as [unknown, number];
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
 function error(code: string, requestId: string | undefined): unknown {
   return requestId === undefined ? { type: 'error', code } : { type: 'error', code, requestId };
 }
@@ -112,6 +125,7 @@ function oracle(text: string): Expectation {
       const channel = fields.channel as string;
       if (fields.type === 'publish') {
         if (!('data' in fields)) return fail('missing_data');
+        if (nestsDeeper(fields.data, MAX_DATA_DEPTH)) return fail('malformed_message');
         return channel === WATCH
           ? { frames: ack, observed: { data: JSON.parse(JSON.stringify(fields.data)) as unknown } }
           : { frames: ack };
@@ -126,6 +140,7 @@ function oracle(text: string): Expectation {
       if (!('to' in fields)) return fail('malformed_message');
       if (!validPeerId(fields.to)) return fail('invalid_peer_id');
       if (!('data' in fields)) return fail('missing_data');
+      if (nestsDeeper(fields.data, MAX_DATA_DEPTH)) return fail('malformed_message');
       if (fields.to === SELF) return fail('invalid_peer_id');
       if (fields.to !== OBSERVER) return fail('peer_not_found');
       return { frames: ack };
@@ -563,16 +578,13 @@ describe('fuzzing the server with random and mutated frames', () => {
   });
 });
 
-describe('known bug: data nested deeper than the encoder can go', () => {
-  // Found by the fuzzer; not fixed here (the fan-out encoding lives in the server's connection and
-  // broker code and in @metered/protocol). JSON.parse accepts data nested thousands of levels deep
-  // in a frame under 64 KiB, but JSON.stringify overflows the stack at about 4 500 levels (Node
-  // 20), so re-encoding it for a receiver throws RangeError; the server takes that as a fault and
-  // closes the publisher with 1011 (logging "frame handling failed"). Without a receiver the same
-  // frame is acked. The contract has no nesting limit: the publish should reach the subscriber
-  // (or be refused with an error code, the socket staying open). This test states that and is
-  // marked as failing until it holds; `it.fails` reports it the day it passes.
-  it.fails('delivers a publish nested 10 000 levels deep to a subscriber', async () => {
+describe('data nested deeper than the server re-encodes', () => {
+  // JSON.parse accepts data nested thousands of levels deep in a frame under 64 KiB, but
+  // JSON.stringify overflows the stack at about 4 500 levels (Node 20), and every receiver gets
+  // the data re-encoded. The server refuses data nested deeper than 1 000 levels with a
+  // correlated malformed_message and keeps the socket open (before the limit existed, a
+  // subscriber on the channel made the publisher's socket close with 1011).
+  it('refuses a publish nested 10 000 levels deep with malformed_message, the socket staying open', async () => {
     const inProcess = await ServerProcess.start({ host: '127.0.0.1', port: 0, apps: [APP] });
     try {
       const connect = async (peerId: string) => {
@@ -593,11 +605,18 @@ describe('known bug: data nested deeper than the encoder can go', () => {
         publisher.waitFor((frame) => frame.requestId === 'deep'),
         publisher.closed.then(({ code }) => ({ type: 'close', code })),
       ]);
-      expect(reply).toEqual({ type: 'ack', requestId: 'deep' });
+      expect(normalise(reply as Frame)).toEqual(error('malformed_message', 'deep'));
+      publisher.socket.send(
+        `{"type":"publish","channel":"deep","requestId":"shallow","data":${nestedText(MAX_DATA_DEPTH)}}`,
+      );
+      expect(await publisher.waitFor((frame) => frame.requestId === 'shallow')).toEqual({
+        type: 'ack',
+        requestId: 'shallow',
+      });
       const message = await receiver.waitFor((frame) => frame.type === 'message');
       let level = 0;
       for (let value: unknown = message.data; Array.isArray(value); value = value[0]) level++;
-      expect(level).toBe(depth);
+      expect(level).toBe(MAX_DATA_DEPTH);
     } finally {
       terminateRawClients();
       await inProcess.kill();
