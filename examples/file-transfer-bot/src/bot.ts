@@ -2,14 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { DataChannel } from '@metered/datachannel';
 import { rtcPeerConnectionFactory } from '@metered/node-webrtc-adapter';
-import {
-  DataChannelOpened,
-  FatalError,
-  MeteredPeer,
-  PeerJoined,
-  PeerLeft,
-  type RTCPeerConnectionFactory,
-} from '@metered/peer';
+import { DataChannelOpened, FatalError, MeteredPeer, PeerJoined, PeerLeft } from '@metered/peer';
 import { WebSocket } from 'ws';
 import { mintToken, type SecretKey } from './token.js';
 import { receiveFile, sendReceipt, type ReceivedFile } from './transfer.js';
@@ -60,7 +53,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       ),
     webSocketFactory: (url) => new WebSocket(url),
     // WebRTC on Node (node-datachannel).
-    rtcPeerConnectionFactory: rtcPeerConnectionFactory as RTCPeerConnectionFactory,
+    rtcPeerConnectionFactory,
   });
 
   const receive = async (from: string, channel: DataChannel): Promise<void> => {

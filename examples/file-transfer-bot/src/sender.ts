@@ -1,6 +1,6 @@
 import { DataChannel } from '@metered/datachannel';
 import { rtcPeerConnectionFactory } from '@metered/node-webrtc-adapter';
-import { MeteredPeer, PeerJoined, type RTCPeerConnectionFactory } from '@metered/peer';
+import { MeteredPeer, PeerJoined } from '@metered/peer';
 import { WebSocket } from 'ws';
 import { mintToken, type SecretKey } from './token.js';
 import { sendFile, type Receipt } from './transfer.js';
@@ -25,7 +25,7 @@ export async function sendToBot(options: SendOptions): Promise<Receipt> {
     tokenProvider: ({ signal }) =>
       mintToken(options.url, options.secretKey, { peerId, channels: [options.room] }, signal),
     webSocketFactory: (url) => new WebSocket(url),
-    rtcPeerConnectionFactory: rtcPeerConnectionFactory as RTCPeerConnectionFactory,
+    rtcPeerConnectionFactory,
   });
   try {
     const botJoined = new Promise<void>((resolve) => {

@@ -1,17 +1,12 @@
 import { DataChannel, DCMessage } from '@metered/datachannel';
 import { rtcPeerConnectionFactory } from '@metered/node-webrtc-adapter';
-import {
-  DataChannelOpened,
-  MeteredPeer,
-  PeerJoined,
-  type RTCPeerConnectionFactory,
-} from '@metered/peer';
+import { DataChannelOpened, MeteredPeer, PeerJoined } from '@metered/peer';
 
 const peer = new MeteredPeer({
   url: 'ws://127.0.0.1:9292',
   apiKey: 'pk_live_dev',
   // WebRTC on Node, over node-datachannel:
-  rtcPeerConnectionFactory: rtcPeerConnectionFactory as RTCPeerConnectionFactory,
+  rtcPeerConnectionFactory,
 });
 
 peer.on(PeerJoined, ({ peer: remote }) => {

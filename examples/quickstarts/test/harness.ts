@@ -1,5 +1,5 @@
 import { rtcPeerConnectionFactory } from '@metered/node-webrtc-adapter';
-import { MeteredPeer, type RTCPeerConnectionFactory } from '@metered/peer';
+import { MeteredPeer } from '@metered/peer';
 import { DEFAULT_CONFIG, startServer, type RunningServer } from '@metered/server';
 
 /** The server a reader starts with `npx metered-server`, on a free port. */
@@ -18,7 +18,7 @@ export function nodePeer(url: string): MeteredPeer {
   return new MeteredPeer({
     url,
     apiKey: 'pk_live_dev',
-    rtcPeerConnectionFactory: rtcPeerConnectionFactory as RTCPeerConnectionFactory,
+    rtcPeerConnectionFactory,
   });
 }
 

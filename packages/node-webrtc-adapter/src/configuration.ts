@@ -2,7 +2,7 @@ import type { IceServer, RtcConfig } from 'node-datachannel';
 
 /** The fields of `RTCIceServer`. */
 export interface RTCIceServerLike {
-  urls: string | string[];
+  urls: string | readonly string[];
   username?: string | undefined;
   credential?: string | undefined;
 }
