@@ -37,8 +37,6 @@ for (const folder of ['packages', 'apps']) {
  * exported (or made internal) and then removed from this list. A name no longer needed fails.
  */
 const notExported = [
-  '@metered/signalling:Frame',
-  '@metered/peer:Listener',
   '@metered/node-webrtc-adapter:Handler',
   '@metered/node-webrtc-adapter:Handler$1',
   '@metered/node-webrtc-adapter:Handler$2',

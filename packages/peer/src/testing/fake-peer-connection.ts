@@ -11,16 +11,17 @@ import type {
   TrackEventLike,
 } from '../rtc-types.js';
 
-type Listener = (event: RtcEventLike) => void;
+/** A listener of the fake tracks and streams. */
+export type FakeEventListener = (event: RtcEventLike) => void;
 
 class Listeners {
-  readonly #map = new Map<string, Set<Listener>>();
-  add(type: string, listener: Listener): void {
+  readonly #map = new Map<string, Set<FakeEventListener>>();
+  add(type: string, listener: FakeEventListener): void {
     const set = this.#map.get(type) ?? new Set();
     set.add(listener);
     this.#map.set(type, set);
   }
-  remove(type: string, listener: Listener): void {
+  remove(type: string, listener: FakeEventListener): void {
     this.#map.get(type)?.delete(listener);
   }
   dispatch(type: string): void {
@@ -53,11 +54,11 @@ export class FakeMediaStreamTrack implements MediaStreamTrackLike {
     this.#listeners.dispatch('ended');
   }
 
-  addEventListener(type: string, listener: Listener): void {
+  addEventListener(type: string, listener: FakeEventListener): void {
     this.#listeners.add(type, listener);
   }
 
-  removeEventListener(type: string, listener: Listener): void {
+  removeEventListener(type: string, listener: FakeEventListener): void {
     this.#listeners.remove(type, listener);
   }
 
@@ -93,11 +94,11 @@ export class FakeMediaStream implements MediaStreamLike {
     this.#listeners.dispatch('removetrack');
   }
 
-  addEventListener(type: string, listener: Listener): void {
+  addEventListener(type: string, listener: FakeEventListener): void {
     this.#listeners.add(type, listener);
   }
 
-  removeEventListener(type: string, listener: Listener): void {
+  removeEventListener(type: string, listener: FakeEventListener): void {
     this.#listeners.remove(type, listener);
   }
 

@@ -6,4 +6,5 @@ export {
   FakeDataChannel,
   createFakePeerConnectionFactory,
   type FakePeerConnectionFactory,
+  type FakeEventListener,
 } from './fake-peer-connection.js';

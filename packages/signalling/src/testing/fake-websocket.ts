@@ -1,6 +1,7 @@
 import type { WebSocketLike } from '../websocket.js';
 
-type Frame = string | Record<string, unknown>;
+/** A frame for {@link FakeWebSocket.deliver}: text as is, or an object sent as its JSON. */
+export type FakeFrame = string | Record<string, unknown>;
 
 /** Fields of a welcome frame; each has a default in {@link FakeWebSocket.welcome}. */
 export interface FakeWelcome {
@@ -89,7 +90,7 @@ export class FakeWebSocket implements WebSocketLike {
   }
 
   /** Delivers frames in one synchronous burst (objects are JSON-encoded). */
-  deliver(...frames: Frame[]): this {
+  deliver(...frames: FakeFrame[]): this {
     for (const frame of frames) {
       this.onmessage?.({ data: typeof frame === 'string' ? frame : JSON.stringify(frame) });
     }

@@ -1,6 +1,7 @@
 export {
   FakeWebSocket,
   createFakeWebSocketFactory,
+  type FakeFrame,
   type FakeWebSocketFactory,
   type FakeWelcome,
 } from './fake-websocket.js';
