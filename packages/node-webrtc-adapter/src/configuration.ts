@@ -34,7 +34,7 @@ export interface NodeRTCConfiguration {
 export function toNativeIceServers(servers: readonly RTCIceServerLike[] = []): IceServer[] {
   const result: IceServer[] = [];
   for (const server of servers) {
-    const urls = Array.isArray(server.urls) ? server.urls : [server.urls];
+    const urls: readonly string[] = typeof server.urls === 'string' ? [server.urls] : server.urls;
     for (const url of urls) {
       const match =
         /^(stuns?|turns?):(?:\/\/)?(\[[^\]]+\]|[^:?]+)(?::(\d+))?(?:\?transport=(\w+))?$/i.exec(
