@@ -17,7 +17,13 @@ import { NodeRTCIceCandidate, type RTCIceCandidateInitLike } from './ice-candida
 import { NodeMediaStream, NodeMediaStreamTrack, type MediaKind } from './media-stream-track.js';
 import { isRtcpPacket } from './rtp.js';
 import { NodeRTCRtpReceiver, NodeRTCRtpSender, NodeRTCRtpTransceiver } from './rtp-transceiver.js';
-import { extractCandidates, iceUfragOf, mediaSections } from './sdp.js';
+import {
+  extractCandidates,
+  iceUfragOf,
+  mediaSections,
+  type SdpCodec,
+  type SdpMediaSection,
+} from './sdp.js';
 import {
   NodeRTCSessionDescription,
   type RTCSessionDescriptionInitLike,
@@ -120,6 +126,15 @@ export class RTCPeerConnection extends EventTarget {
   readonly #transceivers: NodeRTCRtpTransceiver[] = [];
   readonly #nativeTracks = new Map<NodeRTCRtpTransceiver, NativeTrack>();
   readonly #remoteStreams = new Map<string, NodeMediaStream>();
+  /** Transceivers whose `track` event was fired. */
+  readonly #announced = new WeakSet<NodeRTCRtpTransceiver>();
+  /** Native tracks of a rolled-back offer, by mid, that no transceiver owns any more. */
+  readonly #spareNatives = new Map<string, NativeTrack>();
+  /**
+   * Handles replaced by a newer one for the same native track. node-datachannel closes the
+   * track when a handle is garbage-collected: they live as long as the connection.
+   */
+  readonly #retiredNatives: NativeTrack[] = [];
   #nextMid = 1;
   #holdTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -261,6 +276,7 @@ export class RTCPeerConnection extends EventTarget {
             this.#holdRemoteCandidates();
             this.#pendingRemoteCandidates.push(...extracted.candidates);
           }
+          this.#associateWithOffer(sdp);
           try {
             this.#native.setRemoteDescription(nativeSdp, 'offer');
           } catch (err) {
@@ -270,6 +286,7 @@ export class RTCPeerConnection extends EventTarget {
           this.#pendingRemote = new NodeRTCSessionDescription({ type: 'offer', sdp });
           this.#setSignalingState('have-remote-offer');
           this.#addPendingRemoteCandidates();
+          this.#announceRemoteTracks();
           return;
         }
         case 'answer':
@@ -289,6 +306,7 @@ export class RTCPeerConnection extends EventTarget {
           this.#pendingRemote = null;
           this.#setSignalingState('stable');
           this.#addPendingRemoteCandidates();
+          this.#announceRemoteTracks();
           return;
         }
         case undefined:
@@ -360,24 +378,23 @@ export class RTCPeerConnection extends EventTarget {
       this.#markNegotiationNeeded();
       return reusable.sender;
     }
-    const mid = this.#allocateMid();
-    const ssrc = randomInt(1, 0xffffffff);
-    const payloadType = track.kind === 'video' ? VIDEO_PAYLOAD_TYPE : AUDIO_PAYLOAD_TYPE;
-    const media = track.kind === 'video' ? new Video(mid, 'SendRecv') : new Audio(mid, 'SendRecv');
-    if (media instanceof Video) media.addH264Codec(payloadType);
-    else media.addOpusCodec(payloadType);
-    media.addSSRC(ssrc, `node-${ssrc}`, streams[0]?.id ?? '-', track.id);
-    const native = this.#native.addTrack(media);
+    // The m-line (and the native track) comes with the next offer, or with the matching m-line
+    // of a remote offer applied first.
     const sender = new NodeRTCRtpSender({
       track,
       streams: [...streams],
-      ssrc,
-      payloadType,
+      ssrc: randomInt(1, 0xffffffff),
+      payloadType: track.kind === 'video' ? VIDEO_PAYLOAD_TYPE : AUDIO_PAYLOAD_TYPE,
       onStats: () => undefined,
     });
     const receiver = new NodeRTCRtpReceiver(new NodeMediaStreamTrack({ kind: track.kind }, true));
-    const transceiver = new NodeRTCRtpTransceiver({ mid, sender, receiver, direction: 'sendrecv' });
-    this.#bindTransceiver(transceiver, native);
+    const transceiver = new NodeRTCRtpTransceiver({
+      mid: null,
+      sender,
+      receiver,
+      direction: 'sendrecv',
+    });
+    this.#transceivers.push(transceiver);
     this.#markNegotiationNeeded();
     return sender;
   }
@@ -534,6 +551,15 @@ export class RTCPeerConnection extends EventTarget {
       }
     }
     this.#nativeTracks.clear();
+    for (const native of [...this.#spareNatives.values(), ...this.#retiredNatives]) {
+      try {
+        native.close();
+      } catch {
+        // Already closed natively.
+      }
+    }
+    this.#spareNatives.clear();
+    this.#retiredNatives.length = 0;
     clearTimeout(this.#holdTimer);
     this.#holdTimer = undefined;
     this.#native.close();
@@ -569,6 +595,12 @@ export class RTCPeerConnection extends EventTarget {
     ) {
       // node-datachannel aborts the process on an offer with nothing in it.
       throw invalidState('nothing to negotiate: create a data channel or add a track first');
+    }
+    for (const transceiver of this.#transceivers) {
+      if (transceiver.mid !== null || transceiver.stopped) continue;
+      const spare = this.#spareNatives.keys().next();
+      const mid = spare.done === true ? this.#allocateMid() : spare.value;
+      this.#materialize(transceiver, mid, 'SendRecv', undefined);
     }
     try {
       this.#native.setLocalDescription('offer');
@@ -610,6 +642,7 @@ export class RTCPeerConnection extends EventTarget {
     }
     this.#discardUnappliedOffer();
     this.#pendingLocal = null;
+    this.#unassociateUnnegotiated();
     // The offer's changes are still to be negotiated.
     this.#negotiationNeeded = true;
     this.#setSignalingState('stable');
@@ -693,6 +726,7 @@ export class RTCPeerConnection extends EventTarget {
     for (const transceiver of this.#transceivers) {
       if (transceiver.mid !== null) used.add(transceiver.mid);
     }
+    for (const mid of this.#spareNatives.keys()) used.add(mid);
     used.add('0');
     while (used.has(String(this.#nextMid))) this.#nextMid++;
     return String(this.#nextMid++);
@@ -749,7 +783,7 @@ export class RTCPeerConnection extends EventTarget {
   }
 
   #bindTransceiver(transceiver: NodeRTCRtpTransceiver, native: NativeTrack): void {
-    this.#transceivers.push(transceiver);
+    if (!this.#transceivers.includes(transceiver)) this.#transceivers.push(transceiver);
     this.#nativeTracks.set(transceiver, native);
     transceiver.sender._bind(native, () => !this.#closed);
     const remoteTrack = transceiver.receiver.track;
@@ -847,6 +881,25 @@ export class RTCPeerConnection extends EventTarget {
       { kind, ...(trackId === undefined ? {} : { id: trackId }) },
       true,
     );
+    const streams = this.#remoteStreamsOf(section, track);
+    const sender = new NodeRTCRtpSender({
+      track: null,
+      streams: [],
+      ssrc: randomInt(1, 0xffffffff),
+      payloadType: kind === 'video' ? VIDEO_PAYLOAD_TYPE : AUDIO_PAYLOAD_TYPE,
+      onStats: () => undefined,
+    });
+    const receiver = new NodeRTCRtpReceiver(track);
+    const transceiver = new NodeRTCRtpTransceiver({ mid, sender, receiver, direction: 'recvonly' });
+    this.#bindTransceiver(transceiver, native);
+    this.#announced.add(transceiver);
+    emit(this, new NodeRTCTrackEvent('track', { track, streams, receiver, transceiver }));
+  }
+
+  #remoteStreamsOf(
+    section: SdpMediaSection | undefined,
+    track: NodeMediaStreamTrack,
+  ): NodeMediaStream[] {
     const streams: NodeMediaStream[] = [];
     for (const [streamId] of section?.msids ?? []) {
       if (streamId === '-') continue;
@@ -858,18 +911,168 @@ export class RTCPeerConnection extends EventTarget {
       stream.addTrack(track);
       streams.push(stream);
     }
-    const sender = new NodeRTCRtpSender({
-      track: null,
-      streams: [],
-      ssrc: randomInt(1, 0xffffffff),
-      payloadType: kind === 'video' ? VIDEO_PAYLOAD_TYPE : AUDIO_PAYLOAD_TYPE,
-      onStats: () => undefined,
-    });
-    const receiver = new NodeRTCRtpReceiver(track);
-    const transceiver = new NodeRTCRtpTransceiver({ mid, sender, receiver, direction: 'recvonly' });
-    this.#bindTransceiver(transceiver, native);
-    emit(this, new NodeRTCTrackEvent('track', { track, streams, receiver, transceiver }));
+    return streams;
   }
+
+  // ── m-line association ──────────────────────────────────────────────────────────────────
+
+  /**
+   * Gives `transceiver` its m-line: a native track with `mid` that carries the sender's SSRC
+   * and stream, with the offered codec when answering. node-datachannel's `addTrack` on a mid it
+   * already knows (an m-line of a rolled-back offer) re-describes that track.
+   */
+  #materialize(
+    transceiver: NodeRTCRtpTransceiver,
+    mid: string,
+    direction: 'SendRecv' | 'SendOnly' | 'RecvOnly' | 'Inactive',
+    offered: SdpMediaSection | undefined,
+  ): void {
+    const { sender } = transceiver;
+    const kind = transceiver.receiver.track.kind;
+    const media = kind === 'video' ? new Video(mid, direction) : new Audio(mid, direction);
+    const codec = offered === undefined ? undefined : pickCodec(offered, kind);
+    if (codec !== undefined) {
+      if (media instanceof Video) {
+        media.addVideoCodec(codec.payloadType, codec.name, codec.fmtp);
+      } else {
+        media.addAudioCodec(codec.payloadType, codec.name, codec.fmtp);
+      }
+      sender._setPayloadType(codec.payloadType);
+    } else if (media instanceof Video) {
+      media.addH264Codec(sender.payloadType);
+    } else {
+      media.addOpusCodec(sender.payloadType);
+    }
+    if (sender.track !== null && direction !== 'RecvOnly' && direction !== 'Inactive') {
+      const cname = `node-${sender.ssrc}`;
+      media.addSSRC(sender.ssrc, cname, sender.streams[0]?.id ?? '-', sender.track.id);
+    }
+    const spare = this.#spareNatives.get(mid);
+    if (spare !== undefined) {
+      this.#spareNatives.delete(mid);
+      this.#retiredNatives.push(spare);
+    }
+    const native = this.#native.addTrack(media);
+    transceiver._setMid(mid);
+    this.#bindTransceiver(transceiver, native);
+  }
+
+  /**
+   * Before a remote offer is applied: every m-line it adds takes a transceiver of the same kind
+   * that has no m-line yet (one added with `addTrack` before the offer arrived), as browsers do.
+   */
+  #associateWithOffer(sdp: string): void {
+    for (const section of mediaSections(sdp)) {
+      const { mid } = section;
+      if (mid === undefined || (section.kind !== 'audio' && section.kind !== 'video')) continue;
+      if (this.#transceivers.some((transceiver) => transceiver.mid === mid)) continue;
+      const pending = this.#transceivers.find(
+        (transceiver) =>
+          transceiver.mid === null &&
+          !transceiver.stopped &&
+          transceiver.receiver.track.kind === section.kind,
+      );
+      if (pending !== undefined) {
+        this.#materialize(pending, mid, answerDirection(section.direction), section);
+      } else if (this.#spareNatives.has(mid)) {
+        // node-datachannel reports no track for a mid it knows: receive on it here.
+        const kind: MediaKind = section.kind;
+        const receiver = new NodeRTCRtpReceiver(new NodeMediaStreamTrack({ kind }, true));
+        const sender = new NodeRTCRtpSender({
+          track: null,
+          streams: [],
+          ssrc: randomInt(1, 0xffffffff),
+          payloadType: kind === 'video' ? VIDEO_PAYLOAD_TYPE : AUDIO_PAYLOAD_TYPE,
+          onStats: () => undefined,
+        });
+        const transceiver = new NodeRTCRtpTransceiver({
+          mid: null,
+          sender,
+          receiver,
+          direction: 'recvonly',
+        });
+        const direction = section.direction === 'inactive' || section.direction === 'recvonly';
+        this.#materialize(transceiver, mid, direction ? 'Inactive' : 'RecvOnly', section);
+      }
+    }
+  }
+
+  /**
+   * A rolled-back local offer gave m-lines to transceivers that were never negotiated: they
+   * lose them again (their native tracks are kept for reuse, by mid).
+   */
+  #unassociateUnnegotiated(): void {
+    const negotiated = new Set<string>();
+    for (const description of [this.#currentLocal, this.#currentRemote]) {
+      for (const section of mediaSections(description?.sdp ?? '')) {
+        if (section.mid !== undefined) negotiated.add(section.mid);
+      }
+    }
+    for (const transceiver of this.#transceivers) {
+      const { mid } = transceiver;
+      if (mid === null || negotiated.has(mid) || transceiver.stopped) continue;
+      const native = this.#nativeTracks.get(transceiver);
+      this.#nativeTracks.delete(transceiver);
+      if (native !== undefined) this.#spareNatives.set(mid, native);
+      transceiver.sender._dispose();
+      transceiver._setMid(null);
+    }
+  }
+
+  /** Fires `track` for every transceiver the remote description now sends to. */
+  #announceRemoteTracks(): void {
+    const sections = mediaSections(this.remoteDescription?.sdp ?? '');
+    const localSections = mediaSections(this.localDescription?.sdp ?? '');
+    for (const transceiver of this.#transceivers) {
+      if (transceiver.mid === null || transceiver.stopped || this.#announced.has(transceiver)) {
+        continue;
+      }
+      const section = sections.find((candidate) => candidate.mid === transceiver.mid);
+      if (section === undefined) continue;
+      if (section.direction !== 'sendrecv' && section.direction !== 'sendonly') continue;
+      // node-datachannel answers an m-line it has no track for with a bare `sendrecv`: only
+      // a section that names what it sends (msid or SSRC) has a track behind it.
+      // It also echoes the offer's msid there: a section that repeats ours sends nothing.
+      if (section.msids.length === 0) continue;
+      const ours = localSections.find((candidate) => candidate.mid === transceiver.mid);
+      const echo = (ours?.msids ?? []).map(([stream, id]) => `${stream} ${id}`).join();
+      if (echo !== '' && echo === section.msids.map(([stream, id]) => `${stream} ${id}`).join()) {
+        continue;
+      }
+      this.#announced.add(transceiver);
+      const { receiver } = transceiver;
+      const track = receiver.track;
+      const streams = this.#remoteStreamsOf(section, track);
+      emit(this, new NodeRTCTrackEvent('track', { track, streams, receiver, transceiver }));
+    }
+  }
+}
+
+/** The direction of our m-line answering an offered one. */
+function answerDirection(
+  offered: SdpMediaSection['direction'],
+): 'SendRecv' | 'SendOnly' | 'RecvOnly' | 'Inactive' {
+  switch (offered) {
+    case 'sendrecv':
+      return 'SendRecv';
+    case 'recvonly':
+      return 'SendOnly';
+    case 'sendonly':
+      return 'RecvOnly';
+    case 'inactive':
+      return 'Inactive';
+  }
+}
+
+/** The offered codec to answer with: H264 or Opus when offered, else the first one. */
+function pickCodec(section: SdpMediaSection, kind: MediaKind): SdpCodec | undefined {
+  const preferred = kind === 'video' ? /^h264\//i : /^opus\//i;
+  const matching = section.codecs.filter((codec) => preferred.test(codec.name));
+  return (
+    matching.find((codec) => codec.fmtp?.includes('packetization-mode=1') === true) ??
+    matching[0] ??
+    section.codecs.find((codec) => !/^(rtx|red|ulpfec|flexfec)/i.test(codec.name))
+  );
 }
 
 /** Creates a peer connection: the `rtcPeerConnectionFactory` option of `MeteredPeer` on Node. */

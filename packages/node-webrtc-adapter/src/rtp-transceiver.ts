@@ -15,8 +15,7 @@ export class NodeRTCRtpSender {
   readonly streams: NodeMediaStream[];
   /** The SSRC this sender writes into every packet. */
   readonly ssrc: number;
-  /** The negotiated RTP payload type. */
-  readonly payloadType: number;
+  #payloadType: number;
   readonly #onStats: (bytes: number) => void;
 
   /** @internal */
@@ -30,12 +29,22 @@ export class NodeRTCRtpSender {
     this.#track = options.track;
     this.streams = options.streams;
     this.ssrc = options.ssrc;
-    this.payloadType = options.payloadType;
+    this.#payloadType = options.payloadType;
     this.#onStats = options.onStats;
   }
 
   get track(): NodeMediaStreamTrack | null {
     return this.#track;
+  }
+
+  /** The negotiated RTP payload type. */
+  get payloadType(): number {
+    return this.#payloadType;
+  }
+
+  /** @internal */
+  _setPayloadType(payloadType: number): void {
+    this.#payloadType = payloadType;
   }
 
   /** Swaps the track being sent without renegotiation; the kind must match. */
@@ -139,6 +148,11 @@ export class NodeRTCRtpTransceiver {
 
   get stopped(): boolean {
     return this.#stopped;
+  }
+
+  /** @internal */
+  _setMid(mid: string | null): void {
+    this.#mid = mid;
   }
 
   /** @internal */

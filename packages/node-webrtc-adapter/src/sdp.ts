@@ -7,6 +7,18 @@ export interface SdpMediaSection {
   /** `[streamId, trackId]` pairs from `a=msid` (and `a=ssrc … msid:` as a fallback). */
   readonly msids: ReadonlyArray<readonly [string, string]>;
   readonly iceUfrag: string | undefined;
+  /** `sendrecv` when the section names no direction. */
+  readonly direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+  /** The `a=rtpmap` codecs, in order, with their `a=fmtp` parameters. */
+  readonly codecs: ReadonlyArray<SdpCodec>;
+}
+
+/** One codec of an m-line. */
+export interface SdpCodec {
+  readonly payloadType: number;
+  /** As written after the payload type, e.g. `H264/90000` or `opus/48000/2`. */
+  readonly name: string;
+  readonly fmtp: string | undefined;
 }
 
 /** The m-lines of `sdp`, in order. */
@@ -29,7 +41,20 @@ export function mediaSections(sdp: string): SdpMediaSection[] {
       }
     }
     const iceUfrag = /^a=ice-ufrag:(\S+)/m.exec(part)?.[1] ?? sessionUfrag;
-    sections.push({ kind, mid, msids, iceUfrag });
+    const direction = /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/m.exec(part)?.[1] ?? 'sendrecv';
+    const codecs: SdpCodec[] = [];
+    for (const match of part.matchAll(/^a=rtpmap:(\d+) (\S+)/gm)) {
+      const fmtp = new RegExp(`^a=fmtp:${match[1]} (.+?)\\s*$`, 'm').exec(part)?.[1];
+      codecs.push({ payloadType: Number(match[1]), name: match[2] ?? '', fmtp });
+    }
+    sections.push({
+      kind,
+      mid,
+      msids,
+      iceUfrag,
+      direction: direction as SdpMediaSection['direction'],
+      codecs,
+    });
   }
   return sections;
 }
