@@ -6,7 +6,6 @@ import {
   MeteredPeer,
   PeerJoined,
   PeerLeft,
-  type RTCPeerConnectionFactory,
   type RemotePeer,
 } from '@metered/peer';
 import { Message, SignallingClient } from '@metered/signalling';
@@ -94,7 +93,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   });
   const peer = new MeteredPeer({
     signallingClient: client,
-    rtcPeerConnectionFactory: rtcPeerConnectionFactory as unknown as RTCPeerConnectionFactory,
+    rtcPeerConnectionFactory,
   });
 
   const receive = async (remote: RemotePeer, channel: DataChannel): Promise<void> => {

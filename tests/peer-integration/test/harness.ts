@@ -4,7 +4,6 @@ import {
   type EventClass,
   type MeteredPeerOptions,
   type PeerEvent,
-  type RTCPeerConnectionFactory,
 } from '@metered/peer';
 import { signToken, startServer, type RunningServer } from '@metered/server';
 
@@ -55,7 +54,7 @@ export function createNodePeer(
   return new MeteredPeer({
     url,
     tokenProvider: () => mintToken(peerId),
-    rtcPeerConnectionFactory: rtcPeerConnectionFactory as unknown as RTCPeerConnectionFactory,
+    rtcPeerConnectionFactory,
     reconnect: {
       initialDelayMs: 200,
       maxDelayMs: 1_000,

@@ -7,7 +7,7 @@ import {
   type NodeRTCConfiguration,
   type RTCPeerConnection,
 } from '@metered/node-webrtc-adapter';
-import { MeteredPeer, type RTCPeerConnectionFactory } from '@metered/peer';
+import { MeteredPeer } from '@metered/peer';
 import { signToken, startServer, type RunningServer } from '@metered/server';
 import { BrowserLikeWebSocket } from './browser-like-web-socket.js';
 
@@ -60,7 +60,7 @@ export function createOurPeer(url: string, peerId: string): MeteredPeer {
   return new MeteredPeer({
     url,
     tokenProvider: () => mintToken(peerId),
-    rtcPeerConnectionFactory: loopbackFactory as unknown as RTCPeerConnectionFactory,
+    rtcPeerConnectionFactory: loopbackFactory,
   });
 }
 
