@@ -60,11 +60,8 @@ export interface SubscribeOptions {
 
 type Timer = ReturnType<typeof setTimeout>;
 
-interface PendingRequest {
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-  readonly timer: Timer;
-}
+/** Settles a pending request: resolves without an error, rejects with one. */
+type Settle = (error?: unknown) => void;
 
 interface CloseRecord {
   readonly code: number;
@@ -182,14 +179,14 @@ export class SignallingClient {
   /** A welcome arrived since `connect()`: drops reconnect instead of failing `connect()`. */
   #welcomed = false;
   #tokenFailures = 0;
-  #connectWaiter:
-    { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | undefined;
-  readonly #pending = new Map<string, PendingRequest>();
+  /** What `connect()` returns while it waits for a welcome, and the function that settles it. */
+  #connectWaiter: [Promise<void>, Settle] | undefined;
+  readonly #pending = new Map<string, Settle>();
   /** Active channels and their `includeSenderMetadata` flag, replayed after a reconnect. */
   readonly #subscriptions = new Map<string, boolean>();
+  /** Every running timer: the ones of a connection stop when it ends, all of them on `close()`. */
   readonly #timers = new Set<Timer>();
   #welcomeTimer: Timer | undefined;
-  #watchdogTimer: Timer | undefined;
   #lastFrameAt = 0;
   #lastPingAt = 0;
   readonly #inbox: (string | CloseRecord)[] = [];
@@ -237,13 +234,12 @@ export class SignallingClient {
     const state = this.#state;
     if (state === 'connected') return Promise.resolve();
     if (!this.#connectWaiter) {
-      let resolve = noop;
-      let reject: (error: unknown) => void = noop;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
+      let settle: Settle = noop;
+      const promise = new Promise<void>((resolve, reject) => {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- always an Error
+        settle = (error) => (error ? reject(error) : resolve());
       });
-      this.#connectWaiter = { promise, resolve, reject };
+      this.#connectWaiter = [promise, settle];
     }
     if (state === 'idle' || state === 'closed') {
       this.#welcomed = false;
@@ -251,7 +247,7 @@ export class SignallingClient {
       this.#setState('connecting');
       void this.#open();
     }
-    return this.#connectWaiter.promise;
+    return this.#connectWaiter[0];
   }
 
   /**
@@ -263,6 +259,7 @@ export class SignallingClient {
     if (this.#closing) return this.#closing;
     const socket = this.#socket;
     const from = this.#state;
+    this.#socket = undefined;
     this.#closing = new Promise((resolve) => {
       if (!socket) return resolve();
       const done = (): void => {
@@ -319,14 +316,14 @@ export class SignallingClient {
   async unsubscribe(channel: string): Promise<void> {
     checkChannel(channel);
     this.#subscriptions.delete(channel);
-    return this.#request({ type: 'unsubscribe', channel, requestId: '' });
+    return this.#request({ type: 'unsubscribe', channel });
   }
 
   /** Publishes `data` (any JSON value, `null` included) to a channel; resolves on the ack. */
   async publish(channel: string, data: unknown): Promise<void> {
     checkChannel(channel);
     checkData(data);
-    return this.#request({ type: 'publish', channel, data, requestId: '' });
+    return this.#request({ type: 'publish', channel, data });
   }
 
   /** Sends `data` to one peer; resolves on the ack. */
@@ -334,7 +331,7 @@ export class SignallingClient {
     // A peer id is 1–128 printable ASCII characters.
     if (!isString(peerId) || !/^[\x20-\x7e]{1,128}$/.test(peerId)) invalid('peer id');
     checkData(data);
-    return this.#request({ type: 'send', to: peerId, data, requestId: '' });
+    return this.#request({ type: 'send', to: peerId, data });
   }
 
   /** Calls `handler` with every event of a class; returns the function that removes it. */
@@ -383,7 +380,7 @@ export class SignallingClient {
       const reason = failure ?? 'cannot open a socket';
       this.#log(failure ? 'warn' : 'error', `${reason}: ${String(error)}`);
       if (failure) {
-        this.#emit(
+        this.#emitter.emit(
           new TokenProviderError({ consecutiveFailures: ++this.#tokenFailures, err: error }),
         );
       }
@@ -437,12 +434,6 @@ export class SignallingClient {
 
   /** The socket is gone (or an attempt failed before it existed): reconnect or finish. */
   #closed(code: number, reason: string, cause?: unknown): void {
-    if (this.#socket) release(this.#socket);
-    this.#socket = undefined;
-    this.#stopInbound();
-    this.#clearTimer(this.#welcomeTimer);
-    this.#clearTimer(this.#watchdogTimer);
-    this.#rejectPending(code);
     const policy = this.#policy;
     if (
       !this.#welcomed ||
@@ -452,9 +443,10 @@ export class SignallingClient {
     ) {
       return this.#finish(code, reason, true, cause);
     }
+    this.#stop(code);
     if (this.#state === 'connected') {
       this.#setState('reconnecting');
-      this.#emit(new Disconnected({ code, reason, willReconnect: true }));
+      this.#emitter.emit(new Disconnected({ code, reason, willReconnect: true }));
     }
     // 4010 (over the concurrent-connection limit) floors the next delay; 4002 needs nothing more:
     // every attempt asks the token provider for a fresh token.
@@ -468,34 +460,38 @@ export class SignallingClient {
     this.#timer(() => void this.#open(), delay);
   }
 
+  /**
+   * Ends the current connection: detaches its socket, drops its unhandled frames, rejects its
+   * pending requests and stops every timer (welcome, watchdog, acks, resubscribe retries).
+   */
+  #stop(code: number): void {
+    if (this.#socket) release(this.#socket);
+    this.#socket = undefined;
+    this.#inbox.length = 0;
+    this.#unpause?.();
+    this.#unpause = undefined;
+    for (const [requestId, settle] of this.#pending) {
+      settle(new DisconnectedError({ message: `disconnected (${code}) before ack of ${requestId}` }));
+    }
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
   /** Enters `closed`: stops everything and emits the final `Disconnected` when `announce`. */
   #finish(code: number, reason: string, announce: boolean, cause?: unknown): void {
     const waiter = this.#connectWaiter;
-    this.#connectWaiter = this.#socket = undefined;
+    this.#connectWaiter = undefined;
     this.#generation++;
     this.#abortToken?.();
-    this.#stopInbound();
-    this.#rejectPending(code);
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    this.#stop(code);
     this.#setState('closed');
-    if (announce) this.#emit(new Disconnected({ code, reason, willReconnect: false }));
+    if (announce) this.#emitter.emit(new Disconnected({ code, reason, willReconnect: false }));
     this.#emitter.end();
-    waiter?.reject(
+    waiter?.[1](
       this.#closing
         ? new SignallingError({ message: CLIENT_CLOSED })
         : new SignallingConnectError({ closeCode: code, closeReason: reason, cause }),
     );
-  }
-
-  #rejectPending(code: number): void {
-    for (const [requestId, request] of this.#pending) {
-      this.#clearTimer(request.timer);
-      request.reject(
-        new DisconnectedError({ message: `disconnected (${code}) before ack of ${requestId}` }),
-      );
-    }
-    this.#pending.clear();
   }
 
   // ---- inbound ----
@@ -543,12 +539,6 @@ export class SignallingClient {
     this.#unpause = () => clear(handle as never);
   }
 
-  #stopInbound(): void {
-    this.#inbox.length = 0;
-    this.#unpause?.();
-    this.#unpause = undefined;
-  }
-
   /** Validates one text frame and acts on it; a malformed frame is logged and dropped. */
   #handle(text: string): void {
     if (text.length > MAX_SERVER_FRAME_LENGTH) return this.#drop(1009, 'frame exceeded client cap');
@@ -576,10 +566,10 @@ export class SignallingClient {
         event.senderPeerId = frame.from;
         event.data = frame.data;
         event.senderMetadata = objectOrNull(frame.fromMetadata);
-        return this.#emit(Object.freeze(event) as Message);
+        return this.#emitter.emit(Object.freeze(event));
       }
       case 'direct':
-        return this.#emit(
+        return this.#emitter.emit(
           new Direct({
             senderPeerId: frame.from,
             data: frame.data,
@@ -600,7 +590,7 @@ export class SignallingClient {
           );
         }
         if (code !== 'unknown_type' || requestId !== null) {
-          this.#emit(new ServerError({ code, message, requestId }));
+          this.#emitter.emit(new ServerError({ code, message, requestId }));
         }
         return;
       }
@@ -611,7 +601,7 @@ export class SignallingClient {
               Object.freeze({ peerId, metadata: objectOrNull(metadata) }),
             ),
           );
-        return this.#emit(
+        return this.#emitter.emit(
           new Presence({
             channel: frame.channel,
             joined: peers(frame.joined),
@@ -621,7 +611,7 @@ export class SignallingClient {
       }
       case 'going_away': {
         const { retryAfterMs } = frame;
-        return this.#emit(
+        return this.#emitter.emit(
           new GoingAway({
             retryAfterMs: isFiniteNumber(retryAfterMs) && retryAfterMs >= 0 ? retryAfterMs : 1000,
           }),
@@ -641,7 +631,7 @@ export class SignallingClient {
     this.#attempts = 0;
     this.#setState('connected');
     this.#watch();
-    this.#emit(
+    this.#emitter.emit(
       new Connected({
         peerId: frame.peerId,
         serverTime: frame.serverTime,
@@ -655,9 +645,10 @@ export class SignallingClient {
       for (const [channel, flag] of this.#subscriptions) this.#resubscribe(channel, flag, 0);
     }
     // A listener that closed the client has already settled the waiter.
-    if (this.#connectWaiter) {
-      this.#connectWaiter.resolve();
+    const waiter = this.#connectWaiter;
+    if (waiter) {
       this.#connectWaiter = undefined;
+      waiter[1]();
       this.#markSettled();
     }
   }
@@ -670,9 +661,7 @@ export class SignallingClient {
       if (retry < RESUBSCRIBE_RETRIES) {
         this.#timer(() => {
           const current = this.#subscriptions.get(channel);
-          if (current !== undefined && generation === this.#generation) {
-            this.#resubscribe(channel, current, retry + 1);
-          }
+          if (current !== undefined) this.#resubscribe(channel, current, retry + 1);
         }, RESUBSCRIBE_RETRY_MS);
       }
     });
@@ -695,28 +684,20 @@ export class SignallingClient {
         this.#lastPingAt = now;
         this.#socket?.send('{"type":"ping"}');
       }
-      this.#watchdogTimer = this.#timer(
-        check,
-        Math.min(last + timeout, Math.max(last, this.#lastPingAt) + interval) - now,
-      );
+      this.#timer(check, Math.min(last + timeout, Math.max(last, this.#lastPingAt) + interval) - now);
     };
-    this.#watchdogTimer = this.#timer(check, interval);
+    this.#timer(check, interval);
   }
 
   // ---- requests ----
 
   /** A subscribe frame; the `includeSenderMetadata` key is left out when false. */
   #subscribe(channel: string, flag: boolean): Promise<void> {
-    return this.#request({
-      type: 'subscribe',
-      channel,
-      requestId: '',
-      includeSenderMetadata: flag || undefined,
-    });
+    return this.#request({ type: 'subscribe', channel, includeSenderMetadata: flag || undefined });
   }
 
-  /** Sends `frame` with a fresh `requestId` (in the key's place) and resolves on its ack. */
-  #request(frame: { requestId: string; [key: string]: unknown }): Promise<void> {
+  /** Sends `frame` with a fresh `requestId` and resolves on its ack. */
+  #request(frame: Fields): Promise<void> {
     return new Promise((resolve, reject) => {
       const requestId = (frame.requestId = createRequestId());
       const text = JSON.stringify(frame);
@@ -725,22 +706,28 @@ export class SignallingClient {
         throw new SignallingError({ message: 'not connected' });
       }
       socket.send(text);
-      const timer = this.#timer(() => {
+      const settle: Settle = (error) => {
         this.#pending.delete(requestId);
-        reject(new AckTimeoutError({ requestId, timeout: ACK_TIMEOUT_MS }));
-      }, ACK_TIMEOUT_MS);
-      this.#pending.set(requestId, { resolve, reject, timer });
+        this.#clearTimer(timer);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- always an Error
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = this.#timer(
+        () => settle(new AckTimeoutError({ requestId, timeout: ACK_TIMEOUT_MS })),
+        ACK_TIMEOUT_MS,
+      );
+      this.#pending.set(requestId, settle);
     });
   }
 
+  /** An `ack` or a correlated `error` arrived: settles its request. */
   #settle(requestId: string, error?: unknown): void {
-    const request = this.#pending.get(requestId);
-    if (!request) return;
-    this.#pending.delete(requestId);
-    this.#clearTimer(request.timer);
-    if (error) request.reject(error);
-    else request.resolve();
-    this.#markSettled();
+    const settle = this.#pending.get(requestId);
+    if (settle) {
+      settle(error);
+      this.#markSettled();
+    }
   }
 
   // ---- helpers ----
@@ -763,11 +750,7 @@ export class SignallingClient {
     const from = this.#state;
     if (from === to) return;
     this.#state = to;
-    this.#emit(new StateChange({ from, to }));
-  }
-
-  #emit(event: SignallingEvent): void {
-    this.#emitter.emit(event);
+    this.#emitter.emit(new StateChange({ from, to }));
   }
 
   #log(level: keyof SignallingLogger, message: string): void {
