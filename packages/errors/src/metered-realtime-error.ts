@@ -56,11 +56,11 @@ export class MeteredRealtimeError extends Error {
   /** Brand check that survives duplicate installs of this package. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     const brand = brandOf(this.prototype);
-    if (typeof brand !== 'string' || typeof value !== 'object' || value === null) {
-      return Function.prototype[Symbol.hasInstance].call(this, value);
-    }
+    // A subclass declared outside this package has no brand: plain `instanceof`.
+    if (typeof brand !== 'string') return Function.prototype[Symbol.hasInstance].call(this, value);
+    // `Object()` boxes primitives and turns `null` and `undefined` into `{}`: none is branded.
     for (
-      let prototype: object | null = value;
+      let prototype: object | null = Object(value) as object;
       (prototype = Object.getPrototypeOf(prototype) as object | null);
     ) {
       if (brandOf(prototype) === brand) return true;
