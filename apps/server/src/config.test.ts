@@ -14,7 +14,12 @@ function issuesOf(input: unknown): readonly string[] {
 describe('parseConfig', () => {
   it('applies the defaults of the documented shape', () => {
     const config = parseConfig({ apps: [{ id: 'a' }] });
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 9292, broker: { kind: 'memory' } });
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 9292,
+      trustedProxyHops: 0,
+      broker: { kind: 'memory' },
+    });
     expect(config.apps[0]).toMatchObject({
       suspended: false,
       plan: {
@@ -59,6 +64,11 @@ describe('parseConfig', () => {
     expect(issuesOf({ apps: [{ id: 'a' }], broker: { kind: 'etcd' } })[0]).toMatch(
       /^broker\.kind: /,
     );
+    for (const hops of [-1, 1.5, 17, '1']) {
+      expect(issuesOf({ apps: [{ id: 'a' }], trustedProxyHops: hops })[0]).toMatch(
+        /^trustedProxyHops: /,
+      );
+    }
   });
 
   it('reports invalid JSON', () => {

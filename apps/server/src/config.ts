@@ -260,6 +260,15 @@ export const serverConfigSchema = z
       .describe(
         'Port for WebSocket clients, the REST API, `/healthz` and `/metrics`; 0 picks a free one. `--port` overrides it.',
       ),
+    trustedProxyHops: z
+      .number()
+      .int()
+      .min(0)
+      .max(16)
+      .default(0)
+      .describe(
+        "Reverse proxies in front of the server that append to `X-Forwarded-For`. 0: per-address limits count the socket's peer. N: they count the Nth address from the right of that header, the one your outermost proxy saw; entries a client wrote itself are never believed.",
+      ),
     broker: brokerSchema
       .default({ kind: 'memory' })
       .describe('Where channels, presence and counters live: this process, or Redis.'),

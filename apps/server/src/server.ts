@@ -6,6 +6,7 @@ import { PROTOCOL_LIMITS } from '@metered/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppRegistry } from './app-registry.js';
+import { clientAddress } from './client-address.js';
 import { appOfCredential, authenticateConnection } from './auth.js';
 import { isPromise, type Broker } from './broker.js';
 import { BROKER_UNAVAILABLE_CLOSE_CODE, BrokerUnavailableError } from './broker-unavailable.js';
@@ -229,7 +230,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       return;
     }
     if (url.pathname.startsWith('/v1/')) {
-      const address = request.socket.remoteAddress ?? 'unknown';
+      const address = clientAddress(request, config.trustedProxyHops);
       if (!restLimiter.tryAttempt(address, restRequestsPerMinute)) {
         metrics.restRequestsTotal.inc({ route: 'rate-limited', status: '429' });
         response.setHeader(
@@ -266,7 +267,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const app = appOfCredential(registry, url.searchParams);
     const limit =
       app?.limits.connectAttemptsPerIpPerMinute ?? PROTOCOL_LIMITS.connectAttemptsPerIpPerMinute;
-    const address = request.socket.remoteAddress ?? 'unknown';
+    const address = clientAddress(request, config.trustedProxyHops);
     if (!limiter.tryAttempt(`${app?.id ?? ''}\u0000${address}`, limit)) {
       logger.info({ address, url: loggableUrl(request.url) }, 'connect rate limited');
       metrics.connectsTotal.inc({ outcome: '429' });

@@ -162,6 +162,43 @@ describe('connect attempts per IP', () => {
   });
 });
 
+describe('per-address limits behind a proxy', () => {
+  const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
+
+  it('counts X-Forwarded-For addresses when trustedProxyHops is set', async () => {
+    const server = await startTestServer({
+      trustedProxyHops: 1,
+      apps: [testApp({ limits: { connectAttemptsPerIpPerMinute: 1 } })],
+    });
+    await connect(server, { key: PUBLISHABLE_KEY }, from('203.0.113.1')).welcome();
+    await connect(server, { key: PUBLISHABLE_KEY }, from('203.0.113.2')).welcome();
+    const again = connect(server, { key: PUBLISHABLE_KEY }, from('203.0.113.1'));
+    await expect(again.opened).rejects.toThrow(/429/);
+    // A client that writes its own entry first is still counted by the proxy's entry.
+    const spoofed = connect(server, { key: PUBLISHABLE_KEY }, from('198.51.100.9, 203.0.113.2'));
+    await expect(spoofed.opened).rejects.toThrow(/429/);
+  });
+
+  it('ignores X-Forwarded-For by default', async () => {
+    const server = await startTestServer({
+      apps: [testApp({ limits: { connectAttemptsPerIpPerMinute: 1 } })],
+    });
+    await connect(server, { key: PUBLISHABLE_KEY }, from('203.0.113.1')).welcome();
+    const other = connect(server, { key: PUBLISHABLE_KEY }, from('203.0.113.2'));
+    await expect(other.opened).rejects.toThrow(/429/);
+  });
+
+  it('applies restRequestsPerMinute per forwarded address', async () => {
+    const server = await startTestServer({ trustedProxyHops: 1, restRequestsPerMinute: 1 });
+    // Unauthenticated: 401 until the address's budget is spent, then 429.
+    const usage = async (address: string) =>
+      (await fetch(`${server.url.replace('ws:', 'http:')}/v1/usage`, from(address))).status;
+    expect(await usage('203.0.113.1')).toBe(401);
+    expect(await usage('203.0.113.2')).toBe(401);
+    expect(await usage('203.0.113.1')).toBe(429);
+  });
+});
+
 describe('slow consumers', () => {
   it('closes a socket whose outbound buffer stays over the bound with 1008', async () => {
     const server = await startTestServer({
