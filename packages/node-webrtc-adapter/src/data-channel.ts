@@ -1,5 +1,5 @@
 import type { DataChannel as NativeDataChannel } from 'node-datachannel';
-import { NodeMessageEvent, NodeRTCErrorEvent, emit } from './events.js';
+import { NodeMessageEvent, NodeRTCErrorEvent, emit, type NodeEventHandler } from './events.js';
 
 /** The states of an `RTCDataChannel`. */
 export type RTCDataChannelStateLike = 'connecting' | 'open' | 'closing' | 'closed';
@@ -14,8 +14,6 @@ export interface RTCDataChannelInitLike {
   id?: number;
 }
 
-type Handler<E extends Event = Event> = ((this: NodeRTCDataChannel, event: E) => unknown) | null;
-
 /** An `RTCDataChannel` over a node-datachannel channel. */
 export class NodeRTCDataChannel extends EventTarget {
   readonly label: string;
@@ -27,12 +25,12 @@ export class NodeRTCDataChannel extends EventTarget {
   /** `'arraybuffer'` (the default here) or `'blob'`. */
   binaryType: 'arraybuffer' | 'blob' = 'arraybuffer';
 
-  onopen: Handler = null;
-  onclose: Handler = null;
-  onclosing: Handler = null;
-  onerror: Handler<NodeRTCErrorEvent> = null;
-  onmessage: Handler<NodeMessageEvent> = null;
-  onbufferedamountlow: Handler = null;
+  onopen: NodeEventHandler<NodeRTCDataChannel> = null;
+  onclose: NodeEventHandler<NodeRTCDataChannel> = null;
+  onclosing: NodeEventHandler<NodeRTCDataChannel> = null;
+  onerror: NodeEventHandler<NodeRTCDataChannel, NodeRTCErrorEvent> = null;
+  onmessage: NodeEventHandler<NodeRTCDataChannel, NodeMessageEvent> = null;
+  onbufferedamountlow: NodeEventHandler<NodeRTCDataChannel> = null;
 
   readonly #native: NativeDataChannel;
   #readyState: RTCDataChannelStateLike;

@@ -3,6 +3,18 @@ import type { NodeRTCIceCandidate } from './ice-candidate.js';
 import type { NodeMediaStream, NodeMediaStreamTrack } from './media-stream-track.js';
 import type { NodeRTCRtpReceiver, NodeRTCRtpTransceiver } from './rtp-transceiver.js';
 
+/**
+ * The type of the `on<event>` handler properties (`onicecandidate`, `onmessage`, `onrtp`, …) of
+ * {@link RTCPeerConnection}, {@link NodeRTCDataChannel} and {@link NodeMediaStreamTrack}, as in
+ * the DOM: the handler is called with the target as `this` and the event, before the listeners
+ * added with `addEventListener`; `null` when no handler is set.
+ *
+ * @typeParam Target - The object that fires the event.
+ * @typeParam E - The event it is called with.
+ */
+export type NodeEventHandler<Target extends EventTarget, E extends Event = Event> =
+  ((this: Target, event: E) => unknown) | null;
+
 /** `icecandidate`: `candidate` is `null` at the end of candidates. */
 export class NodeRTCPeerConnectionIceEvent extends Event {
   readonly candidate: NodeRTCIceCandidate | null;

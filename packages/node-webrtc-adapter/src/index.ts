@@ -24,6 +24,7 @@ export {
   NodeRTCTrackEvent,
   NodeMessageEvent,
   NodeRTCErrorEvent,
+  type NodeEventHandler,
 } from './events.js';
 export { NodeRTCIceCandidate, type RTCIceCandidateInitLike } from './ice-candidate.js';
 export {
@@ -37,6 +38,7 @@ export {
   NodeRtpPacketEvent,
   type MediaKind,
   type NodeMediaStreamTrackOptions,
+  type RtpSink,
 } from './media-stream-track.js';
 export {
   NodeRTCRtpSender,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { emit } from './events.js';
+import { emit, type NodeEventHandler } from './events.js';
 import { parseRtpHeader, type RtpHeader } from './rtp.js';
 
 /** The kinds of media. */
@@ -24,10 +24,13 @@ export class NodeRtpPacketEvent extends Event {
   }
 }
 
-/** @internal What a sender registers on a track to receive what is written into it. */
+/**
+ * A receiver of the RTP packets written into a local track: what each {@link NodeRTCRtpSender}
+ * carrying the track registers on it, called with every packet given to
+ * {@link NodeMediaStreamTrack.writeRtp}; returns whether it sent the packet. Senders register
+ * themselves; an application does not need to create one.
+ */
 export type RtpSink = (packet: Uint8Array) => boolean;
-
-type Handler<E extends Event = Event> = ((this: NodeMediaStreamTrack, event: E) => unknown) | null;
 
 /**
  * A media track for Node: there is no capture device, so the application writes RTP packets
@@ -46,10 +49,10 @@ export class NodeMediaStreamTrack extends EventTarget {
   packetsSent = 0;
   bytesSent = 0;
 
-  onended: Handler = null;
-  onmute: Handler = null;
-  onunmute: Handler = null;
-  onrtp: Handler<NodeRtpPacketEvent> = null;
+  onended: NodeEventHandler<NodeMediaStreamTrack> = null;
+  onmute: NodeEventHandler<NodeMediaStreamTrack> = null;
+  onunmute: NodeEventHandler<NodeMediaStreamTrack> = null;
+  onrtp: NodeEventHandler<NodeMediaStreamTrack, NodeRtpPacketEvent> = null;
 
   #readyState: 'live' | 'ended' = 'live';
   #muted: boolean;

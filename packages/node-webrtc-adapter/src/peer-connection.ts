@@ -12,6 +12,7 @@ import {
   NodeRTCPeerConnectionIceEvent,
   NodeRTCTrackEvent,
   emit,
+  type NodeEventHandler,
 } from './events.js';
 import { NodeRTCIceCandidate, type RTCIceCandidateInitLike } from './ice-candidate.js';
 import { NodeMediaStream, NodeMediaStreamTrack, type MediaKind } from './media-stream-track.js';
@@ -61,8 +62,6 @@ export interface NodeRTCStats {
   readonly [field: string]: unknown;
 }
 
-type Handler<E extends Event = Event> = ((this: RTCPeerConnection, event: E) => unknown) | null;
-
 const VIDEO_PAYLOAD_TYPE = 96;
 /** How long an answerer holds the offerer's candidates back at most (see below). */
 const REMOTE_CANDIDATE_HOLD_MS = 250;
@@ -83,15 +82,15 @@ function operationError(message: string, cause: unknown): DOMException {
  * perfect negotiation), trickle ICE with browser-style candidates, data channels and RTP media.
  */
 export class RTCPeerConnection extends EventTarget {
-  onnegotiationneeded: Handler = null;
-  onicecandidate: Handler<NodeRTCPeerConnectionIceEvent> = null;
-  onicecandidateerror: Handler = null;
-  onconnectionstatechange: Handler = null;
-  oniceconnectionstatechange: Handler = null;
-  onicegatheringstatechange: Handler = null;
-  onsignalingstatechange: Handler = null;
-  ondatachannel: Handler<NodeRTCDataChannelEvent> = null;
-  ontrack: Handler<NodeRTCTrackEvent> = null;
+  onnegotiationneeded: NodeEventHandler<RTCPeerConnection> = null;
+  onicecandidate: NodeEventHandler<RTCPeerConnection, NodeRTCPeerConnectionIceEvent> = null;
+  onicecandidateerror: NodeEventHandler<RTCPeerConnection> = null;
+  onconnectionstatechange: NodeEventHandler<RTCPeerConnection> = null;
+  oniceconnectionstatechange: NodeEventHandler<RTCPeerConnection> = null;
+  onicegatheringstatechange: NodeEventHandler<RTCPeerConnection> = null;
+  onsignalingstatechange: NodeEventHandler<RTCPeerConnection> = null;
+  ondatachannel: NodeEventHandler<RTCPeerConnection, NodeRTCDataChannelEvent> = null;
+  ontrack: NodeEventHandler<RTCPeerConnection, NodeRTCTrackEvent> = null;
 
   readonly #native: NativePeerConnection;
   #configuration: NodeRTCConfiguration;
