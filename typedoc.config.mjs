@@ -36,13 +36,7 @@ for (const folder of ['packages', 'apps']) {
  * for every `@metered/*` package; each name here is a gap in that package's exports, to be
  * exported (or made internal) and then removed from this list. A name no longer needed fails.
  */
-const notExported = [
-  '@metered/node-webrtc-adapter:Handler',
-  '@metered/node-webrtc-adapter:Handler$1',
-  '@metered/node-webrtc-adapter:Handler$2',
-  '@metered/node-webrtc-adapter:RtpSink',
-  '@metered/server:OutboundFrame',
-];
+const notExported = [];
 
 /** @type {import('typedoc').TypeDocOptions} */
 export default {

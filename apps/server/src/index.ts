@@ -38,6 +38,7 @@ export { PresenceRoster, type RosterChange } from './presence.js';
 export { ChannelScope, patternIncludes } from './channel-scope.js';
 export { signToken, TOKEN_EXPIRY_MARGIN_MS, type TokenClaimsInput } from './auth.js';
 export { SLOW_CONSUMER_CLOSE_CODE } from './connection.js';
+export type { OutboundFrame } from './outbound.js';
 export { ServerMetrics } from './metrics.js';
 export { createLogger } from './logger.js';
 export { MAX_REST_BODY_BYTES, TOKEN_LIFETIME } from './rest-api.js';

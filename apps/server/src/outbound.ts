@@ -1,9 +1,10 @@
 import type { Duplex } from 'node:stream';
 
 /**
- * A server → client frame, already encoded: a string for frames that go to one socket, or the
- * UTF-8 bytes of a fan-out frame, made once per event and written as they are to every socket it
- * goes to (a string would be encoded again for each socket).
+ * A server → client frame, already encoded, as {@link BrokerConnection.deliver} receives it: a
+ * string for a frame that goes to one socket, or the UTF-8 bytes of a fan-out frame, encoded once
+ * per event and written as they are to every socket it goes to (a string would be encoded again
+ * for each socket). A {@link Broker} passes frames through unchanged.
  */
 export type OutboundFrame = string | Buffer;
 
