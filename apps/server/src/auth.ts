@@ -119,13 +119,12 @@ function authenticateKey(
 ): AuthResult {
   const found = registry.publishableKey(key);
   if (!found) return refuse(WsCloseCode.INVALID_TOKEN, 'unknown key');
-  const { app, key: keyConfig } = found;
+  const { app, key: keyConfig, scope, permissions } = found;
   if (keyConfig.allowedOrigins.length > 0) {
     if (origin === undefined || !keyConfig.allowedOrigins.includes(origin)) {
       return refuse(WsCloseCode.INVALID_TOKEN, 'origin not allowed for this key');
     }
   }
-  const scope = new ChannelScope(keyConfig.channelPatterns);
   if (scope.isEmpty) return refuse(WsCloseCode.CHANNEL_NOT_AUTHORIZED, 'key authorises no channel');
   return {
     ok: true,
@@ -134,7 +133,7 @@ function authenticateKey(
       via: 'key',
       peerId: randomUUID(),
       expiresAt: null,
-      permissions: new Set(keyConfig.actions),
+      permissions,
       scope,
       metadata: undefined,
       peerMetadata: undefined,
@@ -163,7 +162,7 @@ export async function verifyToken(
   if (typeof kid !== 'string') return refuse(WsCloseCode.INVALID_TOKEN, 'token has no kid');
   const found = registry.secretKey(kid);
   if (!found) return refuse(WsCloseCode.INVALID_TOKEN, 'unknown kid');
-  const { app, key } = found;
+  const { app, key, scope: keyScope } = found;
 
   let payload: Record<string, unknown>;
   try {
@@ -206,7 +205,6 @@ export async function verifyToken(
     }
   }
 
-  const keyScope = new ChannelScope(key.channelPatterns);
   let scope = keyScope;
   if (channels !== undefined) {
     if (
@@ -222,7 +220,7 @@ export async function verifyToken(
     scope = new ChannelScope(patterns);
   }
 
-  let granted: ReadonlySet<Permission> = new Set(key.actions);
+  let granted = found.permissions;
   if (permissions !== undefined) {
     if (
       !Array.isArray(permissions) ||
