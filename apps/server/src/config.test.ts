@@ -17,6 +17,7 @@ describe('parseConfig', () => {
     expect(config).toMatchObject({
       host: '127.0.0.1',
       port: 9292,
+      httpHeadersTimeoutMs: 10_000,
       trustedProxyHops: 0,
       broker: { kind: 'memory' },
     });
@@ -64,6 +65,11 @@ describe('parseConfig', () => {
     expect(issuesOf({ apps: [{ id: 'a' }], broker: { kind: 'etcd' } })[0]).toMatch(
       /^broker\.kind: /,
     );
+    for (const timeout of [999, 300_001, 1500.5]) {
+      expect(issuesOf({ apps: [{ id: 'a' }], httpHeadersTimeoutMs: timeout })[0]).toMatch(
+        /^httpHeadersTimeoutMs: /,
+      );
+    }
     for (const hops of [-1, 1.5, 17, '1']) {
       expect(issuesOf({ apps: [{ id: 'a' }], trustedProxyHops: hops })[0]).toMatch(
         /^trustedProxyHops: /,

@@ -260,6 +260,15 @@ export const serverConfigSchema = z
       .describe(
         'Port for WebSocket clients, the REST API, `/healthz` and `/metrics`; 0 picks a free one. `--port` overrides it.',
       ),
+    httpHeadersTimeoutMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(300_000)
+      .default(10_000)
+      .describe(
+        'Longest time a client may take to send the headers of a request or WebSocket upgrade (slowloris); a slower one gets HTTP 408 and is disconnected. Checked every half of it, at most every 15 s. Read at start: a reload does not change it.',
+      ),
     trustedProxyHops: z
       .number()
       .int()

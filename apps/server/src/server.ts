@@ -247,7 +247,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     json(404, { error: 'not_found', message: 'no such endpoint' });
   };
 
-  const httpServer = createServer(onRequest);
+  // Slow headers (slowloris) are cut by Node's own timer, checked every half of the timeout. It is
+  // fixed when the server starts: a reload does not change it.
+  const headersTimeout = config.httpHeadersTimeoutMs;
+  const httpServer = createServer(
+    {
+      headersTimeout,
+      requestTimeout: Math.max(headersTimeout, 30_000),
+      connectionsCheckingInterval: Math.min(headersTimeout / 2, 15_000),
+    },
+    onRequest,
+  );
   // One listener for every socket: a closure made in the upgrade handler would keep that
   // handler's scope (the request, its headers, the URL) alive as long as the socket.
   const onUpgradeSocketError = (error: Error): void => {

@@ -1,3 +1,4 @@
+import { createConnection } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
   PUBLISHABLE_KEY,
@@ -196,6 +197,25 @@ describe('per-address limits behind a proxy', () => {
     expect(await usage('203.0.113.1')).toBe(401);
     expect(await usage('203.0.113.2')).toBe(401);
     expect(await usage('203.0.113.1')).toBe(429);
+  });
+});
+
+describe('slow request headers', () => {
+  it('answers 408 to an upgrade whose headers do not finish within httpHeadersTimeoutMs', async () => {
+    const server = await startTestServer({ httpHeadersTimeoutMs: 1_000 });
+    const { port, hostname } = new URL(server.url);
+    const socket = createConnection(Number(port), hostname);
+    let answer = '';
+    const ended = new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      socket.on('close', () => resolve());
+    });
+    socket.on('error', () => undefined);
+    socket.write(
+      `GET /v1?key=${PUBLISHABLE_KEY} HTTP/1.1\r\nHost: ${hostname}\r\nUpgrade: websocket\r\n`,
+    );
+    await ended;
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
   });
 });
 

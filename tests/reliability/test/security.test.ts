@@ -774,7 +774,7 @@ describe('floods', () => {
       expect([health.status, usage.body.concurrentNow]).toEqual([200, 1]);
       let closedByServer = 0;
       if (LONG) {
-        // Node's headersTimeout (60 s, checked every 30 s) ends every slow upgrade with 408.
+        // httpHeadersTimeoutMs (10 s by default, checked every 5 s) ends every slow upgrade with 408.
         const open = await eventually(
           () =>
             sockets.filter((socket) => !(answers.get(socket) ?? '').startsWith('HTTP/1.1 408'))
