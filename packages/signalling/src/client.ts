@@ -471,7 +471,9 @@ export class SignallingClient {
     this.#unpause?.();
     this.#unpause = undefined;
     for (const [requestId, settle] of this.#pending) {
-      settle(new DisconnectedError({ message: `disconnected (${code}) before ack of ${requestId}` }));
+      settle(
+        new DisconnectedError({ message: `disconnected (${code}) before ack of ${requestId}` }),
+      );
     }
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
@@ -684,7 +686,10 @@ export class SignallingClient {
         this.#lastPingAt = now;
         this.#socket?.send('{"type":"ping"}');
       }
-      this.#timer(check, Math.min(last + timeout, Math.max(last, this.#lastPingAt) + interval) - now);
+      this.#timer(
+        check,
+        Math.min(last + timeout, Math.max(last, this.#lastPingAt) + interval) - now,
+      );
     };
     this.#timer(check, interval);
   }
