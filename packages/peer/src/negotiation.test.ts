@@ -159,6 +159,39 @@ describe('negotiation', () => {
     await b.close();
   });
 
+  it('sends metadata again under the msid track id when the SDP announces another id (a reused transceiver)', async () => {
+    const server = room();
+    const pcs = createFakePeerConnectionFactory();
+    const a = createPeer(server, 'peer-a', pcs);
+    const b = createPeer(server, 'peer-b', pcs);
+    await joinAll([a, b], ['peer-a', 'peer-b']);
+    const tracks = record(remoteOf(b, 'peer-a'), Track);
+    const camera = new FakeMediaStreamTrack('video', 'camera-1');
+    a.addStream(new FakeMediaStream([camera], 'local-stream'), { role: 'camera' });
+    // As a browser does on a transceiver the remote offer created: the msid names its sender.
+    for (const sender of pcOf(a, 'peer-b').senders) sender.msidTrackId = 'sender-7';
+    await until(() => tracks.length === 1, 'track');
+    expect(tracks[0]?.metadata).toEqual({ role: 'camera' });
+    const directs = server.directs('peer-a', 'peer-b');
+    expect(descriptionTypes(directs).slice(0, 3)).toEqual(['meta', 'meta', 'offer']);
+    expect(directs.slice(0, 2)).toEqual([
+      { __meteredTrackMeta: { trackId: 'camera-1', metadata: { role: 'camera' } } },
+      { __meteredTrackMeta: { trackId: 'sender-7', metadata: { role: 'camera' } } },
+    ]);
+    // Once per track and id: the next negotiation does not send it again.
+    a.addStream(new FakeMediaStream([new FakeMediaStreamTrack('audio', 'mic-1')], 'mic-stream'));
+    await until(() => tracks.length === 2, 'second track');
+    const metaIds = server
+      .directs('peer-a', 'peer-b')
+      .map(
+        (payload) => (payload as { __meteredTrackMeta?: { trackId: string } }).__meteredTrackMeta,
+      )
+      .flatMap((meta) => (meta ? [meta.trackId] : []));
+    expect(metaIds).toEqual(['camera-1', 'sender-7']);
+    await a.close();
+    await b.close();
+  });
+
   it('re-sends metadata to a newcomer, before its offer', async () => {
     const server = room();
     const pcs = createFakePeerConnectionFactory();

@@ -77,6 +77,11 @@ export class RemotePeer {
   #pc: RTCPeerConnectionLike;
   /** Local track → its sender on the current connection. */
   readonly #senders = new Map<MediaStreamTrackLike, RTCRtpSenderLike>();
+  /**
+   * Local track → the other id the local SDP announces it under (a transceiver first created by
+   * the remote side's offer carries an id of its own in `a=msid`), once its metadata went under it.
+   */
+  readonly #aliases = new Map<MediaStreamTrackLike, string>();
   /** Received metadata by the sender's track id (FIFO-capped). */
   readonly #trackMetadata = new Map<string, JsonObject>();
   /** Streams seen on this peer, by id. */
@@ -211,6 +216,9 @@ export class RemotePeer {
       this.#host.log('warn', `removeTrack failed for ${this.id}: ${String(error)}`);
     }
     if (hadMetadata) this.sendTrackMetadata(track.id);
+    const alias = this.#aliases.get(track);
+    this.#aliases.delete(track);
+    if (hadMetadata && alias !== undefined) this.sendTrackMetadata(alias);
   }
 
   /** @internal Swaps the track on this peer's sender; rejects when the swap fails. */
@@ -282,6 +290,7 @@ export class RemotePeer {
       if (pc === this.#pc) this.#emit(new DataChannelOpened({ channel }));
     };
     this.#senders.clear();
+    this.#aliases.clear();
     for (const [track, local] of this.#host.localTracks()) {
       if (local.metadata) this.#host.signal(this.id, trackMetaPayload(track.id, local.metadata));
       this.#senders.set(
@@ -324,6 +333,7 @@ export class RemotePeer {
       if (pc !== this.#pc) return;
       const local = pc.localDescription ?? offer;
       if (local.type === 'offer') {
+        this.#announceAliases(pc, local.sdp);
         this.#host.signal(this.id, rtcDescriptionPayload({ type: 'offer', sdp: local.sdp ?? '' }));
       }
     } catch (error) {
@@ -333,6 +343,29 @@ export class RemotePeer {
         this.#makingOffer = false;
         this.#flushCandidates();
       }
+    }
+  }
+
+  /**
+   * Sends a local track's metadata again under the id its SDP section announces, when that is
+   * not the track's own id. Browsers do that for a transceiver the remote side's offer created:
+   * its `a=msid` names the transceiver's sender, and the receiver maps metadata through the msid.
+   * Sent before the description itself, so the metadata is there when the `track` event fires.
+   */
+  #announceAliases(pc: RTCPeerConnectionLike, sdp: string | undefined): void {
+    const announced = senderTrackIdsByMid(sdp);
+    if (announced.size === 0) return;
+    const localTracks = this.#host.localTracks();
+    for (const transceiver of pc.getTransceivers?.() ?? []) {
+      const track = transceiver.sender?.track;
+      const mid = transceiver.mid;
+      if (!track || mid === null) continue;
+      const alias = announced.get(mid);
+      const metadata = localTracks.get(track)?.metadata;
+      if (alias === undefined || alias === track.id || !metadata) continue;
+      if (this.#aliases.get(track) === alias) continue;
+      this.#aliases.set(track, alias);
+      this.#host.signal(this.id, trackMetaPayload(alias, metadata));
     }
   }
 
@@ -373,6 +406,7 @@ export class RemotePeer {
         await pc.setLocalDescription(answer);
         if (pc !== this.#pc) return;
         const local = pc.localDescription ?? answer;
+        this.#announceAliases(pc, local.sdp);
         this.#host.signal(this.id, rtcDescriptionPayload({ type: 'answer', sdp: local.sdp ?? '' }));
         this.#flushCandidates();
       }

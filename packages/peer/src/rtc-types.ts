@@ -37,9 +37,10 @@ export interface RTCRtpSenderLike {
   replaceTrack(track: MediaStreamTrackLike | null): Promise<void>;
 }
 
-/** `RTCRtpTransceiver`: the part used to map a received track to the sender's ids. */
+/** `RTCRtpTransceiver`: the part used to map tracks to the ids their SDP section announces. */
 export interface RTCRtpTransceiverLike {
   readonly mid: string | null;
+  readonly sender?: RTCRtpSenderLike | undefined;
 }
 
 /** `RTCSessionDescriptionInit`. */
@@ -93,6 +94,8 @@ export interface RTCPeerConnectionLike {
   addTrack(track: MediaStreamTrackLike, ...streams: MediaStreamLike[]): RTCRtpSenderLike;
   removeTrack(sender: RTCRtpSenderLike): void;
   createDataChannel(label: string, options?: object): RTCDataChannelLike;
+  /** Used, where present, to find the section that sends each local track. */
+  getTransceivers?(): readonly RTCRtpTransceiverLike[];
   setConfiguration?(configuration: PeerConnectionConfig): void;
   restartIce?(): void;
   close(): void;

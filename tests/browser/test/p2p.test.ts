@@ -54,7 +54,10 @@ describe('the demo page: peer to peer', () => {
   });
 
   it('makes a video call: frames from the fake camera reach the other page', async () => {
+    // Grace starts her camera once Ada's video arrived, so that it goes out on the transceiver
+    // Ada's offer created (the browser then announces it under that transceiver's id).
     await ada.locator('#call-start').click();
+    await expectText(grace.locator('figure:has(video.remote-video) figcaption'), 'Ada (camera)');
     await grace.locator('#call-start').click();
     for (const page of [ada, grace]) {
       await waitFor(
@@ -65,6 +68,16 @@ describe('the demo page: peer to peer', () => {
             return video ? video.readyState >= 2 && video.videoWidth > 0 : false;
           }),
         (ready) => ready,
+      );
+    }
+    // Both cameras arrive with their metadata.
+    for (const [page, other] of [
+      [ada, 'Grace'],
+      [grace, 'Ada'],
+    ] as const) {
+      await expectText(
+        page.locator('figure:has(video.remote-video) figcaption'),
+        `${other} (camera)`,
       );
     }
   });

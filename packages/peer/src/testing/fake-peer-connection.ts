@@ -113,6 +113,11 @@ export class FakeRtpSender implements RTCRtpSenderLike {
   readonly streams: readonly MediaStreamLike[];
   readonly mid: string;
   failReplace: Error | undefined;
+  /**
+   * The track id the SDP's `a=msid` announces; by default the track's own. A browser announces
+   * another one on a transceiver that the remote side's offer created.
+   */
+  msidTrackId: string | undefined;
 
   constructor(track: MediaStreamTrackLike, streams: readonly MediaStreamLike[], mid: string) {
     this.track = track;
@@ -244,6 +249,11 @@ export class FakeRTCPeerConnection implements RTCPeerConnectionLike {
     this.senders.push(sender);
     this.#markNeeded();
     return sender;
+  }
+
+  /** One transceiver per sender, with the sender's mid. */
+  getTransceivers(): { readonly mid: string; readonly sender: FakeRtpSender }[] {
+    return this.senders.map((sender) => ({ mid: sender.mid, sender }));
   }
 
   removeTrack(sender: RTCRtpSenderLike): void {
@@ -417,7 +427,9 @@ export class FakeRTCPeerConnection implements RTCPeerConnectionLike {
     for (const sender of this.senders) {
       const track = sender.track;
       lines.push(`m=${track?.kind ?? 'audio'} 9 UDP/TLS/RTP/SAVPF 96`, `a=mid:${sender.mid}`);
-      if (track) lines.push(`a=msid:${sender.streams[0]?.id ?? '-'} ${track.id}`);
+      if (track) {
+        lines.push(`a=msid:${sender.streams[0]?.id ?? '-'} ${sender.msidTrackId ?? track.id}`);
+      }
     }
     if (this.dataChannels.length > 0) {
       lines.push('m=application 9 UDP/DTLS/SCTP webrtc-datachannel', `a=mid:${this.id}-dc`);
