@@ -11,7 +11,7 @@ import {
   type NodeRTCDataChannelEvent,
   type NodeRTCTrackEvent,
   type NodeRtpPacketEvent,
-  type RTCPeerConnection,
+  RTCPeerConnection,
 } from './index.js';
 
 const pairs: Array<{ close: () => void }> = [];
@@ -355,6 +355,36 @@ describe('RTCPeerConnection over node-datachannel', () => {
     expect(states).toEqual(['have-local-offer', 'stable']);
     const offer = await polite.createOffer();
     expect(offer.sdp).toMatch(/^m=application/m);
+  });
+
+  it("holds a first offer's candidates until its answer is applied, then connects", async () => {
+    // Driven by hand (no signalling pair): the answer is applied only when the test says so.
+    const offerer = new RTCPeerConnection();
+    const answerer = new RTCPeerConnection();
+    pairs.push({ close: () => (offerer.close(), answerer.close()) });
+    const offererCandidates: (string | null)[] = [];
+    const answererCandidates: (string | null)[] = [];
+    offerer.onicecandidate = ({ candidate }) =>
+      offererCandidates.push(candidate?.candidate ?? null);
+    answerer.onicecandidate = ({ candidate }) => {
+      answererCandidates.push(candidate?.candidate ?? null);
+      if (candidate) void offerer.addIceCandidate(candidate);
+    };
+    offerer.createDataChannel('held');
+    await offerer.setLocalDescription({ type: 'offer' });
+    expect(offerer.localDescription?.sdp).not.toMatch(/^a=candidate:/m);
+    await answerer.setRemoteDescription(offerer.localDescription!);
+    await answerer.setLocalDescription({ type: 'answer' });
+    // The answerer gathers and sends its candidates; the offerer has sent none so far.
+    await until(answerer, ['icecandidate'], () => answererCandidates.includes(null));
+    expect(offererCandidates).toEqual([]);
+    await offerer.setRemoteDescription(answerer.localDescription!);
+    await until(offerer, ['icecandidate'], () => offererCandidates.includes(null));
+    expect(offererCandidates.filter((candidate) => candidate !== null).length).toBeGreaterThan(0);
+    for (const candidate of offererCandidates) {
+      if (candidate) await answerer.addIceCandidate({ candidate, sdpMid: '0' });
+    }
+    await Promise.all([connected(offerer), connected(answerer)]);
   });
 
   it('exposes configuration and closes idempotently', async () => {

@@ -110,6 +110,11 @@ export class RTCPeerConnection extends EventTarget {
 
   /** Local ICE events wait until a local description was applied, as in browsers. */
   #localApplied = false;
+  /**
+   * Set while our first offer waits for its answer: local candidates are held back (out of the
+   * offer's SDP and out of `icecandidate`) until the answer is applied. See `#holdLocalIce`.
+   */
+  #holdingLocalIce = false;
   readonly #pendingLocalIce: Array<() => void> = [];
   readonly #pendingRemoteCandidates: RTCIceCandidateInitLike[] = [];
   readonly #addedCandidates = new Set<string>();
@@ -225,7 +230,11 @@ export class RTCPeerConnection extends EventTarget {
           if (this.#signalingState !== 'stable' && this.#signalingState !== 'have-local-offer') {
             throw invalidState(`cannot set a local offer in ${this.#signalingState}`);
           }
-          const sdp = this.#makeOffer();
+          let sdp = this.#makeOffer();
+          if (this.#iceConnectionState === 'new' || this.#iceConnectionState === 'checking') {
+            this.#holdingLocalIce = true;
+            sdp = extractCandidates(sdp).sdp;
+          }
           this.#pendingLocal = new NodeRTCSessionDescription({ type: 'offer', sdp });
           this.#setSignalingState('have-local-offer');
           this.#applyLocal();
@@ -305,6 +314,7 @@ export class RTCPeerConnection extends EventTarget {
           this.#pendingRemote = null;
           this.#setSignalingState('stable');
           this.#addPendingRemoteCandidates();
+          this.#releaseLocalIce();
           this.#announceRemoteTracks();
           return;
         }
@@ -641,6 +651,7 @@ export class RTCPeerConnection extends EventTarget {
     }
     this.#discardUnappliedOffer();
     this.#pendingLocal = null;
+    this.#releaseLocalIce();
     this.#unassociateUnnegotiated();
     // The offer's changes are still to be negotiated.
     this.#negotiationNeeded = true;
@@ -673,7 +684,10 @@ export class RTCPeerConnection extends EventTarget {
   }
 
   #applyLocal(): void {
-    if (this.#localApplied) return;
+    if (this.#localApplied || this.#holdingLocalIce) {
+      this.#localApplied = true;
+      return;
+    }
     this.#localApplied = true;
     for (const event of this.#pendingLocalIce.splice(0)) {
       if (this.#closed) return;
@@ -681,10 +695,33 @@ export class RTCPeerConnection extends EventTarget {
     }
   }
 
+  /**
+   * Runs a local ICE event (candidate, gathering state) now, or queues it until the local
+   * description is applied and, for a first offer, until its answer is.
+   *
+   * Why a first offer holds its candidates: a browser that answers is the DTLS client. Given our
+   * candidates it connects ICE from its own checks and sends its ClientHello at once, which can
+   * reach node-datachannel before our side applied the answer, so before it knows the answer's
+   * fingerprint: the handshake then fails for good (the connection goes to `failed`). Without
+   * our candidates the browser waits for our checks, which start only once the answer is
+   * applied. The candidates follow the answer, so the connection is delayed by about one
+   * signalling round trip at most.
+   */
   #localIce(event: () => void): void {
     if (this.#closed) return;
-    if (this.#localApplied) event();
+    if (this.#localApplied && !this.#holdingLocalIce) event();
     else this.#pendingLocalIce.push(event);
+  }
+
+  /** Ends the hold of a first offer's local candidates and emits what was held, in order. */
+  #releaseLocalIce(): void {
+    if (!this.#holdingLocalIce) return;
+    this.#holdingLocalIce = false;
+    if (!this.#localApplied) return;
+    for (const event of this.#pendingLocalIce.splice(0)) {
+      if (this.#closed) return;
+      event();
+    }
   }
 
   #markNegotiationNeeded(): void {
