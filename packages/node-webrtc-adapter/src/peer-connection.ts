@@ -112,7 +112,7 @@ export class RTCPeerConnection extends EventTarget {
   #localApplied = false;
   /**
    * Set while our first offer waits for its answer: local candidates are held back (out of the
-   * offer's SDP and out of `icecandidate`) until the answer is applied. See `#holdLocalIce`.
+   * offer's SDP and out of `icecandidate`) until the answer is applied. See `#localIce`.
    */
   #holdingLocalIce = false;
   readonly #pendingLocalIce: Array<() => void> = [];
