@@ -918,13 +918,7 @@ export class RTCPeerConnection extends EventTarget {
       true,
     );
     const streams = this.#remoteStreamsOf(section, track);
-    const sender = new NodeRTCRtpSender({
-      track: null,
-      streams: [],
-      ssrc: randomInt(1, 0xffffffff),
-      payloadType: kind === 'video' ? VIDEO_PAYLOAD_TYPE : AUDIO_PAYLOAD_TYPE,
-      onStats: () => undefined,
-    });
+    const sender = idleSender(kind);
     const receiver = new NodeRTCRtpReceiver(track);
     const transceiver = new NodeRTCRtpTransceiver({ mid, sender, receiver, direction: 'recvonly' });
     this.#bindTransceiver(transceiver, native);
@@ -1014,13 +1008,7 @@ export class RTCPeerConnection extends EventTarget {
         // node-datachannel reports no track for a mid it knows: receive on it here.
         const kind: MediaKind = section.kind;
         const receiver = new NodeRTCRtpReceiver(new NodeMediaStreamTrack({ kind }, true));
-        const sender = new NodeRTCRtpSender({
-          track: null,
-          streams: [],
-          ssrc: randomInt(1, 0xffffffff),
-          payloadType: kind === 'video' ? VIDEO_PAYLOAD_TYPE : AUDIO_PAYLOAD_TYPE,
-          onStats: () => undefined,
-        });
+        const sender = idleSender(kind);
         const transceiver = new NodeRTCRtpTransceiver({
           mid: null,
           sender,
@@ -1082,6 +1070,17 @@ export class RTCPeerConnection extends EventTarget {
       emit(this, new NodeRTCTrackEvent('track', { track, streams, receiver, transceiver }));
     }
   }
+}
+
+/** The sender of a transceiver that only receives so far: no track, its own SSRC. */
+function idleSender(kind: MediaKind): NodeRTCRtpSender {
+  return new NodeRTCRtpSender({
+    track: null,
+    streams: [],
+    ssrc: randomInt(1, 0xffffffff),
+    payloadType: kind === 'video' ? VIDEO_PAYLOAD_TYPE : AUDIO_PAYLOAD_TYPE,
+    onStats: () => undefined,
+  });
 }
 
 /** The direction of our m-line answering an offered one. */
