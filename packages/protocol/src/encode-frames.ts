@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@metered/errors';
-import type { JsonObject, PresenceMember } from './frames.js';
+import type { JsonObject, PresenceMember, PublishFrame, SendFrame } from './frames.js';
 
 // Builders emit the exact key order of protocol v1, one `JSON.stringify` per frame. A server that
 // fans a message out builds its frame once and sends the same string to every socket.
@@ -11,27 +11,33 @@ export function encodeSubscribe(
   requestId: string,
   includeSenderMetadata = false,
 ): string {
-  return JSON.stringify(
-    includeSenderMetadata
-      ? { type: 'subscribe', channel, requestId, includeSenderMetadata: true }
-      : { type: 'subscribe', channel, requestId },
-  );
+  // `JSON.stringify` leaves out a key whose value is `undefined`.
+  return JSON.stringify({
+    type: 'subscribe',
+    channel,
+    requestId,
+    includeSenderMetadata: includeSenderMetadata || undefined,
+  });
 }
 
 export function encodeUnsubscribe(channel: string, requestId: string): string {
   return JSON.stringify({ type: 'unsubscribe', channel, requestId });
 }
 
+/** A frame with `data`: `TypeError` when it is `undefined` or not JSON-serialisable. */
+function encodeWithData(frame: PublishFrame | SendFrame): string {
+  if (frame.data === undefined) throw new TypeError('data must not be undefined');
+  return JSON.stringify(frame);
+}
+
 /** Throws `TypeError` when `data` is `undefined` or not JSON-serialisable. */
 export function encodePublish(channel: string, data: unknown, requestId: string): string {
-  if (data === undefined) throw new TypeError('data must not be undefined');
-  return JSON.stringify({ type: 'publish', channel, data, requestId });
+  return encodeWithData({ type: 'publish', channel, data, requestId });
 }
 
 /** Throws `TypeError` when `data` is `undefined` or not JSON-serialisable. */
 export function encodeSend(to: string, data: unknown, requestId: string): string {
-  if (data === undefined) throw new TypeError('data must not be undefined');
-  return JSON.stringify({ type: 'send', to, data, requestId });
+  return encodeWithData({ type: 'send', to, data, requestId });
 }
 
 export const PING_FRAME = '{"type":"ping"}';

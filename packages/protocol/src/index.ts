@@ -28,10 +28,12 @@ export {
   MAX_SERVER_FRAME_LENGTH,
   WELCOME_TIMEOUT_MS,
   ACK_TIMEOUT_MS,
+  INACTIVITY_TIMEOUT_MS,
 } from './limits.js';
 export {
   utf8ByteLength,
   isReservedChannel,
+  isValidChannelName,
   validateChannelName,
   isValidPeerId,
   isValidRequestId,
@@ -44,9 +46,12 @@ export {
   parseServerFrame,
   type ParseServerFrameOptions,
   type ParseServerFrameResult,
+} from './parse-server-frame.js';
+export {
+  validateServerFrame,
   type ServerFrameError,
   type ServerFrameErrorReason,
-} from './parse-server-frame.js';
+} from './validate-server-frame.js';
 export {
   parseClientFrame,
   type ClientFrameRejection,

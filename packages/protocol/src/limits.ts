@@ -12,6 +12,8 @@ export const MAX_ICE_SERVER_CREDENTIAL_LENGTH = 1_024;
 export const WELCOME_TIMEOUT_MS = 10_000;
 /** From a request on the wire to its `ack` or `error`, in milliseconds. */
 export const ACK_TIMEOUT_MS = 15_000;
+/** A client's default inactivity watchdog, in milliseconds; its keepalive ping fires at a third of it. */
+export const INACTIVITY_TIMEOUT_MS = 60_000;
 
 /** The protocol's default limits (the hosted service's values); a server may configure its own. */
 export const PROTOCOL_LIMITS = /* @__PURE__ */ Object.freeze({
@@ -40,7 +42,7 @@ export const PROTOCOL_TIMEOUTS = /* @__PURE__ */ Object.freeze({
   /** From a request on the wire to its `ack` or `error`. */
   ackTimeoutMs: ACK_TIMEOUT_MS,
   /** Default client inactivity watchdog; the keepalive ping fires at a third of it. */
-  inactivityTimeoutMs: 60_000,
+  inactivityTimeoutMs: INACTIVITY_TIMEOUT_MS,
 });
 
 /** Channel prefixes only the service may use, matched case-insensitively. */

@@ -1,19 +1,8 @@
-import { isErrorCode } from '@metered/errors';
 import type { JsonObject, PresenceMember, ServerFrame, ServerFrameType } from './frames.js';
 import { MAX_SERVER_FRAME_LENGTH } from './limits.js';
+import { type ServerFrameError, validateServerFrame } from './validate-server-frame.js';
 
-/** Why a server frame was rejected. */
-export type ServerFrameErrorReason =
-  'too_large' | 'invalid_json' | 'not_object' | 'unknown_type' | 'invalid_field';
-
-/** What was wrong with a rejected server frame. */
-export interface ServerFrameError {
-  readonly reason: ServerFrameErrorReason;
-  /** The frame's `type`, when it had a string one. */
-  readonly type?: string;
-  /** The offending field, for `invalid_field`. */
-  readonly field?: string;
-}
+export type { ServerFrameError, ServerFrameErrorReason } from './validate-server-frame.js';
 
 /** The result of {@link parseServerFrame}: never throws. */
 export type ParseServerFrameResult =
@@ -32,63 +21,42 @@ function isObject(value: unknown): value is Fields {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isFiniteNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
 /**
- * The shape of each server frame, one `field:kind` per field. Required kinds: `s` string,
- * `n` finite number, `P` finite number > 0, `N` finite number or null (key required), `a` any
- * value (key required), `c` an `ErrorCode`, `m` presence members. Optional kinds, dropped when of
- * the wrong type: `S` string, `o` object, `p` finite number ≥ 0.
+ * The fields of each server frame, copied in this order. Required fields (checked by
+ * `validateServerFrame`) are copied as they are, presence members (`:m`) as `{peerId, metadata?}`;
+ * optional fields are dropped when of the wrong type: `:S` a string, `:o` an object, `:p` a
+ * finite number ≥ 0.
  */
-const SHAPES: Record<ServerFrameType, string> = {
-  message: 'channel:s from:s data:a fromMetadata:o',
-  direct: 'from:s data:a fromMetadata:o',
-  ack: 'requestId:s',
-  presence: 'channel:s joined:m left:m',
-  error: 'code:c requestId:S message:S',
-  welcome: 'peerId:s expiresAt:N serverTime:n maxMessageSize:P metadata:o',
+const FIELDS: Record<ServerFrameType, string> = {
+  message: 'channel from data fromMetadata:o',
+  direct: 'from data fromMetadata:o',
+  ack: 'requestId',
+  presence: 'channel joined:m left:m',
+  error: 'code requestId:S message:S',
+  welcome: 'peerId expiresAt serverTime maxMessageSize metadata:o',
   going_away: 'retryAfterMs:p',
   pong: '',
 };
 
-/** Presence members, normalised to `{peerId, metadata?}`; `undefined` when any entry is invalid. */
-function members(value: unknown): PresenceMember[] | undefined {
-  if (!Array.isArray(value)) return undefined;
-  const result: PresenceMember[] = [];
-  for (const entry of value as unknown[]) {
-    if (!isObject(entry) || typeof entry.peerId !== 'string') return undefined;
-    result.push(
-      isObject(entry.metadata)
-        ? { peerId: entry.peerId, metadata: entry.metadata as JsonObject }
-        : { peerId: entry.peerId },
-    );
-  }
-  return result;
-}
+/** Presence members, normalised to `{peerId, metadata?}` (metadata only when an object). */
+const members = (list: readonly Fields[]): PresenceMember[] =>
+  list.map(({ peerId, metadata }) =>
+    isObject(metadata)
+      ? { peerId: peerId as string, metadata: metadata as JsonObject }
+      : { peerId: peerId as string },
+  );
 
-/** The field's value when it has the kind, else `undefined` (`null` is kept for `N` and `a`). */
-function field(fields: Fields, name: string, kind: string): unknown {
-  const value = fields[name];
+/** The field's value in the normalised frame, `undefined` to leave it out. */
+function field(value: unknown, kind: string | undefined): unknown {
   switch (kind) {
-    case 's':
+    case undefined:
+      return value;
+    case 'm':
+      return members(value as Fields[]);
     case 'S':
       return typeof value === 'string' ? value : undefined;
-    case 'n':
-      return isFiniteNumber(value) ? value : undefined;
-    case 'P':
-      return isFiniteNumber(value) && value > 0 ? value : undefined;
     case 'p':
-      return isFiniteNumber(value) && value >= 0 ? value : undefined;
-    case 'N':
-      return value === null || isFiniteNumber(value) ? value : undefined;
-    case 'a':
-      return value;
-    case 'c':
-      return isErrorCode(value) ? value : undefined;
-    case 'm':
-      return members(value);
+      return Number.isFinite(value) && (value as number) >= 0 ? value : undefined;
     default:
       return isObject(value) ? value : undefined;
   }
@@ -97,9 +65,10 @@ function field(fields: Fields, name: string, kind: string): unknown {
 const fail = (error: ServerFrameError): ParseServerFrameResult => ({ ok: false, error });
 
 /**
- * Strictly parses one text frame a server sent. Unknown types, missing or mistyped required
- * fields and `error` codes outside the eleven `ErrorCode` literals are rejected; optional fields
- * of the wrong type are dropped; extra keys are ignored.
+ * Strictly parses one text frame a server sent: `validateServerFrame` on the parsed JSON (unknown
+ * types, missing or mistyped required fields and `error` codes outside the eleven `ErrorCode`
+ * literals are rejected), then a normalised copy: optional fields of the wrong type dropped,
+ * extra keys ignored.
  */
 export function parseServerFrame(
   text: string,
@@ -113,17 +82,15 @@ export function parseServerFrame(
   } catch {
     return fail({ reason: 'invalid_json' });
   }
-  if (!isObject(value)) return fail({ reason: 'not_object' });
-  const type = value.type;
-  if (typeof type !== 'string') return fail({ reason: 'invalid_field', field: 'type' });
-  const shape = Object.hasOwn(SHAPES, type) ? SHAPES[type as ServerFrameType] : undefined;
-  if (shape === undefined) return fail({ reason: 'unknown_type', type });
+  const error = validateServerFrame(value);
+  if (error) return fail(error);
+  const fields = value as Fields;
+  const type = fields.type as ServerFrameType;
   const frame: Fields = { type };
-  for (const spec of shape ? shape.split(' ') : []) {
-    const [name, kind] = spec.split(':') as [string, string];
-    const parsed = field(value, name, kind);
-    if (parsed !== undefined) frame[name] = parsed;
-    else if (!'Sop'.includes(kind)) return fail({ reason: 'invalid_field', type, field: name });
+  for (const spec of FIELDS[type] ? FIELDS[type].split(' ') : []) {
+    const [name, kind] = spec.split(':') as [string, string | undefined];
+    const copied = field(fields[name], kind);
+    if (copied !== undefined) frame[name] = copied;
   }
   return { ok: true, frame: frame as unknown as ServerFrame };
 }

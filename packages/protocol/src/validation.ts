@@ -35,6 +35,23 @@ export function isReservedChannel(channel: string): boolean {
 }
 
 /**
+ * True for a channel name of 1–256 UTF-8 bytes without control characters: the syntax of the wire
+ * rules, what a client can check before sending (reserved prefixes are the server's call).
+ */
+export function isValidChannelName(channel: unknown): channel is string {
+  return (
+    typeof channel === 'string' &&
+    channel.length > 0 &&
+    // At most 85 UTF-16 code units are at most 255 UTF-8 bytes: only longer names are counted
+    // (a lone surrogate becomes U+FFFD, 3 bytes, as `utf8ByteLength` counts it).
+    (channel.length <= MAX_CHANNEL_NAME_BYTES / 3 ||
+      (channel.length <= MAX_CHANNEL_NAME_BYTES &&
+        new TextEncoder().encode(channel).length <= MAX_CHANNEL_NAME_BYTES)) &&
+    !CONTROL_CHARACTERS.test(channel)
+  );
+}
+
+/**
  * Checks a channel name against the wire rules: a string of 1–256 UTF-8 bytes without control
  * characters (`invalid_channel`), outside the reserved prefixes (`channel_reserved`).
  * Returns `null` when the name is acceptable.
@@ -42,14 +59,8 @@ export function isReservedChannel(channel: string): boolean {
 export function validateChannelName(
   channel: unknown,
 ): 'invalid_channel' | 'channel_reserved' | null {
-  if (typeof channel !== 'string' || channel.length === 0) return 'invalid_channel';
-  if (channel.length > MAX_CHANNEL_NAME_BYTES) {
-    return 'invalid_channel';
-  }
-  if (utf8ByteLength(channel) > MAX_CHANNEL_NAME_BYTES) return 'invalid_channel';
-  if (CONTROL_CHARACTERS.test(channel)) return 'invalid_channel';
-  if (isReservedChannel(channel)) return 'channel_reserved';
-  return null;
+  if (!isValidChannelName(channel)) return 'invalid_channel';
+  return isReservedChannel(channel) ? 'channel_reserved' : null;
 }
 
 /** True for a peer id of 1–128 printable ASCII characters (U+0020–U+007E). */
