@@ -1,7 +1,9 @@
+// The client's state machine: the public API, connection attempts, reconnects, the welcome and
+// the dispatch of inbound frames. It runs past 450 lines because these share the connection's
+// state; each concept they lean on has its own file: `pending-requests.ts`, `keepalive.ts`,
+// `inbound-queue.ts`, `inbound-events.ts`, `token-provider.ts`, `request-arguments.ts`, and the
+// frame check and encoders of `@metered/protocol`.
 import {
-  AckTimeoutError,
-  DisconnectedError,
-  isErrorCode,
   isTerminalCloseCode,
   OVER_CONCURRENT_LIMIT_FLOOR_MS,
   redactSecrets,
@@ -11,44 +13,48 @@ import {
   SignallingError,
 } from '@metered/errors';
 import {
-  ACK_TIMEOUT_MS,
-  createRequestId,
-  type JsonObject,
+  encodePublish,
+  encodeSend,
+  encodeSubscribe,
+  encodeUnsubscribe,
   MAX_SERVER_FRAME_LENGTH,
   parseIceServers,
-  type PresenceMember,
   type ServerFrame,
+  validateServerFrame,
   type WelcomeFrame,
   WELCOME_TIMEOUT_MS,
 } from '@metered/protocol';
 import { Emitter, type EventClass, type EventHandler, type EventStreamOptions } from './emitter.js';
 import {
   Connected,
-  Direct,
   Disconnected,
-  GoingAway,
-  Message,
-  Presence,
-  type PresencePeer,
   ServerError,
   type SignallingEvent,
   type SignallingState,
   StateChange,
   TokenProviderError,
 } from './events.js';
-import { invalid } from './invalid.js';
+import { directEvent, goingAwayEvent, messageEvent, presenceEvent } from './inbound-events.js';
+import { InboundQueue } from './inbound-queue.js';
+import { startKeepalive } from './keepalive.js';
 import {
+  checkOptions,
+  DEFAULT_AUTO_RESUBSCRIBE,
+  DEFAULT_URL,
   parseOrigin,
   type SignallingClientOptions,
   type SignallingLogger,
-  type TokenProvider,
 } from './options.js';
+import { PendingRequests } from './pending-requests.js';
+import { checkChannel, checkData, checkPeerId } from './request-arguments.js';
 import {
   reconnectDelay,
   type ReconnectPolicy,
   resolveReconnectPolicy,
 } from './reconnect-policy.js';
-import { defaultWebSocketFactory, type WebSocketLike } from './websocket.js';
+import { TimerSet, type Timer } from './timer-set.js';
+import { fetchToken } from './token-provider.js';
+import { defaultWebSocketFactory, releaseSocket, type WebSocketLike } from './websocket.js';
 
 /** Options of {@link SignallingClient.subscribe}. */
 export interface SubscribeOptions {
@@ -58,17 +64,14 @@ export interface SubscribeOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-type Timer = ReturnType<typeof setTimeout>;
-
-/** Settles a pending request: resolves without an error, rejects with one. */
+/** Settles what `connect()` returns: resolves without an error, rejects with one. */
 type Settle = (error?: unknown) => void;
 
+/** The socket closed: its code and reason, queued behind its frames. */
 interface CloseRecord {
   readonly code: number;
   readonly reason: string;
 }
-
-type Fields = Record<string, unknown>;
 
 /** Replays of one channel after a reconnect that fail are retried this often, this far apart. */
 const RESUBSCRIBE_RETRIES = 3;
@@ -81,74 +84,6 @@ const CLIENT_CLOSED = 'client closed';
 
 const noop = (): void => {};
 const isString = (value: unknown): value is string => typeof value === 'string';
-const isFiniteNumber = Number.isFinite as (value: unknown) => value is number;
-/** A JSON object (not null, not an array), else `null`: optional metadata of the wrong type is dropped. */
-const objectOrNull = (value: unknown): JsonObject | null =>
-  typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject | null) : null;
-/** Presence members: an array of objects with a string `peerId`. */
-const isMemberList = (value: unknown): boolean =>
-  Array.isArray(value) && value.every((member) => isString((member as Fields | null)?.peerId));
-
-/**
- * The required fields of each server frame type, checked on the parsed JSON (the strict parser of
- * `@metered/protocol` states the same rules; the shared test vectors run through both). Optional
- * fields are checked where they are read.
- */
-const VALID: Record<string, ((frame: Fields) => boolean) | undefined> = {
-  welcome: (frame) =>
-    isString(frame.peerId) &&
-    (frame.expiresAt === null || isFiniteNumber(frame.expiresAt)) &&
-    isFiniteNumber(frame.serverTime) &&
-    isFiniteNumber(frame.maxMessageSize) &&
-    frame.maxMessageSize > 0,
-  ack: (frame) => isString(frame.requestId),
-  error: (frame) => isErrorCode(frame.code),
-  message: (frame) => isString(frame.channel) && isString(frame.from) && 'data' in frame,
-  direct: (frame) => isString(frame.from) && 'data' in frame,
-  presence: (frame) =>
-    isString(frame.channel) && isMemberList(frame.joined) && isMemberList(frame.left),
-  going_away: () => true,
-  pong: () => true,
-};
-
-/** Detaches the client from a socket; when `code` is given, closes it and keeps a no-op error handler until it has closed. */
-function release(socket: WebSocketLike, code?: number, reason?: string): void {
-  const forget = (): void => {
-    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
-  };
-  forget();
-  if (code === undefined) return;
-  socket.onclose = forget;
-  socket.onerror = noop;
-  try {
-    socket.close(code, reason);
-  } catch {
-    // Browsers only accept 1000 and 3000–4999 from a client (1009 is refused): close without one.
-    try {
-      socket.close();
-    } catch {
-      forget();
-    }
-  }
-}
-
-/** A channel name of 1–256 UTF-8 bytes without control characters (reserved names are the server's call). */
-function checkChannel(channel: string): void {
-  if (
-    !isString(channel) ||
-    !channel ||
-    new TextEncoder().encode(channel).length > 256 ||
-    // eslint-disable-next-line no-control-regex
-    /[\0-\x1f\x7f-\x9f]/.test(channel)
-  ) {
-    invalid('channel name');
-  }
-}
-
-/** `data` for publish and send: any JSON value, never `undefined`. */
-function checkData(data: unknown): void {
-  if (data === undefined) invalid('data: undefined');
-}
 
 /**
  * A connection to a protocol v1 server: pub/sub, presence and direct messages, with automatic
@@ -170,6 +105,7 @@ export class SignallingClient {
   readonly #policy: ReconnectPolicy | false;
   readonly #inactivityTimeoutMs: number;
   readonly #tokenProviderTimeoutMs: number;
+  readonly #autoResubscribe: boolean;
 
   #socket: WebSocketLike | undefined;
   /** Bumped by every attempt and by `close()`: an async step of an older one stops. */
@@ -181,40 +117,27 @@ export class SignallingClient {
   #tokenFailures = 0;
   /** What `connect()` returns while it waits for a welcome, and the function that settles it. */
   #connectWaiter: [Promise<void>, Settle] | undefined;
-  readonly #pending = new Map<string, Settle>();
+  readonly #pending = new PendingRequests();
   /** Active channels and their `includeSenderMetadata` flag, replayed after a reconnect. */
   readonly #subscriptions = new Map<string, boolean>();
-  /** Every running timer: the ones of a connection stop when it ends, all of them on `close()`. */
-  readonly #timers = new Set<Timer>();
+  /** Every running timer but the ack timers: the ones of a connection stop when it ends, all on `close()`. */
+  readonly #timers = new TimerSet();
   #welcomeTimer: Timer | undefined;
   #lastFrameAt = 0;
-  #lastPingAt = 0;
-  readonly #inbox: (string | CloseRecord)[] = [];
-  #pumping = false;
-  /** A request settled in the current synchronous run: frames behind it wait for a later task. */
-  #settled = false;
-  /** Set while inbound handling waits for a settled request's continuations; cancels that wait. */
-  #unpause: (() => void) | undefined;
-  #abortToken: (() => void) | undefined;
+  /** The frames and the close of the current socket, in wire order. */
+  readonly #inbound = new InboundQueue<string | CloseRecord>((item) =>
+    isString(item) ? this.#handle(item) : this.#closed(item.code, item.reason),
+  );
+  /** Stops the token provider of the attempt in progress. */
+  #cancelToken: ((reason: string) => void) | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: SignallingClientOptions) {
-    const { apiKey, tokenProvider } = options;
-    const inactivity = options.inactivityTimeoutMs ?? 60_000;
-    const tokenTimeout = options.tokenProviderTimeoutMs ?? 10_000;
-    if (
-      !apiKey === !tokenProvider ||
-      (apiKey ? !isString(apiKey) : typeof tokenProvider !== 'function')
-    ) {
-      invalid('credentials: pass exactly one of apiKey and tokenProvider');
-    }
-    if (typeof inactivity !== 'number' || Number.isNaN(inactivity)) invalid('inactivityTimeoutMs');
-    if (!(isFiniteNumber(tokenTimeout) && tokenTimeout > 0)) invalid('tokenProviderTimeoutMs');
+    [this.#inactivityTimeoutMs, this.#tokenProviderTimeoutMs] = checkOptions(options);
     this.#options = { ...options };
-    this.#url = parseOrigin(options.url ?? 'wss://rms.metered.ca');
+    this.#url = parseOrigin(options.url ?? DEFAULT_URL);
     this.#policy = resolveReconnectPolicy(options.reconnect);
-    this.#inactivityTimeoutMs = inactivity;
-    this.#tokenProviderTimeoutMs = tokenTimeout;
+    this.#autoResubscribe = options.autoResubscribe ?? DEFAULT_AUTO_RESUBSCRIBE;
     this.#emitter = new Emitter((error) => this.#log('error', `listener threw: ${String(error)}`));
   }
 
@@ -268,8 +191,8 @@ export class SignallingClient {
         resolve();
       };
       const flush = setTimeout(done, CLOSE_FLUSH_MS);
-      release(socket, code, reason);
-      // `release` closed the socket (maybe synchronously): wait for its close event if still due.
+      releaseSocket(socket, code, reason);
+      // `releaseSocket` closed the socket (maybe synchronously): wait for its close event if still due.
       if (socket.onclose) socket.onclose = done;
       else done();
     });
@@ -316,22 +239,21 @@ export class SignallingClient {
   async unsubscribe(channel: string): Promise<void> {
     checkChannel(channel);
     this.#subscriptions.delete(channel);
-    return this.#request({ type: 'unsubscribe', channel });
+    return this.#request((requestId) => encodeUnsubscribe(channel, requestId));
   }
 
   /** Publishes `data` (any JSON value, `null` included) to a channel; resolves on the ack. */
   async publish(channel: string, data: unknown): Promise<void> {
     checkChannel(channel);
     checkData(data);
-    return this.#request({ type: 'publish', channel, data });
+    return this.#request((requestId) => encodePublish(channel, data, requestId));
   }
 
   /** Sends `data` to one peer; resolves on the ack. */
   async send(peerId: string, data: unknown): Promise<void> {
-    // A peer id is 1–128 printable ASCII characters.
-    if (!isString(peerId) || !/^[\x20-\x7e]{1,128}$/.test(peerId)) invalid('peer id');
+    checkPeerId(peerId);
     checkData(data);
-    return this.#request({ type: 'send', to: peerId, data });
+    return this.#request((requestId) => encodeSend(peerId, data, requestId));
   }
 
   /** Calls `handler` with every event of a class; returns the function that removes it. */
@@ -366,9 +288,16 @@ export class SignallingClient {
     let failure: string | undefined = provider && 'token provider failed';
     let socket: WebSocketLike;
     try {
-      const query = provider
-        ? `token=${encodeURIComponent(await this.#fetchToken(provider))}`
-        : `key=${encodeURIComponent(apiKey as string)}`;
+      let query = `key=${encodeURIComponent(apiKey as string)}`;
+      if (provider) {
+        const token = await fetchToken(
+          provider,
+          this.#tokenProviderTimeoutMs,
+          this.#timers,
+          (cancel) => (this.#cancelToken = cancel),
+        );
+        query = `token=${encodeURIComponent(token)}`;
+      }
       this.#tokenFailures = 0;
       if (stale()) return;
       failure = undefined;
@@ -386,48 +315,25 @@ export class SignallingClient {
       }
       return this.#closed(NO_SOCKET, reason, error);
     }
-    if (stale()) return release(socket, 1000);
+    if (stale()) return releaseSocket(socket, 1000);
     this.#socket = socket;
-    this.#welcomeTimer = this.#timer(() => this.#drop(4000, 'welcome timeout'), WELCOME_TIMEOUT_MS);
+    this.#welcomeTimer = this.#timers.set(
+      () => this.#drop(4000, 'welcome timeout'),
+      WELCOME_TIMEOUT_MS,
+    );
     socket.onmessage = ({ data }) => {
       if (!isString(data)) return this.#log('warn', 'binary frame dropped');
       this.#lastFrameAt = Date.now();
-      this.#enqueue(data);
+      this.#inbound.push(data);
     };
-    socket.onclose = ({ code, reason }) => this.#enqueue({ code, reason });
+    socket.onclose = ({ code, reason }) => this.#inbound.push({ code, reason });
     socket.onerror = () => this.#log('debug', 'socket error');
-  }
-
-  #fetchToken(provider: TokenProvider): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const controller = new AbortController();
-      const settle = (error?: unknown, token?: string): void => {
-        this.#clearTimer(timer);
-        this.#abortToken = undefined;
-        if (token) return resolve(token);
-        controller.abort();
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the provider's own error
-        reject(error);
-      };
-      const timer = this.#timer(
-        () => settle(new SignallingError({ message: 'token provider timed out' })),
-        this.#tokenProviderTimeoutMs,
-      );
-      this.#abortToken = () => settle(new SignallingError({ message: CLIENT_CLOSED }));
-      Promise.resolve()
-        .then(() => provider({ signal: controller.signal }))
-        .then((token) => {
-          if (!isString(token) || !token) invalid('token: the provider returned none');
-          settle(undefined, token);
-        })
-        .catch(settle);
-    });
   }
 
   /** Closes the current socket from this side (watchdog, welcome timeout, oversized frame). */
   #drop(code: number, reason: string): void {
     this.#log('warn', `closing: ${reason}`);
-    if (this.#socket) release(this.#socket, code, reason);
+    if (this.#socket) releaseSocket(this.#socket, code, reason);
     this.#socket = undefined;
     this.#closed(code, reason);
   }
@@ -457,7 +363,7 @@ export class SignallingClient {
       code === 4010 ? OVER_CONCURRENT_LIMIT_FLOOR_MS : 0,
     );
     this.#log('info', `closed (${code}); reconnect attempt ${this.#attempts} in ${delay} ms`);
-    this.#timer(() => void this.#open(), delay);
+    this.#timers.set(() => void this.#open(), delay);
   }
 
   /**
@@ -465,18 +371,11 @@ export class SignallingClient {
    * pending requests and stops every timer (welcome, watchdog, acks, resubscribe retries).
    */
   #stop(code: number): void {
-    if (this.#socket) release(this.#socket);
+    if (this.#socket) releaseSocket(this.#socket);
     this.#socket = undefined;
-    this.#inbox.length = 0;
-    this.#unpause?.();
-    this.#unpause = undefined;
-    for (const [requestId, settle] of this.#pending) {
-      settle(
-        new DisconnectedError({ message: `disconnected (${code}) before ack of ${requestId}` }),
-      );
-    }
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    this.#inbound.clear();
+    this.#pending.disconnect(code);
+    this.#timers.clearAll();
   }
 
   /** Enters `closed`: stops everything and emits the final `Disconnected` when `announce`. */
@@ -484,7 +383,7 @@ export class SignallingClient {
     const waiter = this.#connectWaiter;
     this.#connectWaiter = undefined;
     this.#generation++;
-    this.#abortToken?.();
+    this.#cancelToken?.(CLIENT_CLOSED);
     this.#stop(code);
     this.#setState('closed');
     if (announce) this.#emitter.emit(new Disconnected({ code, reason, willReconnect: false }));
@@ -498,49 +397,6 @@ export class SignallingClient {
 
   // ---- inbound ----
 
-  #enqueue(item: string | CloseRecord): void {
-    this.#inbox.push(item);
-    this.#pump();
-  }
-
-  #pump(): void {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    const inbox = this.#inbox;
-    while (!this.#unpause && inbox.length > 0) {
-      if (this.#settled) {
-        this.#pause();
-        break;
-      }
-      const next = inbox.shift() as string | CloseRecord;
-      if (isString(next)) this.#handle(next);
-      else this.#closed(next.code, next.reason);
-    }
-    this.#pumping = false;
-  }
-
-  /**
-   * Called when a request settles. Frames of the same synchronous burst (`ws` emits every frame of
-   * one read before any promise continuation runs) then wait for a later task.
-   */
-  #markSettled(): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    queueMicrotask(() => (this.#settled = false));
-  }
-
-  /** Holds the inbox until the continuations of a request settled just now have run. */
-  #pause(): void {
-    const { setImmediate: immediate, clearImmediate } = globalThis;
-    // A task after the microtasks: `setImmediate` where the runtime has it, else a zero timer.
-    const [set, clear] = immediate ? [immediate, clearImmediate] : [setTimeout, clearTimeout];
-    const handle = set(() => {
-      this.#unpause = undefined;
-      this.#pump();
-    });
-    this.#unpause = () => clear(handle as never);
-  }
-
   /** Validates one text frame and acts on it; a malformed frame is logged and dropped. */
   #handle(text: string): void {
     if (text.length > MAX_SERVER_FRAME_LENGTH) return this.#drop(1009, 'frame exceeded client cap');
@@ -550,89 +406,62 @@ export class SignallingClient {
     } catch {
       // Reported below.
     }
-    const type = (parsed as Fields | null)?.type;
-    if (!isString(type) || !Object.hasOwn(VALID, type) || !VALID[type]?.(parsed as Fields)) {
-      return this.#log('warn', 'malformed frame dropped');
-    }
+    if (validateServerFrame(parsed)) return this.#log('warn', 'malformed frame dropped');
     const frame = parsed as ServerFrame;
     if (frame.type === 'welcome') return this.#welcome(frame);
-    if (this.#state !== 'connected') return this.#log('warn', `${type} before welcome`);
+    if (this.#state !== 'connected') return this.#log('warn', `${frame.type} before welcome`);
     switch (frame.type) {
-      case 'message': {
-        // The hot path: the same frozen instance `new Message({...})` makes, without the fields
-        // object in between.
-        const event = Object.create(Message.prototype) as {
-          -readonly [K in keyof Message]: Message[K];
-        };
-        event.channel = frame.channel;
-        event.senderPeerId = frame.from;
-        event.data = frame.data;
-        event.senderMetadata = objectOrNull(frame.fromMetadata);
-        return this.#emitter.emit(Object.freeze(event));
-      }
+      case 'message':
+        return this.#emitter.emit(messageEvent(frame));
       case 'direct':
-        return this.#emitter.emit(
-          new Direct({
-            senderPeerId: frame.from,
-            data: frame.data,
-            senderMetadata: objectOrNull(frame.fromMetadata),
-          }),
-        );
+        return this.#emitter.emit(directEvent(frame));
+      case 'presence':
+        return this.#emitter.emit(presenceEvent(frame));
+      case 'going_away':
+        return this.#emitter.emit(goingAwayEvent(frame));
       case 'ack':
-        return this.#settle(frame.requestId);
+        this.#settle(frame.requestId);
+        return;
       case 'error': {
         const { code } = frame;
         const requestId = isString(frame.requestId) ? frame.requestId : null;
         const message = isString(frame.message) ? frame.message : null;
-        if (requestId !== null && this.#pending.has(requestId)) {
-          return this.#settle(
+        if (
+          requestId !== null &&
+          this.#settle(
             requestId,
             // A `null` message is the same as none: the class's own text.
             new ServerRequestError({ code, requestId, message } as ServerRequestErrorOptions),
-          );
+          )
+        ) {
+          return;
         }
         if (code !== 'unknown_type' || requestId !== null) {
           this.#emitter.emit(new ServerError({ code, message, requestId }));
         }
         return;
       }
-      case 'presence': {
-        const peers = (list: readonly PresenceMember[]): readonly PresencePeer[] =>
-          Object.freeze(
-            list.map(({ peerId, metadata }) =>
-              Object.freeze({ peerId, metadata: objectOrNull(metadata) }),
-            ),
-          );
-        return this.#emitter.emit(
-          new Presence({
-            channel: frame.channel,
-            joined: peers(frame.joined),
-            left: peers(frame.left),
-          }),
-        );
-      }
-      case 'going_away': {
-        const { retryAfterMs } = frame;
-        return this.#emitter.emit(
-          new GoingAway({
-            retryAfterMs: isFiniteNumber(retryAfterMs) && retryAfterMs >= 0 ? retryAfterMs : 1000,
-          }),
-        );
-      }
       case 'pong':
     }
   }
 
   #welcome(frame: WelcomeFrame): void {
-    if (this.#state === 'connected' || !this.#socket) {
+    const socket = this.#socket;
+    if (this.#state === 'connected' || !socket) {
       return this.#log('warn', 'unexpected welcome ignored');
     }
-    this.#clearTimer(this.#welcomeTimer);
+    this.#timers.clear(this.#welcomeTimer);
     const isReconnect = this.#welcomed;
     this.#welcomed = true;
     this.#attempts = 0;
     this.#setState('connected');
-    this.#watch();
+    startKeepalive(
+      this.#inactivityTimeoutMs,
+      () => this.#lastFrameAt,
+      socket,
+      () => this.#drop(4000, 'inactivity timeout'),
+      this.#timers,
+    );
     this.#emitter.emit(
       new Connected({
         peerId: frame.peerId,
@@ -643,7 +472,7 @@ export class SignallingClient {
         iceServers: parseIceServers(frame.metadata?.iceServers),
       }),
     );
-    if (isReconnect && (this.#options.autoResubscribe ?? true)) {
+    if (isReconnect && this.#autoResubscribe) {
       for (const [channel, flag] of this.#subscriptions) this.#resubscribe(channel, flag, 0);
     }
     // A listener that closed the client has already settled the waiter.
@@ -651,7 +480,7 @@ export class SignallingClient {
     if (waiter) {
       this.#connectWaiter = undefined;
       waiter[1]();
-      this.#markSettled();
+      this.#inbound.markSettled();
     }
   }
 
@@ -661,7 +490,7 @@ export class SignallingClient {
       if (generation !== this.#generation || this.#state !== 'connected') return;
       this.#log('warn', `resubscribe to ${channel} failed: ${String(error)}`);
       if (retry < RESUBSCRIBE_RETRIES) {
-        this.#timer(() => {
+        this.#timers.set(() => {
           const current = this.#subscriptions.get(channel);
           if (current !== undefined) this.#resubscribe(channel, current, retry + 1);
         }, RESUBSCRIBE_RETRY_MS);
@@ -669,86 +498,22 @@ export class SignallingClient {
     });
   }
 
-  /**
-   * One timer for the watchdog and the keepalive: it compares the time of the last inbound frame
-   * instead of being re-armed by every frame.
-   */
-  #watch(): void {
-    const timeout = this.#inactivityTimeoutMs;
-    if (!(timeout > 0 && timeout < Infinity)) return;
-    const interval = Math.max(1000, Math.floor(timeout / 3));
-    this.#lastPingAt = 0;
-    const check = (): void => {
-      const now = Date.now();
-      const last = this.#lastFrameAt;
-      if (now - last >= timeout) return this.#drop(4000, 'inactivity timeout');
-      if (now - Math.max(last, this.#lastPingAt) >= interval) {
-        this.#lastPingAt = now;
-        this.#socket?.send('{"type":"ping"}');
-      }
-      this.#timer(
-        check,
-        Math.min(last + timeout, Math.max(last, this.#lastPingAt) + interval) - now,
-      );
-    };
-    this.#timer(check, interval);
-  }
-
   // ---- requests ----
 
-  /** A subscribe frame; the `includeSenderMetadata` key is left out when false. */
   #subscribe(channel: string, flag: boolean): Promise<void> {
-    return this.#request({ type: 'subscribe', channel, includeSenderMetadata: flag || undefined });
+    return this.#request((requestId) => encodeSubscribe(channel, requestId, flag));
   }
 
-  /** Sends `frame` with a fresh `requestId` and resolves on its ack. */
-  #request(frame: Fields): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const requestId = (frame.requestId = createRequestId());
-      const text = JSON.stringify(frame);
-      const socket = this.#socket;
-      if (this.#state !== 'connected' || !socket) {
-        throw new SignallingError({ message: 'not connected' });
-      }
-      socket.send(text);
-      const settle: Settle = (error) => {
-        this.#pending.delete(requestId);
-        this.#clearTimer(timer);
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- always an Error
-        if (error) reject(error);
-        else resolve();
-      };
-      const timer = this.#timer(
-        () => settle(new AckTimeoutError({ requestId, timeout: ACK_TIMEOUT_MS })),
-        ACK_TIMEOUT_MS,
-      );
-      this.#pending.set(requestId, settle);
-    });
+  /** Sends the frame `encode` builds for a fresh `requestId`; resolves on its ack. */
+  #request(encode: (requestId: string) => string): Promise<void> {
+    return this.#pending.send(this.#state === 'connected' ? this.#socket : undefined, encode);
   }
 
-  /** An `ack` or a correlated `error` arrived: settles its request. */
-  #settle(requestId: string, error?: unknown): void {
-    const settle = this.#pending.get(requestId);
-    if (settle) {
-      settle(error);
-      this.#markSettled();
-    }
-  }
-
-  // ---- helpers ----
-
-  #timer(callback: () => void, ms: number): Timer {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      callback();
-    }, ms);
-    this.#timers.add(timer);
-    return timer;
-  }
-
-  #clearTimer(timer: Timer | undefined): void {
-    clearTimeout(timer);
-    this.#timers.delete(timer as Timer);
+  /** An `ack` or a correlated `error` arrived: settles its request; `false` when none waits. */
+  #settle(requestId: string, error?: unknown): boolean {
+    const settled = this.#pending.settle(requestId, error);
+    if (settled) this.#inbound.markSettled();
+    return settled;
   }
 
   #setState(to: SignallingState): void {

@@ -1,3 +1,4 @@
+import { INACTIVITY_TIMEOUT_MS } from '@metered/protocol';
 import { DEFAULT_RECONNECT, type ReconnectOptions } from './reconnect-policy.js';
 import { invalid } from './invalid.js';
 import type { WebSocketFactory } from './websocket.js';
@@ -36,14 +37,39 @@ export interface SignallingClientOptions {
   readonly random?: (() => number) | undefined;
 }
 
+// The defaults, one constant each so that the client's bundle does not carry the object below.
+export const DEFAULT_URL = 'wss://rms.metered.ca';
+export const DEFAULT_INACTIVITY_TIMEOUT_MS = INACTIVITY_TIMEOUT_MS;
+export const DEFAULT_TOKEN_PROVIDER_TIMEOUT_MS = 10_000;
+export const DEFAULT_AUTO_RESUBSCRIBE = true;
+
 /** The defaults of {@link SignallingClientOptions}. */
 export const SIGNALLING_CLIENT_DEFAULTS = /* @__PURE__ */ Object.freeze({
-  url: 'wss://rms.metered.ca',
+  url: DEFAULT_URL,
   reconnect: DEFAULT_RECONNECT,
-  inactivityTimeoutMs: 60_000,
-  tokenProviderTimeoutMs: 10_000,
-  autoResubscribe: true,
+  inactivityTimeoutMs: DEFAULT_INACTIVITY_TIMEOUT_MS,
+  tokenProviderTimeoutMs: DEFAULT_TOKEN_PROVIDER_TIMEOUT_MS,
+  autoResubscribe: DEFAULT_AUTO_RESUBSCRIBE,
 });
+
+/**
+ * Checks the credentials and the timeouts (`TypeError` on a bad value); returns
+ * `[inactivityTimeoutMs, tokenProviderTimeoutMs]` with their defaults applied.
+ */
+export function checkOptions(options: SignallingClientOptions): [number, number] {
+  const { apiKey, tokenProvider } = options;
+  const inactivity = options.inactivityTimeoutMs ?? DEFAULT_INACTIVITY_TIMEOUT_MS;
+  const tokenTimeout = options.tokenProviderTimeoutMs ?? DEFAULT_TOKEN_PROVIDER_TIMEOUT_MS;
+  if (
+    !apiKey === !tokenProvider ||
+    (apiKey ? typeof apiKey !== 'string' : typeof tokenProvider !== 'function')
+  ) {
+    invalid('credentials: pass exactly one of apiKey and tokenProvider');
+  }
+  if (typeof inactivity !== 'number' || Number.isNaN(inactivity)) invalid('inactivityTimeoutMs');
+  if (!(Number.isFinite(tokenTimeout) && tokenTimeout > 0)) invalid('tokenProviderTimeoutMs');
+  return [inactivity, tokenTimeout];
+}
 
 /**
  * Validates the `url` option and returns its origin. `wss:` anywhere, `ws:` only for localhost,

@@ -37,3 +37,27 @@ export async function defaultWebSocketFactory(): Promise<WebSocketFactory> {
   if (!Socket) throw new TypeError('no WebSocket: install `ws` or pass `webSocketFactory`');
   return (url) => new Socket(url);
 }
+
+/**
+ * Detaches the client from a socket; when `code` is given, closes it and keeps a no-op error
+ * handler until it has closed.
+ */
+export function releaseSocket(socket: WebSocketLike, code?: number, reason?: string): void {
+  const forget = (): void => {
+    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+  };
+  forget();
+  if (code === undefined) return;
+  socket.onclose = forget;
+  socket.onerror = () => {};
+  try {
+    socket.close(code, reason);
+  } catch {
+    // Browsers only accept 1000 and 3000–4999 from a client (1009 is refused): close without one.
+    try {
+      socket.close();
+    } catch {
+      forget();
+    }
+  }
+}
