@@ -13,6 +13,7 @@ import {
 } from '@metered/protocol';
 import { TOKEN_EXPIRY_MARGIN_MS, type ConnectionIdentity } from './auth.js';
 import { andThen, type Broker, type BrokerConnection, type MaybePromise } from './broker/broker.js';
+import { hasLoneSurrogate } from './channel-name.js';
 import type { AppConfig } from './config.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { consumeMessageQuota } from './message-quota.js';
@@ -60,6 +61,14 @@ export class ClientFrameHandler {
       return;
     }
     const { frame } = parsed;
+    if ('channel' in frame && hasLoneSurrogate(frame.channel)) {
+      metrics.frameIn('rejected');
+      return this.sendError(
+        'invalid_channel',
+        'channel name has a lone surrogate (no UTF-8 form)',
+        frame.requestId,
+      );
+    }
     // Every receiver gets `data` re-encoded, and encoding recurses: refuse what would overflow
     // the stack instead of failing later with an internal error. Nesting deeper than the limit
     // needs at least two characters per level, so short frames skip the walk.

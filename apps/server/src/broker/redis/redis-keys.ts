@@ -1,9 +1,12 @@
 // Keys the TypeScript side reads directly (the Lua scripts compute the others, with the same
 // layout: see redis-scripts.ts).
 
-/** An app id as it appears in keys: its length, a colon, the id. */
+/**
+ * An app id as it appears in keys: its length in UTF-8 bytes (what Lua's `#` counts), a colon,
+ * the id.
+ */
 export function appKey(appId: string): string {
-  return `${appId.length}:${appId}`;
+  return `${Buffer.byteLength(appId, 'utf8')}:${appId}`;
 }
 
 /** The hash of a channel's roster: peer id → member JSON. */
