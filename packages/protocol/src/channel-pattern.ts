@@ -61,28 +61,38 @@ export function compileCountingMatcher(
   const last = pattern.lastIndexOf('*');
   const prefix = pattern.slice(0, first);
   const suffix = pattern.slice(last + 1);
-  const middle = pattern.slice(first, last + 1);
-  const tokens = tokenize(middle);
-  const matchesMiddle =
-    middle === '**'
-      ? () => true
-      : tokens.length <= MAX_WORD_TOKENS
-        ? wordMatcher(tokens, counter)
-        : arrayMatcher(tokens, counter);
   // The literal text before the first wildcard and after the last one is compared as text; a
   // surrogate there could stand for half of a character of the channel, so such patterns run
   // whole through the automaton.
   if (SURROGATE.test(prefix) || SURROGATE.test(suffix)) {
-    const whole = tokenize(pattern);
-    return whole.length <= MAX_WORD_TOKENS
-      ? wordMatcher(whole, counter)
-      : arrayMatcher(whole, counter);
+    const whole = automaton(tokenize(pattern), counter);
+    return (channel) => whole(channel, 0, channel.length);
   }
+  const middle = pattern.slice(first, last + 1);
+  const matchesMiddle: RangeMatcher =
+    middle === '**'
+      ? () => true
+      : middle === '*'
+        ? (channel, start, end) => {
+            const slash = channel.indexOf('/', start);
+            return slash === -1 || slash >= end;
+          }
+        : automaton(tokenize(middle), counter);
+  const ends = prefix.length + suffix.length;
   return (channel) =>
-    channel.length >= prefix.length + suffix.length &&
+    channel.length >= ends &&
     channel.startsWith(prefix) &&
     channel.endsWith(suffix) &&
-    matchesMiddle(channel.slice(prefix.length, channel.length - suffix.length));
+    matchesMiddle(channel, prefix.length, channel.length - suffix.length);
+}
+
+/** Matches `channel` from code unit `start` to `end`. */
+type RangeMatcher = (channel: string, start: number, end: number) => boolean;
+
+function automaton(tokens: Int32Array, counter: PatternStepCounter | undefined): RangeMatcher {
+  return tokens.length <= MAX_WORD_TOKENS
+    ? wordMatcher(tokens, counter)
+    : arrayMatcher(tokens, counter);
 }
 
 const SURROGATE = /[\uD800-\uDFFF]/;
@@ -106,10 +116,7 @@ function literalMasks(tokens: Int32Array): {
 }
 
 /** The set of positions as one integer, bit `p` for position `p`: one step per code point. */
-function wordMatcher(
-  tokens: Int32Array,
-  counter: PatternStepCounter | undefined,
-): (channel: string) => boolean {
+function wordMatcher(tokens: Int32Array, counter: PatternStepCounter | undefined): RangeMatcher {
   const { ascii, other } = literalMasks(tokens);
   let stars = 0;
   let globstars = 0;
@@ -127,10 +134,10 @@ function wordMatcher(
     }
     return closed;
   };
-  const start = close(1);
-  return (channel) => {
-    let states = start;
-    for (let index = 0; index < channel.length;) {
+  const initial = close(1);
+  return (channel, start, end) => {
+    let states = initial;
+    for (let index = start; index < end;) {
       let codePoint = channel.charCodeAt(index);
       let literals: number;
       if (codePoint < 128) {
@@ -152,19 +159,16 @@ function wordMatcher(
 }
 
 /** The set of positions as an array of flags, for longer patterns. */
-function arrayMatcher(
-  tokens: Int32Array,
-  counter: PatternStepCounter | undefined,
-): (channel: string) => boolean {
+function arrayMatcher(tokens: Int32Array, counter: PatternStepCounter | undefined): RangeMatcher {
   const width = tokens.length + 1;
   // Reused across calls: a match runs to completion before the next one starts.
   let current = new Uint8Array(width);
   let next = new Uint8Array(width);
-  return (channel) => {
+  return (channel, start, end) => {
     for (let position = 0; position < width; position++) current[position] = 0;
     current[0] = 1;
     closeOverWildcards(tokens, current);
-    for (let index = 0; index < channel.length;) {
+    for (let index = start; index < end;) {
       const codePoint = channel.codePointAt(index) as number;
       index += codePoint > 0xffff ? 2 : 1;
       for (let position = 0; position < width; position++) next[position] = 0;
