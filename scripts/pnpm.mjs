@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Runs the pinned pnpm through npm, so a machine with only Node and npm needs nothing else.
+// Like pnpm itself it works on the current directory: from a package folder it acts on that
+// package (`node ../../scripts/pnpm.mjs pack`); `--dir <folder>` names another one.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -16,7 +18,7 @@ const args = process.argv.slice(2);
 const [command, commandArgs] = installed()
   ? ['pnpm', args]
   : ['npx', ['--yes', `pnpm@${version}`, ...args]];
-const result = spawnSync(command, commandArgs, { stdio: 'inherit', cwd: root });
+const result = spawnSync(command, commandArgs, { stdio: 'inherit' });
 if (result.error) {
   console.error(result.error.message);
   process.exit(1);

@@ -25,73 +25,62 @@ export class ChannelScope {
   }
 }
 
-type Token =
-  { readonly kind: 'char'; readonly char: string } | { readonly kind: 'star' | 'globstar' };
+const SLASH = 0x2f;
+const ASTERISK = 0x2a;
+/** Pattern tokens: code points (≥ 0) and the two wildcards. */
+const STAR = -1;
+const GLOBSTAR = -2;
 
-function tokenize(pattern: string): Token[] {
-  const tokens: Token[] = [];
-  for (let index = 0; index < pattern.length; index++) {
-    const char = pattern[index] as string;
-    if (char === '*') {
-      if (pattern[index + 1] === '*') {
-        tokens.push({ kind: 'globstar' });
+function tokenize(pattern: string): Int32Array {
+  const tokens: number[] = [];
+  for (let index = 0; index < pattern.length;) {
+    const codePoint = pattern.codePointAt(index) as number;
+    index += codePoint > 0xffff ? 2 : 1;
+    if (codePoint === ASTERISK) {
+      if (pattern.charCodeAt(index) === ASTERISK) {
+        tokens.push(GLOBSTAR);
         index++;
-      } else tokens.push({ kind: 'star' });
-    } else tokens.push({ kind: 'char', char });
+      } else tokens.push(STAR);
+    } else tokens.push(codePoint);
   }
-  return tokens;
+  return Int32Array.from(tokens);
 }
 
 /**
  * A sound (conservative) test of `inner ⊆ outer` for channel patterns: true only when each piece
  * of `inner` can be absorbed by a piece of `outer` (`**` absorbs anything, `*` absorbs characters
  * other than `/` and `*` runs, a character matches itself).
+ *
+ * Dynamic programming over (outer position, inner position), two rows at a time: at most
+ * (outer + 1) × (inner + 1) steps, no recursion, whatever the patterns.
  */
 export function patternIncludes(outer: string, inner: string): boolean {
   const outerTokens = tokenize(outer);
   const innerTokens = tokenize(inner);
-  const width = innerTokens.length + 1;
-  const memo = new Map<number, boolean>();
-
-  const includes = (innerIndex: number, outerIndex: number): boolean => {
-    const key = outerIndex * width + innerIndex;
-    const cached = memo.get(key);
-    if (cached !== undefined) return cached;
-    let result = false;
-    const token = outerTokens[outerIndex];
-    if (token === undefined) result = innerIndex === innerTokens.length;
-    else if (token.kind === 'char') {
-      const innerToken = innerTokens[innerIndex];
-      result =
-        innerToken?.kind === 'char' &&
-        innerToken.char === token.char &&
-        includes(innerIndex + 1, outerIndex + 1);
-    } else if (token.kind === 'star') {
-      for (let next = innerIndex; next <= innerTokens.length; next++) {
-        if (includes(next, outerIndex + 1)) {
-          result = true;
-          break;
-        }
-        const absorbed = innerTokens[next];
-        if (
-          absorbed === undefined ||
-          absorbed.kind === 'globstar' ||
-          (absorbed.kind === 'char' && absorbed.char === '/')
-        ) {
-          break;
-        }
+  const innerLength = innerTokens.length;
+  // below[i]: inner[i..] ⊆ outer[o + 1..]; row[i]: inner[i..] ⊆ outer[o..].
+  let below = new Uint8Array(innerLength + 1);
+  let row = new Uint8Array(innerLength + 1);
+  below[innerLength] = 1;
+  for (let outerIndex = outerTokens.length - 1; outerIndex >= 0; outerIndex--) {
+    const token = outerTokens[outerIndex] as number;
+    row.fill(0);
+    for (let innerIndex = innerLength; innerIndex >= 0; innerIndex--) {
+      const innerToken = innerIndex < innerLength ? (innerTokens[innerIndex] as number) : undefined;
+      let included: boolean;
+      if (token >= 0) included = innerToken === token && below[innerIndex + 1] === 1;
+      else if (below[innerIndex] === 1) included = true;
+      else if (innerToken === undefined) included = false;
+      else if (token === GLOBSTAR) included = row[innerIndex + 1] === 1;
+      else {
+        const absorbable = innerToken === STAR || (innerToken >= 0 && innerToken !== SLASH);
+        included = absorbable && row[innerIndex + 1] === 1;
       }
-    } else {
-      for (let next = innerIndex; next <= innerTokens.length; next++) {
-        if (includes(next, outerIndex + 1)) {
-          result = true;
-          break;
-        }
-      }
+      row[innerIndex] = included ? 1 : 0;
     }
-    memo.set(key, result);
-    return result;
-  };
-
-  return includes(0, 0);
+    const previous = below;
+    below = row;
+    row = previous;
+  }
+  return below[0] === 1;
 }

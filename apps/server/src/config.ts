@@ -1,3 +1,4 @@
+import { hasLoneSurrogate } from './channel-name.js';
 import {
   PERMISSIONS,
   PROTOCOL_LIMITS,
@@ -172,6 +173,7 @@ const appSchema = z
     id: z
       .string()
       .min(1)
+      .refine((id) => !hasLoneSurrogate(id), 'a lone surrogate has no UTF-8 form')
       .describe(
         'Unique app id. Apps are isolated: no message, presence or kick crosses from one to another.',
       ),

@@ -1,31 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { WsCloseCode, type ErrorCode } from '@metered/errors';
-import {
-  PONG_FRAME,
-  encodeAck,
-  encodeError,
-  encodeGoingAway,
-  encodePresence,
-  encodeWelcome,
-  parseClientFrame,
-  type JsonObject,
-  type PresenceMember,
-  type PublishFrame,
-  type SendFrame,
-  type SubscribeFrame,
-  type UnsubscribeFrame,
-} from '@metered/protocol';
+import { WsCloseCode } from '@metered/errors';
+import { encodeGoingAway, encodeWelcome, type JsonObject } from '@metered/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import { TOKEN_EXPIRY_MARGIN_MS, type ConnectionIdentity } from './auth.js';
 import {
-  MAX_JSON_DEPTH,
-  TOKEN_EXPIRY_MARGIN_MS,
-  nestsDeeperThan,
-  type ConnectionIdentity,
-} from './auth.js';
-import { isPromise, type Broker, type BrokerConnection, type MaybePromise } from './broker.js';
-import { BROKER_UNAVAILABLE_CLOSE_CODE, BrokerUnavailableError } from './broker-unavailable.js';
+  isPromise,
+  type Broker,
+  type BrokerConnection,
+  type MaybePromise,
+} from './broker/broker.js';
+import {
+  BROKER_UNAVAILABLE_CLOSE_CODE,
+  BrokerUnavailableError,
+} from './broker/broker-unavailable.js';
+import { ClientFrameHandler } from './client-frame-handler.js';
 import type { AppConfig } from './config.js';
+import { MessageRateLimiter } from './message-rate-limiter.js';
 import type { ServerMetrics } from './metrics.js';
 import {
   coalesceWrites,
@@ -33,7 +24,6 @@ import {
   type CorkableTransport,
   type OutboundFrame,
 } from './outbound.js';
-import { TokenBucket } from './rate-limiter.js';
 
 /** Close code for a socket whose outbound buffer stays over the bound (a slow consumer). */
 export const SLOW_CONSUMER_CLOSE_CODE = WsCloseCode.POLICY_VIOLATION;
@@ -62,31 +52,16 @@ export interface ConnectionContext {
 
 type ConnectionState = 'authenticating' | 'establishing' | 'open' | 'closing' | 'closed';
 
-/** Chains a step after a value that may or may not be a promise, staying synchronous when it can. */
-function andThen<T, R>(
-  value: MaybePromise<T>,
-  step: (value: T) => MaybePromise<R>,
-): MaybePromise<R> {
-  return isPromise(value) ? value.then(step) : step(value);
-}
-
-/** The start of the quota period `now` falls in, Unix seconds (periods aligned to the epoch). */
-export function periodStartOf(now: number, periodSeconds: number): number {
-  const seconds = Math.floor(now / 1000);
-  return seconds - (seconds % periodSeconds);
-}
-
 /** One client socket: authentication outcome, frame handling, limits, and its broker membership. */
 export class Connection implements BrokerConnection {
   readonly id = randomUUID();
   private state: ConnectionState = 'authenticating';
   private identity: ConnectionIdentity | undefined;
-  private readonly channels = new Set<string>();
-  private bucket: TokenBucket | undefined;
+  private frames: ClientFrameHandler | undefined;
+  private readonly rate = new MessageRateLimiter();
   private readonly inbound: string[] = [];
   private readonly outboundBeforeWelcome: OutboundFrame[] = [];
   private processing = false;
-  private acquired = false;
   private attached = false;
   private expiryTimer: NodeJS.Timeout | undefined;
   private closeCode: number | undefined;
@@ -162,9 +137,7 @@ export class Connection implements BrokerConnection {
       this.close(WsCloseCode.OVER_CONCURRENT_LIMIT, 'over the concurrent connection limit');
       return;
     }
-    this.acquired = true;
     if (this.state !== 'establishing') {
-      this.acquired = false;
       await broker.releaseConnection(app.id);
       return;
     }
@@ -177,7 +150,15 @@ export class Connection implements BrokerConnection {
     }
 
     const now = this.context.now();
-    this.bucket = new TokenBucket(app.limits.messageBurst, app.limits.messagesPerSecond, now);
+    this.rate.start(app.limits, now);
+    this.frames = new ClientFrameHandler({
+      connection: this,
+      identity,
+      app: () => this.appConfig ?? identity.app,
+      broker,
+      metrics: this.context.metrics,
+      now: () => this.context.now(),
+    });
     let metadata = identity.metadata;
     if (app.iceServers.length > 0 && (metadata === undefined || !('iceServers' in metadata))) {
       metadata = { ...metadata, iceServers: app.iceServers as unknown as JsonObject[] };
@@ -213,12 +194,9 @@ export class Connection implements BrokerConnection {
       this.close(WsCloseCode.MESSAGE_TOO_BIG, 'frame exceeds maxMessageSize');
       return;
     }
-    if (this.state === 'open') {
-      if (!this.bucket?.tryTake(this.context.now())) {
-        this.close(WsCloseCode.OVER_MESSAGE_RATE, 'over the message rate');
-        return;
-      }
-    } else if (this.inbound.length >= (app?.limits.messageBurst ?? 200)) {
+    if (
+      !this.rate.admit(this.context.now(), this.inbound.length, app?.limits.messageBurst ?? 200)
+    ) {
       this.close(WsCloseCode.OVER_MESSAGE_RATE, 'over the message rate');
       return;
     }
@@ -232,7 +210,7 @@ export class Connection implements BrokerConnection {
       const text = this.inbound.shift() as string;
       let result: MaybePromise<void>;
       try {
-        result = this.handleText(text);
+        result = (this.frames as ClientFrameHandler).handle(text);
       } catch (error) {
         this.fail(error);
         return;
@@ -263,168 +241,6 @@ export class Connection implements BrokerConnection {
     }
     this.context.logger.error({ err: error, connection: this.id }, 'frame handling failed');
     this.close(INTERNAL_ERROR_CLOSE_CODE, 'internal error');
-  }
-
-  private handleText(text: string): MaybePromise<void> {
-    const identity = this.identity as ConnectionIdentity;
-    if (
-      identity.expiresAt !== null &&
-      this.context.now() >= identity.expiresAt * 1000 - TOKEN_EXPIRY_MARGIN_MS
-    ) {
-      this.close(WsCloseCode.TOKEN_EXPIRED, 'token expired');
-      return;
-    }
-    const parsed = parseClientFrame(text);
-    if (!parsed.ok) {
-      const { rejection } = parsed;
-      this.context.metrics.frameIn('rejected');
-      if (rejection.action === 'close') this.close(rejection.closeCode, rejection.reason);
-      else this.sendError(rejection.code, rejection.message, rejection.requestId);
-      return;
-    }
-    const { frame } = parsed;
-    // Every receiver gets `data` re-encoded, and encoding recurses: refuse what would overflow
-    // the stack instead of failing later with an internal error. Nesting deeper than the limit
-    // needs at least two characters per level, so short frames skip the walk.
-    if (
-      (frame.type === 'publish' || frame.type === 'send') &&
-      text.length > 2 * MAX_JSON_DEPTH &&
-      nestsDeeperThan(frame.data)
-    ) {
-      this.context.metrics.frameIn('rejected');
-      return this.sendError(
-        'malformed_message',
-        `data nests deeper than ${MAX_JSON_DEPTH} levels`,
-        frame.requestId,
-      );
-    }
-    this.context.metrics.frameIn(frame.type);
-    switch (frame.type) {
-      case 'ping':
-        this.deliver(PONG_FRAME);
-        return;
-      case 'subscribe':
-        return this.subscribe(frame);
-      case 'unsubscribe':
-        return this.unsubscribe(frame);
-      case 'publish':
-        return this.publish(frame);
-      case 'send':
-        return this.send(frame);
-      default: {
-        const unknownFrame: never = frame;
-        return unknownFrame;
-      }
-    }
-  }
-
-  private subscribe(frame: SubscribeFrame): MaybePromise<void> {
-    const identity = this.identity as ConnectionIdentity;
-    const { channel, requestId } = frame;
-    if (!identity.permissions.has('subscribe')) {
-      return this.sendError('action_not_permitted', 'subscribe is not permitted', requestId);
-    }
-    if (!identity.scope.allows(channel)) {
-      return this.sendError('channel_not_authorized', 'channel not authorized', requestId);
-    }
-    const limit = this.appConfig?.limits.maxChannelsPerConnection ?? 100;
-    if (!this.channels.has(channel) && this.channels.size >= limit) {
-      return this.sendError(
-        'channel_limit_exceeded',
-        `at most ${limit} channels per connection`,
-        requestId,
-      );
-    }
-    this.channels.add(channel);
-    return this.context.broker.subscribe(this, channel, {
-      includeSenderMetadata: frame.includeSenderMetadata === true,
-      beforeAnnounce: (members: readonly PresenceMember[]) => {
-        if (requestId !== undefined) this.deliver(encodeAck(requestId));
-        this.deliver(encodePresence(channel, members, []));
-      },
-    });
-  }
-
-  private unsubscribe(frame: UnsubscribeFrame): MaybePromise<void> {
-    const { channel, requestId } = frame;
-    const acknowledge = (): void => {
-      if (requestId !== undefined) this.deliver(encodeAck(requestId));
-    };
-    if (!this.channels.delete(channel)) return acknowledge();
-    return andThen(this.context.broker.unsubscribe(this, channel), acknowledge);
-  }
-
-  /** Counts a publish/send against the app's period quota. */
-  private consumeQuota(): MaybePromise<boolean> {
-    const app = this.appConfig as AppConfig;
-    const periodStart = periodStartOf(this.context.now(), app.plan.periodSeconds);
-    return andThen(
-      this.context.broker.consumeMessage(app.id, periodStart, app.plan.maxMessagesPerPeriod),
-      (result) => result.allowed,
-    );
-  }
-
-  private publish(frame: PublishFrame): MaybePromise<void> {
-    const identity = this.identity as ConnectionIdentity;
-    const { channel, requestId } = frame;
-    if (!identity.permissions.has('publish')) {
-      return this.sendError('action_not_permitted', 'publish is not permitted', requestId);
-    }
-    if (!identity.scope.allows(channel)) {
-      return this.sendError('channel_not_authorized', 'channel not authorized', requestId);
-    }
-    return andThen(this.consumeQuota(), (allowed) => {
-      if (!allowed) {
-        return this.sendError('over_message_quota', 'message quota exhausted', requestId);
-      }
-      return andThen(
-        this.context.broker.publish(identity.app.id, {
-          channel,
-          from: identity.peerId,
-          data: frame.data,
-          fromMetadata: identity.peerMetadata,
-          excludeConnectionId: this.id,
-        }),
-        () => {
-          if (requestId !== undefined) this.deliver(encodeAck(requestId));
-        },
-      );
-    });
-  }
-
-  private send(frame: SendFrame): MaybePromise<void> {
-    const identity = this.identity as ConnectionIdentity;
-    const { to, requestId } = frame;
-    if (!identity.permissions.has('send')) {
-      return this.sendError('action_not_permitted', 'send is not permitted', requestId);
-    }
-    if (to === identity.peerId) {
-      return this.sendError('invalid_peer_id', 'cannot send to yourself', requestId);
-    }
-    return andThen(this.consumeQuota(), (allowed) => {
-      if (!allowed) {
-        return this.sendError('over_message_quota', 'message quota exhausted', requestId);
-      }
-      return andThen(
-        this.context.broker.sendDirect(identity.app.id, {
-          from: identity.peerId,
-          to,
-          data: frame.data,
-          fromMetadata: identity.peerMetadata,
-        }),
-        (delivered) => {
-          if (delivered === 0) {
-            return this.sendError('peer_not_found', 'peer is not online', requestId);
-          }
-          if (requestId !== undefined) this.deliver(encodeAck(requestId));
-        },
-      );
-    });
-  }
-
-  private sendError(code: ErrorCode, message: string, requestId: string | undefined): void {
-    this.context.metrics.errorsTotal.inc({ code });
-    this.deliver(encodeError(code, message, requestId));
   }
 
   // ---- outbound ----
@@ -538,7 +354,6 @@ export class Connection implements BrokerConnection {
       this.context.logger.error({ err: error, connection: this.id }, 'broker detach failed');
     if (this.attached) {
       this.attached = false;
-      this.acquired = false;
       try {
         const result = broker.detach(this);
         if (isPromise(result)) result.catch(report);

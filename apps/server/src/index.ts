@@ -30,11 +30,18 @@ export {
   type DirectMessage,
   type QuotaResult,
   type AppUsage,
-} from './broker.js';
-export { MemoryBroker } from './memory-broker.js';
-export { RedisBroker, REDIS_BROKER_DEFAULTS, type RedisBrokerOptions } from './redis-broker.js';
-export { BrokerUnavailableError, BROKER_UNAVAILABLE_CLOSE_CODE } from './broker-unavailable.js';
-export { PresenceRoster, type RosterChange } from './presence.js';
+} from './broker/broker.js';
+export { MemoryBroker } from './broker/memory/memory-broker.js';
+export {
+  RedisBroker,
+  REDIS_BROKER_DEFAULTS,
+  type RedisBrokerOptions,
+} from './broker/redis/redis-broker.js';
+export {
+  BrokerUnavailableError,
+  BROKER_UNAVAILABLE_CLOSE_CODE,
+} from './broker/broker-unavailable.js';
+export { PresenceRoster, type RosterChange } from './broker/memory/presence-roster.js';
 export { ChannelScope, patternIncludes } from './channel-scope.js';
 export { signToken, TOKEN_EXPIRY_MARGIN_MS, type TokenClaimsInput } from './auth.js';
 export { SLOW_CONSUMER_CLOSE_CODE } from './connection.js';

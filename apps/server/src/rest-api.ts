@@ -11,17 +11,12 @@ import {
 } from '@metered/protocol';
 import type { Logger } from 'pino';
 import type { AppRegistry } from './app-registry.js';
-import {
-  MAX_JSON_DEPTH,
-  authenticateSecretKey,
-  isPlainObject,
-  nestsDeeperThan,
-  signToken,
-} from './auth.js';
-import type { Broker } from './broker.js';
+import { authenticateSecretKey, isPlainObject, signToken } from './auth.js';
+import type { Broker } from './broker/broker.js';
 import { ChannelScope } from './channel-scope.js';
 import type { AppConfig, SecretKeyConfig } from './config.js';
-import { periodStartOf } from './connection.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
+import { periodStartOf } from './message-quota.js';
 import type { ServerMetrics } from './metrics.js';
 
 /** Largest REST request body, in bytes (larger → 413). */

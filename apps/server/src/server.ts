@@ -8,8 +8,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AppRegistry } from './app-registry.js';
 import { clientAddress } from './client-address.js';
 import { appOfCredential, authenticateConnection } from './auth.js';
-import { isPromise, type Broker } from './broker.js';
-import { BROKER_UNAVAILABLE_CLOSE_CODE, BrokerUnavailableError } from './broker-unavailable.js';
+import { isPromise, type Broker } from './broker/broker.js';
+import {
+  BROKER_UNAVAILABLE_CLOSE_CODE,
+  BrokerUnavailableError,
+} from './broker/broker-unavailable.js';
 import {
   DEFAULT_CONFIG,
   parseConfig,
@@ -18,10 +21,10 @@ import {
 } from './config.js';
 import { Connection, type ConnectionContext } from './connection.js';
 import { loggableUrl, silentLogger } from './logger.js';
-import { MemoryBroker } from './memory-broker.js';
-import { RedisBroker } from './redis-broker.js';
+import { MemoryBroker } from './broker/memory/memory-broker.js';
+import { RedisBroker } from './broker/redis/redis-broker.js';
 import { ServerMetrics } from './metrics.js';
-import { ConnectAttemptLimiter } from './rate-limiter.js';
+import { ConnectAttemptLimiter } from './connect-attempt-limiter.js';
 import { handleRestRequest, type RestContext } from './rest-api.js';
 
 /** Hooks for embedding and tests; none of them belongs in the config file. */

@@ -19,8 +19,8 @@ import { nodePeer, startDevServer, waitFor } from './harness.js';
 import { freePort, run, type RunningProcess } from './processes.js';
 import { startRedis, type RedisProcess } from './redis.js';
 
-// Each quickstart of the root README runs unchanged, as the built program in dist/, in a Node
-// process of its own (test/globals.mjs points its `ws://127.0.0.1:9292` at the test's server),
+// Each quickstart of the root README runs unchanged (the Node ones as the files in src/, the
+// browser one as built into dist/) in a Node process of its own (test/globals.mjs points its `ws://127.0.0.1:9292` at the test's server),
 // while the test plays the other member of the room.
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -41,8 +41,9 @@ async function devServer(): Promise<RunningServer> {
   return server;
 }
 
-function quickstart(name: string, url: string, env: Record<string, string> = {}): RunningProcess {
-  const running = run(['--import', globals, join(packageRoot, 'dist', `${name}.js`)], {
+/** Runs a quickstart program, given by its path in this package. */
+function quickstart(path: string, url: string, env: Record<string, string> = {}): RunningProcess {
+  const running = run(['--import', globals, join(packageRoot, path)], {
     QUICKSTART_SERVER_URL: url,
     ...env,
   });
@@ -86,7 +87,10 @@ describe('the README quickstarts', () => {
     const { peerId } = await welcome;
     await other.subscribe('lobby');
 
-    const program = quickstart('pubsub', server.url);
+    const program = quickstart('src/pubsub.mjs', server.url);
+    // It says what it did, so a single copy does not look stuck.
+    await program.waitForLine(/^connected as \S+$/);
+    await program.waitForLine(/^said hello in lobby; waiting for the others \(Ctrl\+C to stop\)$/);
     await program.until(waitFor(() => messages.length === 1, 'the quickstart to publish'));
     expect(messages[0]).toMatchObject({ channel: 'lobby', data: { text: 'hello, lobby' } });
     const programPeerId = messages[0]!.senderPeerId;
@@ -114,7 +118,7 @@ describe('the README quickstarts', () => {
     other.on(Data, (event) => data.push(event));
     await other.join('room-42');
 
-    const page = quickstart('room-browser', server.url, { QUICKSTART_BROWSER: '1' });
+    const page = quickstart('dist/room-browser.js', server.url, { QUICKSTART_BROWSER: '1' });
     await page.until(waitFor(() => data.length === 1, 'the page to say hello'));
     expect(data[0]).toMatchObject({ data: { text: 'hello, room' }, kind: 'broadcast' });
     await page.until(waitFor(() => tracks.length === 2, "the page's camera and microphone"));
@@ -134,7 +138,7 @@ describe('the README quickstarts', () => {
     const other = peer(server.url);
     await other.join('room-42');
 
-    const program = quickstart('room-node', server.url);
+    const program = quickstart('src/room-node.mjs', server.url);
     const line = await program.waitForLine(/^joined room-42 as /);
     const programPeerId = line.slice('joined room-42 as '.length);
     await program.until(

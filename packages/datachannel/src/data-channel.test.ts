@@ -1,6 +1,7 @@
 import { DataChannelOverflowError, MeteredRealtimeError } from '@metered/errors';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
-import { FakeDataChannel, settle, track } from '../test/fake-data-channel.js';
+import { settle, track } from '../test/promise-state.js';
+import { FakeDataChannel } from './testing/index.js';
 import {
   DATA_CHANNEL_DEFAULTS,
   DCClose,

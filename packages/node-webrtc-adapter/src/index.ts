@@ -6,8 +6,8 @@ export {
   type RTCIceConnectionStateLike,
   type RTCIceGatheringStateLike,
   type RTCOfferOptionsLike,
-  type NodeRTCStats,
 } from './peer-connection.js';
+export { type NodeRTCStats } from './stats.js';
 export {
   type NodeRTCConfiguration,
   type RTCIceServerLike,

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createPeer, FakeRoom, flush, record, until, useFakeTimers } from '../test/fake-room.js';
+import { createPeer, flush, record, until, useFakeTimers } from '../test/harness.js';
+import { FakeRoom } from './testing/index.js';
 import { FatalError, Left, PeerLeft, StateChange, type MeteredPeer } from './index.js';
 import { createFakePeerConnectionFactory, FakeMediaStreamTrack } from './testing/index.js';
 

@@ -1,10 +1,6 @@
 export { MeteredPeer, type JoinOptions } from './metered-peer.js';
-export {
-  RemotePeer,
-  type RemotePeerState,
-  type LocalTrack,
-  type RemotePeerHost,
-} from './remote-peer.js';
+export { RemotePeer, type RemotePeerState, type RemotePeerHost } from './remote-peer.js';
+export type { LocalTrack } from './local-tracks.js';
 export {
   PeerEvent,
   Joined,

@@ -1,19 +1,14 @@
 import {
-  MeteredPeerOversizedError,
-  MeteredPeerReplaceTrackError,
   MeteredPeerSendError,
   MeteredPeerStateError,
   MeteredRealtimeError,
   SignallingConnectError,
   type MeteredPeerStateErrorMethod,
-  type ReplaceTrackFailure,
 } from '@metered/errors';
 import {
   isReservedChannel,
   isValidPeerId,
   parseRtcSignal,
-  payloadSize,
-  trackMetaPayload,
   validateChannelName,
   type IceServerConfig,
   type JsonObject,
@@ -27,21 +22,22 @@ import {
   Presence,
   SignallingClient,
   StateChange as SignallingStateChange,
-  type PresencePeer,
   type SignallingLogger,
 } from '@metered/signalling';
 import { Emitter, type EventClass, type EventHandler } from './emitter.js';
 import { Data, FatalError, Joined, Left, StateChange, type PeerEvent } from './events.js';
-import { PeerJoined, PeerLeft } from './membership-events.js';
 import type { MeteredPeerState } from './states.js';
 import { METERED_PEER_DEFAULTS, type MeteredPeerOptions } from './options.js';
-import { RemotePeer, type LocalTrack, type RemotePeerHost } from './remote-peer.js';
+import { HeldDirects } from './held-directs.js';
+import { LocalTracks } from './local-tracks.js';
+import { checkPayload } from './payload-check.js';
+import { defaultPeerConnectionFactory, peerConnectionConfig } from './peer-connection-config.js';
+import { RemotePeer, type RemotePeerHost } from './remote-peer.js';
+import { RosterReconciler } from './roster-reconciler.js';
 import type {
   MediaStreamLike,
   MediaStreamTrackLike,
-  PeerConnectionConfig,
   RTCPeerConnectionFactory,
-  RTCPeerConnectionLike,
 } from './rtc-types.js';
 
 /** Options of {@link MeteredPeer.join}. */
@@ -50,24 +46,7 @@ export interface JoinOptions {
   readonly includeSenderMetadata?: boolean | undefined;
 }
 
-type Timer = ReturnType<typeof setTimeout>;
-
-const {
-  maxRemotePeers,
-  reconcileTimeoutMs,
-  maxResubscribes,
-  maxHeldDirects,
-  defaultMaxMessageSize,
-} = METERED_PEER_DEFAULTS;
-
-function defaultFactory(): RTCPeerConnectionFactory | undefined {
-  const Constructor = (
-    globalThis as {
-      RTCPeerConnection?: new (config: PeerConnectionConfig) => RTCPeerConnectionLike;
-    }
-  ).RTCPeerConnection;
-  return Constructor ? (config) => new Constructor(config) : undefined;
-}
+const { defaultMaxMessageSize } = METERED_PEER_DEFAULTS;
 
 /**
  * A member of one WebRTC room: one signalling connection, one channel, and one peer connection to
@@ -80,8 +59,8 @@ export class MeteredPeer {
   readonly #factory: RTCPeerConnectionFactory;
   readonly #logger: SignallingLogger | undefined;
   readonly #emitter: Emitter;
-  readonly #remotes = new Map<string, RemotePeer>();
-  readonly #tracks = new Map<MediaStreamTrackLike, LocalTrack>();
+  readonly #tracks: LocalTracks;
+  readonly #roster: RosterReconciler;
   readonly #host: RemotePeerHost;
   #unsubscribes: (() => void)[] = [];
   #state: MeteredPeerState = 'idle';
@@ -95,44 +74,59 @@ export class MeteredPeer {
   /** Presence frames for the channel that arrived while joining. */
   #heldPresence: Presence[] = [];
   /** Directs that arrived while joining or while a reconnect's roster is awaited. */
-  #heldDirects: Direct[] | undefined;
-  #reconciling = false;
-  #reconcileTimer: Timer | undefined;
-  /** Members missing from the last roster, kept until the deadline in case they are only late. */
-  readonly #late = new Set<string>();
-  #lateTimer: Timer | undefined;
+  readonly #heldDirects = new HeldDirects();
   /** The server announced its shutdown on this connection. */
   #goingAway = false;
-  #resubscribes = 0;
   #closing: Promise<void> | undefined;
-  readonly #onRemoteListenerError: (error: unknown) => void;
 
   constructor(options: MeteredPeerOptions) {
     if (options.autoResubscribe === false) {
       throw new TypeError('MeteredPeer needs autoResubscribe: its reconcile relies on it');
     }
-    const factory = options.rtcPeerConnectionFactory ?? defaultFactory();
+    const factory = options.rtcPeerConnectionFactory ?? defaultPeerConnectionFactory();
     if (!factory) {
       throw new TypeError('no global RTCPeerConnection: pass rtcPeerConnectionFactory');
     }
     this.#factory = factory;
     this.#logger = options.logger;
     this.#client = options.signallingClient ?? new SignallingClient(options);
-    this.#emitter = new Emitter((error) => this.#log('warn', `listener threw: ${String(error)}`));
     const onListenerError = (error: unknown): void =>
       this.#log('warn', `listener threw: ${String(error)}`);
+    this.#emitter = new Emitter(onListenerError);
+    this.#roster = new RosterReconciler({
+      localPeerId: () => this.#peerId,
+      goingAway: () => this.#goingAway,
+      createRemote: ({ peerId, metadata }) =>
+        new RemotePeer(peerId, metadata, this.#peerId ?? '', this.#host, onListenerError),
+      emit: (event) => this.#emit(event),
+      rejoined: () => this.#setState('joined'),
+      releaseDirects: () => this.#releaseDirects(),
+      resubscribe: () => {
+        this.#client
+          .subscribe(this.#target as string, {
+            includeSenderMetadata: this.#includeSenderMetadata,
+          })
+          .catch((error: unknown) => this.#log('warn', `re-subscribe failed: ${String(error)}`));
+      },
+      fatal: (err, reason) => this.#fatal(err, reason),
+      log: (level, message) => this.#log(level, message),
+    });
+    this.#tracks = new LocalTracks({
+      state: () => this.#state,
+      cap: () => this.#cap,
+      remotes: this.#roster.remotes,
+    });
     this.#host = {
-      createPeerConnection: () => this.#factory(this.#config()),
+      createPeerConnection: () => this.#factory(peerConnectionConfig(this.#iceServers)),
       signal: (peerId, payload) => {
         this.#client.send(peerId, payload).catch((error: unknown) => {
           this.#log('debug', `signal to ${peerId} not delivered: ${String(error)}`);
         });
       },
       sendTo: (peerId, data) => this.sendTo(peerId, data),
-      localTracks: () => this.#tracks,
+      localTracks: () => this.#tracks.byTrack,
       log: (level, message) => this.#log(level, message),
     };
-    this.#onRemoteListenerError = onListenerError;
     const client = this.#client;
     this.#unsubscribes = [
       client.on(Connected, (event) => this.#onConnected(event)),
@@ -166,7 +160,7 @@ export class MeteredPeer {
 
   /** The other members of the channel, by peer id. */
   get remotePeers(): ReadonlyMap<string, RemotePeer> {
-    return this.#remotes;
+    return this.#roster.remotes;
   }
 
   /** The signalling connection under this peer. */
@@ -200,22 +194,20 @@ export class MeteredPeer {
     this.#target = channel;
     this.#includeSenderMetadata = includeSenderMetadata;
     this.#heldPresence = [];
-    this.#heldDirects = [];
+    this.#heldDirects.hold();
     this.#setState('joining');
     let subscribing = false;
     try {
       await this.#client.connect();
-      if (this.#currentState() !== 'joining')
-        throw new MeteredPeerStateError(this.#stateOptions('join'));
+      if (this.#currentState() !== 'joining') throw this.#stateError('join');
       subscribing = true;
       await this.#client.subscribe(channel, { includeSenderMetadata });
-      if (this.#currentState() !== 'joining')
-        throw new MeteredPeerStateError(this.#stateOptions('join'));
+      if (this.#currentState() !== 'joining') throw this.#stateError('join');
     } catch (error) {
       if (this.#currentState() === 'joining') {
         this.#target = null;
         this.#heldPresence = [];
-        this.#heldDirects = undefined;
+        this.#heldDirects.release();
         if (subscribing && this.#client.state === 'connected') {
           this.#client.unsubscribe(channel).catch(() => {});
         }
@@ -228,13 +220,13 @@ export class MeteredPeer {
     this.#emit(new Joined({ peerId: this.#peerId ?? '', channel }));
     const presence = this.#heldPresence;
     this.#heldPresence = [];
-    for (const event of presence) this.#applyPresence(event);
+    for (const event of presence) this.#roster.apply(event);
     this.#releaseDirects();
   }
 
   /** Publishes `data` to the channel (every other member gets a broadcast {@link Data}). */
   async send(data: unknown): Promise<void> {
-    this.#checkPayload(data);
+    checkPayload(data, this.#cap);
     if (this.#state !== 'joined') throw new MeteredPeerSendError({ code: 'not_joined' });
     return this.#client.publish(this.#target as string, data);
   }
@@ -244,7 +236,7 @@ export class MeteredPeer {
     if (!isValidPeerId(peerId)) {
       throw new MeteredPeerSendError({ code: 'invalid_args', message: 'malformed peer id' });
     }
-    this.#checkPayload(data);
+    checkPayload(data, this.#cap);
     if (this.#state !== 'joined') throw new MeteredPeerSendError({ code: 'not_joined' });
     if (peerId === this.#peerId) throw new MeteredPeerSendError({ code: 'self_send' });
     return this.#client.send(peerId, data);
@@ -252,10 +244,7 @@ export class MeteredPeer {
 
   /** Sends every track of `stream` to every member, each with `metadata`. */
   addStream(stream: MediaStreamLike, metadata?: JsonObject): void {
-    this.#checkMediaState('add_stream', false);
-    const tracks = stream.getTracks();
-    for (const track of tracks) this.#checkTrack('add_stream', track, stream, metadata);
-    for (const track of tracks) this.#addTrack(track, stream, metadata);
+    this.#tracks.addStream(stream, metadata);
   }
 
   /**
@@ -264,23 +253,17 @@ export class MeteredPeer {
    * again is a no-op.
    */
   addTrack(track: MediaStreamTrackLike, stream?: MediaStreamLike, metadata?: JsonObject): void {
-    this.#checkMediaState('add_track', false);
-    this.#checkTrack('add_track', track, stream, metadata);
-    this.#addTrack(track, stream, metadata);
+    this.#tracks.addTrack(track, stream, metadata);
   }
 
   /** Stops sending every track added with `stream`. */
   removeStream(stream: MediaStreamLike): void {
-    this.#checkMediaState('remove_stream', false);
-    for (const [track, local] of [...this.#tracks]) {
-      if (local.stream === stream) this.#removeTrack(track);
-    }
+    this.#tracks.removeStream(stream);
   }
 
   /** Stops sending a track. */
   removeTrack(track: MediaStreamTrackLike): void {
-    this.#checkMediaState('remove_track', false);
-    this.#removeTrack(track);
+    this.#tracks.removeTrack(track);
   }
 
   /**
@@ -288,58 +271,21 @@ export class MeteredPeer {
    * without renegotiating. Rejects with {@link MeteredPeerReplaceTrackError} when it failed on
    * some members.
    */
-  async replaceTrack(
+  replaceTrack(
     oldTrack: MediaStreamTrackLike,
     newTrack: MediaStreamTrackLike | null,
   ): Promise<void> {
-    if (!oldTrack) throw new TypeError('oldTrack is required');
-    this.#checkMediaState('replace_track', true);
-    const local = this.#tracks.get(oldTrack);
-    if (!local) throw new TypeError('oldTrack was not added');
-    if (newTrack && newTrack !== oldTrack && this.#tracks.has(newTrack)) {
-      throw new MeteredPeerStateError({
-        code: 'track_already_attached',
-        method: 'replace_track',
-        currentState: this.#state,
-      });
-    }
-    const succeeded: string[] = [];
-    const failed: ReplaceTrackFailure[] = [];
-    const remotes = [...this.#remotes.values()];
-    await Promise.all(
-      remotes.map(async (remote) => {
-        try {
-          if (await remote.replaceTrack(oldTrack, newTrack)) succeeded.push(remote.id);
-        } catch (err) {
-          failed.push({ peerId: remote.id, err });
-        }
-      }),
-    );
-    if (newTrack && newTrack !== oldTrack) {
-      this.#tracks.delete(oldTrack);
-      this.#tracks.set(newTrack, local);
-      if (local.metadata) {
-        for (const id of succeeded) {
-          const remote = this.#remotes.get(id);
-          remote?.sendTrackMetadata(oldTrack.id);
-          remote?.sendTrackMetadata(newTrack.id, local.metadata);
-        }
-      }
-    }
-    if (failed.length > 0) throw new MeteredPeerReplaceTrackError({ succeeded, failed });
+    return this.#tracks.replaceTrack(oldTrack, newTrack);
   }
 
   /** The metadata a local track was added with, or `null`. */
   getTrackMetadata(track: MediaStreamTrackLike): JsonObject | null {
-    return this.#tracks.get(track)?.metadata ?? null;
+    return this.#tracks.metadataOf(track);
   }
 
   /** The metadata of the first track added with `stream`, or `null`. */
   getStreamMetadata(stream: MediaStreamLike): JsonObject | null {
-    for (const local of this.#tracks.values()) {
-      if (local.stream === stream && local.metadata) return local.metadata;
-    }
-    return null;
+    return this.#tracks.metadataOfStream(stream);
   }
 
   /**
@@ -363,29 +309,25 @@ export class MeteredPeer {
     this.#cap = event.maxMessageSize;
     if (event.iceServers) {
       this.#iceServers = event.iceServers;
-      if (this.#remotes.size > 0) {
-        const config = this.#config();
-        for (const remote of this.#remotes.values()) remote.setConfiguration(config);
+      const { remotes } = this.#roster;
+      if (remotes.size > 0) {
+        const config = peerConnectionConfig(event.iceServers);
+        for (const remote of remotes.values()) remote.setConfiguration(config);
       }
     }
     if (event.isReconnect && this.#state === 'reconnecting') {
-      this.#reconciling = true;
-      this.#heldDirects = [];
-      this.#resubscribes = 0;
-      this.#armReconcile();
+      this.#heldDirects.hold();
+      this.#roster.start();
     }
   }
 
   #onDisconnected(event: Disconnected): void {
     if (event.willReconnect) {
       if (this.#state !== 'joined' && this.#state !== 'reconnecting') return;
-      this.#clearReconcile();
-      this.#clearLate();
-      this.#late.clear();
-      this.#reconciling = false;
-      this.#heldDirects = undefined;
+      this.#roster.stop();
+      this.#heldDirects.release();
       this.#setState('reconnecting');
-      for (const remote of this.#remotes.values()) remote.markReconnecting();
+      for (const remote of this.#roster.remotes.values()) remote.markReconnecting();
       return;
     }
     if (this.#state !== 'joined' && this.#state !== 'reconnecting') return;
@@ -413,29 +355,21 @@ export class MeteredPeer {
       return;
     }
     if (this.#state !== 'joined' && this.#state !== 'reconnecting') return;
-    if (this.#reconciling) this.#reconcile(event);
-    else this.#applyPresence(event);
+    this.#roster.apply(event);
   }
 
   #onMessage(event: Message): void {
     if (!this.#joined || event.channel !== this.#target) return;
     if (this.#state !== 'joined' && this.#state !== 'reconnecting') return;
     if (event.senderPeerId === this.#peerId) return;
-    this.#emit(
-      new Data({
-        senderPeerId: event.senderPeerId,
-        data: event.data,
-        kind: 'broadcast',
-        senderMetadata: event.senderMetadata,
-      }),
-    );
+    this.#emitData(event, 'broadcast');
   }
 
   #onDirect(event: Direct): void {
-    const held = this.#heldDirects;
-    if (held) {
-      if (held.length < maxHeldDirects) held.push(event);
-      else this.#log('warn', 'direct dropped: too many held while the roster is awaited');
+    if (this.#heldDirects.holding) {
+      if (!this.#heldDirects.add(event)) {
+        this.#log('warn', 'direct dropped: too many held while the roster is awaited');
+      }
       return;
     }
     if (this.#state !== 'joined' && this.#state !== 'reconnecting') return;
@@ -443,7 +377,7 @@ export class MeteredPeer {
   }
 
   #dispatchDirect(event: Direct): void {
-    const remote = this.#remotes.get(event.senderPeerId);
+    const remote = this.#roster.remotes.get(event.senderPeerId);
     if (!remote) {
       this.#log('debug', `direct from non-member ${event.senderPeerId} dropped`);
       return;
@@ -453,225 +387,20 @@ export class MeteredPeer {
       remote.handleSignal(signal);
       return;
     }
-    this.#emit(
-      new Data({
-        senderPeerId: event.senderPeerId,
-        data: event.data,
-        kind: 'direct',
-        senderMetadata: event.senderMetadata,
-      }),
-    );
+    this.#emitData(event, 'direct');
+  }
+
+  #emitData({ senderPeerId, data, senderMetadata }: Message | Direct, kind: Data['kind']): void {
+    this.#emit(new Data({ senderPeerId, data, kind, senderMetadata }));
   }
 
   #releaseDirects(): void {
-    const held = this.#heldDirects ?? [];
-    this.#heldDirects = undefined;
-    for (const event of held) {
+    for (const event of this.#heldDirects.release()) {
       if (this.#state === 'joined' || this.#state === 'reconnecting') this.#dispatchDirect(event);
     }
   }
 
-  // ---- membership ----
-
-  #applyPresence(event: Presence): void {
-    for (const { peerId } of event.left) {
-      if (this.#goingAway && this.#remotes.has(peerId)) {
-        // Departures a shutting-down server reports are its own sockets closing: the roster
-        // after the reconnect decides whether the member is still there.
-        this.#late.add(peerId);
-        this.#armLate();
-        continue;
-      }
-      this.#late.delete(peerId);
-      this.#removeRemote(peerId);
-    }
-    for (const member of event.joined) {
-      const remote = this.#remotes.get(member.peerId);
-      if (remote && this.#late.delete(member.peerId)) {
-        remote.reset(member.metadata, this.#peerId ?? '');
-        if (this.#late.size === 0) this.#clearLate();
-      } else this.#addRemote(member);
-    }
-  }
-
-  #addRemote({ peerId, metadata }: PresencePeer): void {
-    if (peerId === this.#peerId || this.#remotes.has(peerId)) return;
-    if (this.#remotes.size >= maxRemotePeers) {
-      this.#log('warn', `member ${peerId} ignored: ${maxRemotePeers} remote peers already`);
-      return;
-    }
-    const remote = new RemotePeer(
-      peerId,
-      metadata,
-      this.#peerId ?? '',
-      this.#host,
-      this.#onRemoteListenerError,
-    );
-    this.#remotes.set(peerId, remote);
-    this.#emit(new PeerJoined({ peer: remote }));
-  }
-
-  #removeRemote(peerId: string): void {
-    const remote = this.#remotes.get(peerId);
-    if (!remote) return;
-    this.#remotes.delete(peerId);
-    remote.close();
-    this.#emit(new PeerLeft({ peer: remote }));
-  }
-
-  /**
-   * The first presence after a reconnect is the full roster: members in it survive (new
-   * connection, `ConnectionReset`), new ones join. Members missing from it may only be late (after
-   * a server restart everyone reconnects at once): they stay, `reconnecting`, for the reconcile
-   * deadline and survive if presence reports them in time; otherwise they leave.
-   */
-  #reconcile(event: Presence): void {
-    this.#reconciling = false;
-    this.#clearReconcile();
-    const roster = new Map(event.joined.map((member) => [member.peerId, member]));
-    const survivors = [...this.#remotes.values()].filter((remote) => roster.has(remote.id));
-    this.#clearLate();
-    this.#late.clear();
-    for (const remote of this.#remotes.values()) {
-      if (!roster.has(remote.id)) this.#late.add(remote.id);
-    }
-    for (const member of event.joined) {
-      if (!this.#remotes.has(member.peerId)) this.#addRemote(member);
-    }
-    this.#setState('joined');
-    for (const remote of survivors) {
-      if (this.#remotes.get(remote.id) === remote) {
-        remote.reset(roster.get(remote.id)?.metadata ?? null, this.#peerId ?? '');
-      }
-    }
-    if (this.#late.size > 0) this.#armLate();
-    this.#releaseDirects();
-  }
-
-  /** Late members that presence has not reported by the deadline leave. */
-  #armLate(): void {
-    if (this.#lateTimer !== undefined) return;
-    this.#lateTimer = setTimeout(() => {
-      this.#lateTimer = undefined;
-      const late = [...this.#late];
-      this.#late.clear();
-      for (const peerId of late) this.#removeRemote(peerId);
-    }, reconcileTimeoutMs);
-  }
-
-  #clearLate(): void {
-    if (this.#lateTimer !== undefined) clearTimeout(this.#lateTimer);
-    this.#lateTimer = undefined;
-  }
-
-  #armReconcile(): void {
-    this.#clearReconcile();
-    this.#reconcileTimer = setTimeout(() => {
-      this.#reconcileTimer = undefined;
-      if (!this.#reconciling) return;
-      if (this.#resubscribes >= maxResubscribes) {
-        this.#fatal(
-          new MeteredRealtimeError({ message: 'no roster for the channel after a reconnect' }),
-          'reconcile timed out',
-        );
-        return;
-      }
-      this.#resubscribes++;
-      this.#log('warn', `no roster after reconnect; subscribing again (${this.#resubscribes})`);
-      this.#client
-        .subscribe(this.#target as string, { includeSenderMetadata: this.#includeSenderMetadata })
-        .catch((error: unknown) => this.#log('warn', `re-subscribe failed: ${String(error)}`));
-      this.#armReconcile();
-    }, reconcileTimeoutMs);
-  }
-
-  #clearReconcile(): void {
-    if (this.#reconcileTimer !== undefined) clearTimeout(this.#reconcileTimer);
-    this.#reconcileTimer = undefined;
-  }
-
-  // ---- media ----
-
-  #checkMediaState(method: MeteredPeerStateErrorMethod, replacing: boolean): void {
-    const state = this.#state;
-    if (state === 'leaving' || state === 'closed' || (replacing && state === 'reconnecting')) {
-      throw this.#stateError(method);
-    }
-  }
-
-  #checkTrack(
-    method: MeteredPeerStateErrorMethod,
-    track: MediaStreamTrackLike,
-    stream: MediaStreamLike | undefined,
-    metadata: JsonObject | undefined,
-  ): void {
-    const existing = this.#tracks.get(track);
-    if (existing && existing.stream !== stream) {
-      throw new MeteredPeerStateError({
-        code: 'track_already_attached',
-        method,
-        currentState: this.#state,
-      });
-    }
-    if (metadata !== undefined) {
-      const size = payloadSize(trackMetaPayload(track.id, metadata));
-      if (size > this.#cap) throw new MeteredPeerOversizedError({ size, cap: this.#cap });
-    }
-  }
-
-  #addTrack(
-    track: MediaStreamTrackLike,
-    stream: MediaStreamLike | undefined,
-    metadata: JsonObject | undefined,
-  ): void {
-    const existing = this.#tracks.get(track);
-    if (existing) {
-      if (metadata === undefined) return;
-      this.#tracks.set(track, { stream, metadata });
-      if (this.#state === 'joined') {
-        for (const remote of this.#remotes.values()) remote.sendTrackMetadata(track.id, metadata);
-      }
-      return;
-    }
-    const local: LocalTrack = { stream, metadata };
-    this.#tracks.set(track, local);
-    if (this.#state !== 'joined') return;
-    for (const remote of this.#remotes.values()) remote.attachTrack(track, local);
-  }
-
-  #removeTrack(track: MediaStreamTrackLike): void {
-    const local = this.#tracks.get(track);
-    if (!local) return;
-    this.#tracks.delete(track);
-    if (this.#state !== 'joined') return;
-    for (const remote of this.#remotes.values()) remote.detachTrack(track, Boolean(local.metadata));
-  }
-
   // ---- helpers ----
-
-  #checkPayload(data: unknown): void {
-    if (data === undefined) {
-      throw new MeteredPeerSendError({ code: 'invalid_args', message: 'data is undefined' });
-    }
-    let size: number;
-    try {
-      size = payloadSize(data);
-    } catch (cause) {
-      throw new MeteredPeerSendError({ code: 'invalid_args', message: 'data is not JSON', cause });
-    }
-    if (size > this.#cap) throw new MeteredPeerOversizedError({ size, cap: this.#cap });
-  }
-
-  #config(): PeerConnectionConfig {
-    const servers = this.#iceServers;
-    if (!servers) return {};
-    return {
-      iceServers: servers.map((server) => ({
-        ...server,
-        urls: typeof server.urls === 'string' ? server.urls : [...server.urls],
-      })),
-    };
-  }
 
   #fatal(err: unknown, reason: string): void {
     if (this.#state === 'leaving' || this.#state === 'closed') return;
@@ -683,13 +412,10 @@ export class MeteredPeer {
     if (this.#closing) return this.#closing;
     const wasJoined = this.#joined;
     this.#setState('leaving');
-    this.#clearReconcile();
-    this.#clearLate();
-    this.#late.clear();
-    this.#reconciling = false;
-    this.#heldDirects = undefined;
+    this.#roster.stop();
+    this.#heldDirects.release();
     this.#heldPresence = [];
-    for (const peerId of [...this.#remotes.keys()]) this.#removeRemote(peerId);
+    this.#roster.removeAll();
     for (const unsubscribe of this.#unsubscribes) unsubscribe();
     this.#unsubscribes = [];
     this.#closing = this.#client.close().catch(() => {});
@@ -705,12 +431,8 @@ export class MeteredPeer {
     return this.#closing;
   }
 
-  #stateOptions(method: MeteredPeerStateErrorMethod) {
-    return { code: 'invalid_state', method, currentState: this.#state } as const;
-  }
-
   #stateError(method: MeteredPeerStateErrorMethod): MeteredPeerStateError {
-    return new MeteredPeerStateError(this.#stateOptions(method));
+    return new MeteredPeerStateError({ code: 'invalid_state', method, currentState: this.#state });
   }
 
   /** The state read afresh after an `await` (narrowing does not know it may have changed). */

@@ -1,17 +1,10 @@
 import type { RTCDataChannelLike } from '@metered/datachannel';
 import { MeteredPeerSendError, MeteredRealtimeError } from '@metered/errors';
-import {
-  rtcDescriptionPayload,
-  rtcIcePayload,
-  trackMetaPayload,
-  type JsonObject,
-  type RtcSignal,
-} from '@metered/protocol';
+import type { JsonObject, RtcSignal } from '@metered/protocol';
 import { Emitter, type EventClass, type EventHandler } from './emitter.js';
 import {
   ConnectionReset,
   DataChannelOpened,
-  IceCandidateError,
   NegotiationError,
   StateChange,
   StreamAdded,
@@ -19,9 +12,10 @@ import {
   Track,
   type PeerEvent,
 } from './events.js';
-import { METERED_PEER_DEFAULTS } from './options.js';
+import { IceRestartLadder } from './ice-restart-ladder.js';
+import type { LocalTrack } from './local-tracks.js';
+import { PerfectNegotiation, type PerfectNegotiationOwner } from './perfect-negotiation.js';
 import type {
-  IceCandidateLike,
   MediaStreamLike,
   MediaStreamTrackLike,
   PeerConnectionConfig,
@@ -29,17 +23,10 @@ import type {
   RTCRtpSenderLike,
   TrackEventLike,
 } from './rtc-types.js';
-import { senderTrackIdsByMid } from './sdp.js';
-
 import type { RemotePeerState } from './states.js';
+import { TrackMetadata } from './track-metadata.js';
 
 export type { RemotePeerState };
-
-/** A local track as the owning `MeteredPeer` tracks it. */
-export interface LocalTrack {
-  readonly stream: MediaStreamLike | undefined;
-  readonly metadata: JsonObject | undefined;
-}
 
 /** What a {@link RemotePeer} needs from the `MeteredPeer` that owns it. */
 export interface RemotePeerHost {
@@ -51,16 +38,6 @@ export interface RemotePeerHost {
   localTracks(): ReadonlyMap<MediaStreamTrackLike, LocalTrack>;
   log(level: 'debug' | 'warn', message: string): void;
 }
-
-type Timer = ReturnType<typeof setTimeout>;
-
-const {
-  iceRestartDelaysMs,
-  iceRestartAnswerTimeoutMs,
-  trackMetadataCacheSize,
-  maxCandidatesPerNegotiation,
-  maxCandidateLength,
-} = METERED_PEER_DEFAULTS;
 
 /**
  * Another member of the channel, with the peer connection to it. Built by `MeteredPeer` for each
@@ -77,28 +54,14 @@ export class RemotePeer {
   #pc: RTCPeerConnectionLike;
   /** Local track → its sender on the current connection. */
   readonly #senders = new Map<MediaStreamTrackLike, RTCRtpSenderLike>();
-  /**
-   * Local track → the other id the local SDP announces it under (a transceiver first created by
-   * the remote side's offer carries an id of its own in `a=msid`), once its metadata went under it.
-   */
-  readonly #aliases = new Map<MediaStreamTrackLike, string>();
-  /** Received metadata by the sender's track id (FIFO-capped). */
-  readonly #trackMetadata = new Map<string, JsonObject>();
+  readonly #trackMetadata: TrackMetadata;
+  readonly #ladder: IceRestartLadder;
+  readonly #negotiationOwner: PerfectNegotiationOwner;
+  /** The negotiation on the current connection. */
+  #negotiation!: PerfectNegotiation;
   /** Streams seen on this peer, by id. */
   readonly #streams = new Map<string, MediaStreamLike>();
   readonly #cleanups = new Set<() => void>();
-  // Perfect negotiation.
-  #makingOffer = false;
-  #ignoreOffer = false;
-  #settingRemoteAnswer = false;
-  #inbound: Promise<void> = Promise.resolve();
-  #heldCandidates: (IceCandidateLike | null)[] | undefined;
-  #candidateCount = 0;
-  // ICE restart ladder.
-  #restartAttempt = 0;
-  #restartTimer: Timer | undefined;
-  #answerTimer: Timer | undefined;
-  #restartExhausted = false;
   #closed = false;
 
   /** @internal */
@@ -114,6 +77,31 @@ export class RemotePeer {
     this.#polite = localPeerId < id;
     this.#host = host;
     this.#emitter = new Emitter(onListenerError);
+    this.#trackMetadata = new TrackMetadata(id, host);
+    this.#ladder = new IceRestartLadder({
+      restart: (attempt) => {
+        host.log('debug', `ICE restart ${attempt} for ${id}`);
+        void this.#negotiation.restartIce();
+      },
+      exhausted: (attempts) =>
+        this.#emit(
+          new NegotiationError({
+            err: new MeteredRealtimeError({
+              message: `ICE restart attempts exhausted (${attempts}) for ${id}`,
+            }),
+          }),
+        ),
+    });
+    this.#negotiationOwner = {
+      isClosed: () => this.#closed,
+      restartPending: () => this.#ladder.awaitingAnswer,
+      started: () => {
+        if (this.#state === 'idle') this.#setState('connecting');
+      },
+      describing: (sdp) => this.#trackMetadata.announceAliases(this.#pc, sdp),
+      applied: () => this.#ladder.answered(),
+      failed: (event) => this.#emit(event),
+    };
     this.#pc = this.#attach();
   }
 
@@ -171,38 +159,19 @@ export class RemotePeer {
   /** @internal A signalling payload from this peer. */
   handleSignal(signal: RtcSignal): void {
     if (this.#closed) return;
-    if (signal.type === 'track-meta') {
-      this.#trackMetadata.delete(signal.trackId);
-      if (signal.metadata) {
-        this.#trackMetadata.set(signal.trackId, signal.metadata);
-        if (this.#trackMetadata.size > trackMetadataCacheSize) {
-          const oldest = this.#trackMetadata.keys().next().value as string;
-          this.#trackMetadata.delete(oldest);
-        }
-      }
-      return;
-    }
-    const pc = this.#pc;
-    this.#inbound = this.#inbound.then(() =>
-      pc === this.#pc && !this.#closed
-        ? signal.type === 'rtc-description'
-          ? this.#applyDescription(pc, signal.description)
-          : this.#applyCandidate(pc, signal.candidate)
-        : undefined,
-    );
+    if (signal.type === 'track-meta') this.#trackMetadata.receive(signal.trackId, signal.metadata);
+    else this.#negotiation.receive(signal);
   }
 
   /** @internal Sends a local track's metadata, then attaches the track. */
   attachTrack(track: MediaStreamTrackLike, local: LocalTrack): void {
     if (this.#closed || this.#senders.has(track)) return;
-    if (local.metadata) this.#host.signal(this.id, trackMetaPayload(track.id, local.metadata));
-    const sender = local.stream ? this.#pc.addTrack(track, local.stream) : this.#pc.addTrack(track);
-    this.#senders.set(track, sender);
+    this.#addSender(this.#pc, track, local);
   }
 
   /** @internal */
   sendTrackMetadata(trackId: string, metadata?: JsonObject): void {
-    if (!this.#closed) this.#host.signal(this.id, trackMetaPayload(trackId, metadata));
+    if (!this.#closed) this.#trackMetadata.send(trackId, metadata);
   }
 
   /** @internal */
@@ -216,8 +185,7 @@ export class RemotePeer {
       this.#host.log('warn', `removeTrack failed for ${this.id}: ${String(error)}`);
     }
     if (hadMetadata) this.sendTrackMetadata(track.id);
-    const alias = this.#aliases.get(track);
-    this.#aliases.delete(track);
+    const alias = this.#trackMetadata.takeAlias(track);
     if (hadMetadata && alias !== undefined) this.sendTrackMetadata(alias);
   }
 
@@ -253,6 +221,7 @@ export class RemotePeer {
     if (this.#closed) return;
     this.#metadata = metadata;
     this.#polite = localPeerId < this.id;
+    this.#negotiation.detach();
     this.#dropConnection();
     this.#pc = this.#attach();
     this.#emit(new ConnectionReset());
@@ -273,16 +242,13 @@ export class RemotePeer {
 
   #attach(): RTCPeerConnectionLike {
     const pc = this.#host.createPeerConnection();
-    this.#makingOffer = this.#ignoreOffer = this.#settingRemoteAnswer = false;
-    this.#heldCandidates = undefined;
-    this.#candidateCount = 0;
-    this.#inbound = Promise.resolve();
-    pc.onnegotiationneeded = () => void this.#negotiate(pc);
-    pc.onicecandidate = ({ candidate }) => {
-      if (pc !== this.#pc) return;
-      if (this.#heldCandidates) this.#heldCandidates.push(candidate);
-      else this.#sendCandidate(candidate);
-    };
+    this.#negotiation = new PerfectNegotiation(
+      pc,
+      this.#polite,
+      this.id,
+      this.#host,
+      this.#negotiationOwner,
+    );
     pc.oniceconnectionstatechange = () => this.#onIceState(pc);
     pc.onconnectionstatechange = () => this.#onConnectionState(pc);
     pc.ontrack = (event) => this.#onTrack(pc, event);
@@ -290,15 +256,15 @@ export class RemotePeer {
       if (pc === this.#pc) this.#emit(new DataChannelOpened({ channel }));
     };
     this.#senders.clear();
-    this.#aliases.clear();
-    for (const [track, local] of this.#host.localTracks()) {
-      if (local.metadata) this.#host.signal(this.id, trackMetaPayload(track.id, local.metadata));
-      this.#senders.set(
-        track,
-        local.stream ? pc.addTrack(track, local.stream) : pc.addTrack(track),
-      );
-    }
+    this.#trackMetadata.clearAliases();
+    for (const [track, local] of this.#host.localTracks()) this.#addSender(pc, track, local);
     return pc;
+  }
+
+  /** Sends a local track's metadata, then adds the track to `pc`. */
+  #addSender(pc: RTCPeerConnectionLike, track: MediaStreamTrackLike, local: LocalTrack): void {
+    if (local.metadata) this.#trackMetadata.send(track.id, local.metadata);
+    this.#senders.set(track, local.stream ? pc.addTrack(track, local.stream) : pc.addTrack(track));
   }
 
   #dropConnection(): void {
@@ -306,9 +272,7 @@ export class RemotePeer {
     pc.onnegotiationneeded = pc.onicecandidate = null;
     pc.oniceconnectionstatechange = pc.onconnectionstatechange = null;
     pc.ontrack = pc.ondatachannel = null;
-    this.#stopLadder();
-    this.#restartAttempt = 0;
-    this.#restartExhausted = false;
+    this.#ladder.reset();
     this.#senders.clear();
     for (const cleanup of this.#cleanups) cleanup();
     this.#cleanups.clear();
@@ -319,137 +283,7 @@ export class RemotePeer {
     }
   }
 
-  async #negotiate(pc: RTCPeerConnectionLike, iceRestart = false): Promise<void> {
-    if (pc !== this.#pc || this.#closed || this.#makingOffer) return;
-    const restart = iceRestart || this.#answerTimer !== undefined;
-    try {
-      this.#makingOffer = true;
-      this.#heldCandidates ??= [];
-      if (this.#state === 'idle') this.#setState('connecting');
-      const offer = await pc.createOffer(restart ? { iceRestart: true } : undefined);
-      // Abandoned: a remote offer was applied meanwhile.
-      if (pc !== this.#pc || pc.signalingState !== 'stable') return;
-      await pc.setLocalDescription(offer);
-      if (pc !== this.#pc) return;
-      const local = pc.localDescription ?? offer;
-      if (local.type === 'offer') {
-        this.#announceAliases(pc, local.sdp);
-        this.#host.signal(this.id, rtcDescriptionPayload({ type: 'offer', sdp: local.sdp ?? '' }));
-      }
-    } catch (error) {
-      if (pc === this.#pc && !this.#closed) this.#emit(new NegotiationError({ err: error }));
-    } finally {
-      if (pc === this.#pc) {
-        this.#makingOffer = false;
-        this.#flushCandidates();
-      }
-    }
-  }
-
-  /**
-   * Sends a local track's metadata again under the id its SDP section announces, when that is
-   * not the track's own id. Browsers do that for a transceiver the remote side's offer created:
-   * its `a=msid` names the transceiver's sender, and the receiver maps metadata through the msid.
-   * Sent before the description itself, so the metadata is there when the `track` event fires.
-   */
-  #announceAliases(pc: RTCPeerConnectionLike, sdp: string | undefined): void {
-    const announced = senderTrackIdsByMid(sdp);
-    if (announced.size === 0) return;
-    const localTracks = this.#host.localTracks();
-    for (const transceiver of pc.getTransceivers?.() ?? []) {
-      const track = transceiver.sender?.track;
-      const mid = transceiver.mid;
-      if (!track || mid === null) continue;
-      const alias = announced.get(mid);
-      const metadata = localTracks.get(track)?.metadata;
-      if (alias === undefined || alias === track.id || !metadata) continue;
-      if (this.#aliases.get(track) === alias) continue;
-      this.#aliases.set(track, alias);
-      this.#host.signal(this.id, trackMetaPayload(alias, metadata));
-    }
-  }
-
-  async #applyDescription(
-    pc: RTCPeerConnectionLike,
-    description: { readonly type: 'offer' | 'answer'; readonly sdp: string },
-  ): Promise<void> {
-    const readyForOffer =
-      !this.#makingOffer && (pc.signalingState === 'stable' || this.#settingRemoteAnswer);
-    const collision = description.type === 'offer' && !readyForOffer;
-    this.#ignoreOffer = !this.#polite && collision;
-    if (this.#ignoreOffer) {
-      this.#host.log('debug', `offer from ${this.id} ignored (collision, impolite)`);
-      return;
-    }
-    if (description.type === 'answer' && pc.signalingState !== 'have-local-offer') {
-      this.#host.log('debug', `answer from ${this.id} ignored in ${pc.signalingState}`);
-      return;
-    }
-    try {
-      this.#settingRemoteAnswer = description.type === 'answer';
-      if (collision && pc.signalingState === 'have-local-offer') {
-        await pc.setLocalDescription({ type: 'rollback' });
-      }
-      if (pc !== this.#pc) return;
-      await pc.setRemoteDescription(description);
-      this.#settingRemoteAnswer = false;
-      if (pc !== this.#pc) return;
-      this.#candidateCount = 0;
-      // The restart's negotiation completed (or the remote side's replaced it).
-      this.#clearTimer(this.#answerTimer);
-      this.#answerTimer = undefined;
-      if (description.type === 'offer') {
-        if (this.#state === 'idle') this.#setState('connecting');
-        this.#heldCandidates ??= [];
-        const answer = await pc.createAnswer();
-        if (pc !== this.#pc) return;
-        await pc.setLocalDescription(answer);
-        if (pc !== this.#pc) return;
-        const local = pc.localDescription ?? answer;
-        this.#announceAliases(pc, local.sdp);
-        this.#host.signal(this.id, rtcDescriptionPayload({ type: 'answer', sdp: local.sdp ?? '' }));
-        this.#flushCandidates();
-      }
-    } catch (error) {
-      this.#settingRemoteAnswer = false;
-      if (pc === this.#pc && !this.#closed) {
-        this.#flushCandidates();
-        this.#emit(new NegotiationError({ err: error }));
-      }
-    }
-  }
-
-  async #applyCandidate(
-    pc: RTCPeerConnectionLike,
-    candidate: IceCandidateLike | null,
-  ): Promise<void> {
-    if (candidate) {
-      if ((candidate.candidate?.length ?? 0) > maxCandidateLength) return;
-      if (++this.#candidateCount > maxCandidatesPerNegotiation) return;
-    }
-    try {
-      await pc.addIceCandidate(candidate);
-    } catch (error) {
-      if (!this.#ignoreOffer && pc === this.#pc && !this.#closed) {
-        this.#emit(new IceCandidateError({ err: error }));
-      }
-    }
-  }
-
-  #sendCandidate(candidate: IceCandidateLike | null): void {
-    const init = candidate?.toJSON ? candidate.toJSON() : candidate;
-    this.#host.signal(this.id, rtcIcePayload(init ?? null));
-  }
-
-  /** Candidates gathered while a description was being set go out after it. */
-  #flushCandidates(): void {
-    if (this.#makingOffer) return;
-    const held = this.#heldCandidates;
-    this.#heldCandidates = undefined;
-    for (const candidate of held ?? []) this.#sendCandidate(candidate);
-  }
-
-  // ---- state, ICE restart ----
+  // ---- state ----
 
   #onConnectionState(pc: RTCPeerConnectionLike): void {
     if (pc !== this.#pc) return;
@@ -460,7 +294,7 @@ export class RemotePeer {
         if (this.#state !== 'reconnecting') this.#setState('connecting');
         break;
       case 'connected':
-        this.#ladderSucceeded();
+        this.#ladder.reset();
         this.#setState('connected');
         break;
       case 'disconnected':
@@ -475,69 +309,8 @@ export class RemotePeer {
   #onIceState(pc: RTCPeerConnectionLike): void {
     if (pc !== this.#pc) return;
     const state = pc.iceConnectionState;
-    if (state === 'connected' || state === 'completed') this.#ladderSucceeded();
-    else if (state === 'failed' && !this.#restartTimer && !this.#answerTimer) this.#nextRestart();
-  }
-
-  #ladderSucceeded(): void {
-    this.#stopLadder();
-    this.#restartAttempt = 0;
-    this.#restartExhausted = false;
-  }
-
-  #nextRestart(): void {
-    if (this.#closed) return;
-    const delay = iceRestartDelaysMs[this.#restartAttempt];
-    if (delay === undefined) {
-      if (!this.#restartExhausted) {
-        this.#restartExhausted = true;
-        this.#emit(
-          new NegotiationError({
-            err: new MeteredRealtimeError({
-              message: `ICE restart attempts exhausted (${iceRestartDelaysMs.length}) for ${this.id}`,
-            }),
-          }),
-        );
-      }
-      return;
-    }
-    this.#restartAttempt++;
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = undefined;
-      this.#restart();
-    }, delay);
-  }
-
-  #restart(): void {
-    const pc = this.#pc;
-    this.#host.log('debug', `ICE restart ${this.#restartAttempt} for ${this.id}`);
-    this.#answerTimer = setTimeout(() => {
-      this.#answerTimer = undefined;
-      this.#nextRestart();
-    }, iceRestartAnswerTimeoutMs);
-    void this.#restartOffer(pc);
-  }
-
-  /** An offer with fresh ICE credentials; an earlier offer still unanswered is rolled back first. */
-  async #restartOffer(pc: RTCPeerConnectionLike): Promise<void> {
-    if (pc.signalingState === 'have-local-offer' && !this.#makingOffer) {
-      try {
-        await pc.setLocalDescription({ type: 'rollback' });
-      } catch (error) {
-        this.#host.log('debug', `rollback before ICE restart failed: ${String(error)}`);
-      }
-    }
-    if (pc.signalingState === 'stable') await this.#negotiate(pc, true);
-  }
-
-  #stopLadder(): void {
-    this.#clearTimer(this.#restartTimer);
-    this.#clearTimer(this.#answerTimer);
-    this.#restartTimer = this.#answerTimer = undefined;
-  }
-
-  #clearTimer(timer: Timer | undefined): void {
-    if (timer !== undefined) clearTimeout(timer);
+    if (state === 'connected' || state === 'completed') this.#ladder.reset();
+    else if (state === 'failed') this.#ladder.failed();
   }
 
   // ---- media ----
@@ -545,13 +318,7 @@ export class RemotePeer {
   #onTrack(pc: RTCPeerConnectionLike, event: TrackEventLike): void {
     if (pc !== this.#pc) return;
     const { track, streams } = event;
-    const mid = event.transceiver?.mid ?? null;
-    const senderTrackId =
-      mid === null ? undefined : senderTrackIdsByMid(pc.remoteDescription?.sdp).get(mid);
-    const metadata =
-      (senderTrackId === undefined ? undefined : this.#trackMetadata.get(senderTrackId)) ??
-      this.#trackMetadata.get(track.id) ??
-      null;
+    const metadata = this.#trackMetadata.of(pc, event);
     this.#emit(new Track({ track, streams: Object.freeze([...streams]), metadata }));
     for (const stream of streams) {
       if (this.#streams.has(stream.id)) continue;

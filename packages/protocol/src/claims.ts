@@ -21,23 +21,3 @@ export interface TokenClaims {
   /** Shown to others on presence, directs and opted-in messages (≤ 4 KiB serialised). */
   readonly peerMetadata?: JsonObject;
 }
-
-/**
- * Compiles a channel pattern into a matcher: `*` matches any run of characters except `/`,
- * `**` matches anything, every other character matches itself.
- */
-export function compileChannelPattern(pattern: string): (channel: string) => boolean {
-  if (!pattern.includes('*')) return (channel) => channel === pattern;
-  let source = '^';
-  for (let index = 0; index < pattern.length; index++) {
-    const char = pattern[index] as string;
-    if (char === '*') {
-      if (pattern[index + 1] === '*') {
-        source += '[\\s\\S]*';
-        index++;
-      } else source += '[^/]*';
-    } else source += char.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }
-  const regex = new RegExp(`${source}$`, 'u');
-  return (channel) => regex.test(channel);
-}

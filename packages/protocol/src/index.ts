@@ -73,7 +73,8 @@ export {
   PONG_FRAME,
   type WelcomeFields,
 } from './encode-frames.js';
-export { PERMISSIONS, type Permission, type TokenClaims, compileChannelPattern } from './claims.js';
+export { PERMISSIONS, type Permission, type TokenClaims } from './claims.js';
+export { compileChannelPattern } from './channel-pattern.js';
 export {
   parseRtcSignal,
   rtcDescriptionPayload,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileChannelPattern } from './claims.js';
+import { compileChannelPattern } from './channel-pattern.js';
 import { createRequestId } from './request-id.js';
 import { parseIceServers } from './ice-servers.js';
 import {

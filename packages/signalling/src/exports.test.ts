@@ -27,7 +27,12 @@ describe('package surface', () => {
       'TokenProviderError',
       'WsCloseCode',
     ]);
-    expect(Object.keys(testing).sort()).toEqual(['FakeWebSocket', 'createFakeWebSocketFactory']);
+    expect(Object.keys(testing).sort()).toEqual([
+      'BrowserLikeWebSocket',
+      'FakeWebSocket',
+      'createBrowserLikeWebSocketFactory',
+      'createFakeWebSocketFactory',
+    ]);
   });
 
   it('re-exports the very classes of @metered/errors, not copies', () => {

@@ -7,9 +7,10 @@ import {
   type SignallingClientOptions,
 } from '@metered-ca/realtime';
 import { startServer, type RunningServer, type StartServerOptions } from '@metered/server';
+import { createBrowserLikeWebSocketFactory } from '@metered/signalling/testing';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BrowserLikeWebSocket } from './browser-web-socket.js';
+import WebSocket from 'ws';
 import { FakePeerConnection } from './fake-peer-connection.js';
 
 const PUBLISHABLE_KEY = 'pk_live_conformance';
@@ -17,6 +18,8 @@ const SECRET_KEY_ID = 'sk_id_conformance';
 const SECRET = 'sk_secret_conformance';
 const ALL_ACTIONS = ['subscribe', 'publish', 'presence', 'send'] as const;
 
+/** `ws` with a browser's event delivery: the SDK is written for a browser's task per message. */
+const browserLikeWebSockets = createBrowserLikeWebSocketFactory(WebSocket);
 const servers: RunningServer[] = [];
 const clients: { close(): Promise<void> | void }[] = [];
 
@@ -28,7 +31,7 @@ afterEach(async () => {
       // already closed
     }
   }
-  for (const socket of BrowserLikeWebSocket.sockets) socket.terminate();
+  browserLikeWebSockets.terminateAll();
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
@@ -72,7 +75,7 @@ type Credentials = Pick<SignallingClientOptions, 'apiKey' | 'tokenProvider'>;
 function signallingClient(server: RunningServer, credentials: Credentials): SignallingClient {
   const client = new SignallingClient({
     url: server.url,
-    webSocketFactory: BrowserLikeWebSocket.factory,
+    webSocketFactory: browserLikeWebSockets,
     reconnect: { initialDelayMs: 50, maxDelayMs: 200, jitterRatio: 0 },
     ...credentials,
   });
@@ -324,7 +327,7 @@ describe('vendor MeteredPeer against the server', () => {
       const instance = new MeteredPeer({
         url: server.url,
         tokenProvider: () => mintToken(id, { claims: { peerMetadata: { name: id } } }),
-        webSocketFactory: BrowserLikeWebSocket.factory,
+        webSocketFactory: browserLikeWebSockets,
         rtcPeerConnectionFactory: FakePeerConnection.factory,
         reconnect: { initialDelayMs: 50, maxDelayMs: 200, jitterRatio: 0 },
       });
@@ -360,7 +363,7 @@ describe('vendor MeteredPeer against the server', () => {
       const instance = new MeteredPeer({
         url: server.url,
         tokenProvider: () => mintToken(id),
-        webSocketFactory: BrowserLikeWebSocket.factory,
+        webSocketFactory: browserLikeWebSockets,
         rtcPeerConnectionFactory: FakePeerConnection.factory,
       });
       clients.push(instance);
@@ -394,7 +397,7 @@ describe('vendor MeteredPeer against the server', () => {
       const instance = new MeteredPeer({
         url: server.url,
         tokenProvider: () => mintToken(id),
-        webSocketFactory: BrowserLikeWebSocket.factory,
+        webSocketFactory: browserLikeWebSockets,
         rtcPeerConnectionFactory: FakePeerConnection.factory,
       });
       clients.push(instance);

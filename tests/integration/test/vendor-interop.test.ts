@@ -3,9 +3,10 @@ import {
   type SignallingClientEventMap as VendorEvents,
 } from '@metered-ca/realtime';
 import { Direct, Message, Presence } from '@metered/signalling';
+import { createBrowserLikeWebSocketFactory } from '@metered/signalling/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { cleanUp, client, mintToken, next, start, track } from './harness.js';
-import { TaskPerMessageWebSocket } from './task-per-message-web-socket.js';
 
 afterEach(cleanUp);
 
@@ -33,7 +34,7 @@ describe('our client and the vendor SDK on one channel', () => {
       new VendorClient({
         url: server.url,
         tokenProvider: () => mintToken('vendor'),
-        webSocketFactory: TaskPerMessageWebSocket.factory,
+        webSocketFactory: createBrowserLikeWebSocketFactory(WebSocket),
         reconnect: false,
       }),
     );

@@ -79,9 +79,11 @@ function exportTargets(value: unknown): string[] {
   return Object.values(value).flatMap(exportTargets);
 }
 
-/** A file a user of the package needs: its build, its readme, licence and manifest. */
+/** A file a user of the package needs: its build, its commands, readme, licence and manifest. */
 function isShippable(name: string, path: string): boolean {
   if (path === 'package.json' || path === 'README.md' || path === 'LICENSE') return true;
+  // A command's launcher: a committed file, so that it exists before `dist/` is built.
+  if (/^bin\/[\w-]+\.js$/.test(path)) return true;
   // The protocol's test vectors are a public entry point (`./test-vectors/*.json`).
   if (name === '@metered/protocol' && /^test-vectors\/[\w-]+\.json$/.test(path)) return true;
   return /^dist\/[\w.-]+\.(js|cjs|d\.ts|d\.cts|js\.map|cjs\.map)$/.test(path);
@@ -138,7 +140,7 @@ describe('the packed tarballs', () => {
     expect([...packed.keys()].sort()).toEqual([...PUBLIC_PACKAGES].sort());
   });
 
-  it('hold only dist/, README.md, LICENSE and package.json (and the protocol test vectors)', () => {
+  it('hold only dist/, bin/, README.md, LICENSE and package.json (and the protocol test vectors)', () => {
     for (const { manifest, files } of packed.values()) {
       const paths = [...files.keys()];
       expect(

@@ -9,7 +9,8 @@ import {
 } from '@metered/node-webrtc-adapter';
 import { MeteredPeer } from '@metered/peer';
 import { signToken, startServer, type RunningServer } from '@metered/server';
-import { BrowserLikeWebSocket } from './browser-like-web-socket.js';
+import { createBrowserLikeWebSocketFactory } from '@metered/signalling/testing';
+import WebSocket from 'ws';
 
 const SECRET_KEY = { id: 'sk_peer_interop', secret: 'peer-interop-secret' };
 const ACTIONS = ['subscribe', 'publish', 'presence', 'send'] as const;
@@ -64,12 +65,15 @@ export function createOurPeer(url: string, peerId: string): MeteredPeer {
   });
 }
 
+/** `ws` with a browser's event delivery, for the vendor SDK; `terminateAll()` after each test. */
+export const browserLikeWebSockets = createBrowserLikeWebSocketFactory(WebSocket);
+
 /** The vendor SDK's MeteredPeer, unchanged, on the adapter and on `ws`. */
 export function createVendorPeer(url: string, peerId: string): VendorMeteredPeer {
   return new VendorMeteredPeer({
     url,
     tokenProvider: () => mintToken(peerId),
-    webSocketFactory: BrowserLikeWebSocket.factory,
+    webSocketFactory: browserLikeWebSockets,
     rtcPeerConnectionFactory: (configuration) =>
       loopbackFactory(configuration) as unknown as VendorPeerConnectionLike,
   });

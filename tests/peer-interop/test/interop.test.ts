@@ -14,7 +14,6 @@ import {
 } from '@metered/peer';
 import type { RunningServer } from '@metered/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BrowserLikeWebSocket } from './browser-like-web-socket.js';
 import {
   createOurPeer,
   createVendorPeer,
@@ -24,6 +23,7 @@ import {
   opened,
   startTestServer,
   waitFor,
+  browserLikeWebSockets,
 } from './harness.js';
 
 type Channel = RTCDataChannel;
@@ -35,7 +35,7 @@ const servers: RunningServer[] = [];
 afterEach(async () => {
   await Promise.all(ours.splice(0).map((peer) => peer.close()));
   await Promise.all(vendors.splice(0).map((peer) => peer.close()));
-  for (const socket of BrowserLikeWebSocket.open) socket.terminate();
+  browserLikeWebSockets.terminateAll();
   await Promise.all(servers.splice(0).map((server) => server.close()));
   // Every peer connection either SDK built was closed with its peer.
   expect(createdConnections.splice(0).map((pc) => pc.connectionState)).not.toContain('connected');

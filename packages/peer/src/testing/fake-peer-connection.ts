@@ -1,4 +1,5 @@
-import type { DataChannelEventLike, RTCDataChannelLike } from '@metered/datachannel';
+import type { RTCDataChannelLike } from '@metered/datachannel';
+import { FakeDataChannel } from '@metered/datachannel/testing';
 import type {
   IceCandidateLike,
   MediaStreamLike,
@@ -10,164 +11,7 @@ import type {
   SessionDescriptionLike,
   TrackEventLike,
 } from '../rtc-types.js';
-
-/** A listener of the fake tracks and streams. */
-export type FakeEventListener = (event: RtcEventLike) => void;
-
-class Listeners {
-  readonly #map = new Map<string, Set<FakeEventListener>>();
-  add(type: string, listener: FakeEventListener): void {
-    const set = this.#map.get(type) ?? new Set();
-    set.add(listener);
-    this.#map.set(type, set);
-  }
-  remove(type: string, listener: FakeEventListener): void {
-    this.#map.get(type)?.delete(listener);
-  }
-  dispatch(type: string): void {
-    for (const listener of [...(this.#map.get(type) ?? [])]) listener({ type });
-  }
-  get count(): number {
-    let count = 0;
-    for (const set of this.#map.values()) count += set.size;
-    return count;
-  }
-}
-
-let serial = 0;
-
-/** A media track for tests: `stop()` ends it and fires `ended`. */
-export class FakeMediaStreamTrack implements MediaStreamTrackLike {
-  readonly id: string;
-  readonly kind: string;
-  readyState = 'live';
-  readonly #listeners = new Listeners();
-
-  constructor(kind = 'audio', id = `track-${++serial}`) {
-    this.kind = kind;
-    this.id = id;
-  }
-
-  stop(): void {
-    if (this.readyState === 'ended') return;
-    this.readyState = 'ended';
-    this.#listeners.dispatch('ended');
-  }
-
-  addEventListener(type: string, listener: FakeEventListener): void {
-    this.#listeners.add(type, listener);
-  }
-
-  removeEventListener(type: string, listener: FakeEventListener): void {
-    this.#listeners.remove(type, listener);
-  }
-
-  /** Listeners currently registered. */
-  get listenerCount(): number {
-    return this.#listeners.count;
-  }
-}
-
-/** A media stream for tests. */
-export class FakeMediaStream implements MediaStreamLike {
-  readonly id: string;
-  readonly #tracks: MediaStreamTrackLike[];
-  readonly #listeners = new Listeners();
-
-  constructor(tracks: MediaStreamTrackLike[] = [], id = `stream-${++serial}`) {
-    this.#tracks = [...tracks];
-    this.id = id;
-  }
-
-  getTracks(): readonly MediaStreamTrackLike[] {
-    return [...this.#tracks];
-  }
-
-  addTrack(track: MediaStreamTrackLike): void {
-    if (!this.#tracks.includes(track)) this.#tracks.push(track);
-  }
-
-  removeTrack(track: MediaStreamTrackLike): void {
-    const index = this.#tracks.indexOf(track);
-    if (index < 0) return;
-    this.#tracks.splice(index, 1);
-    this.#listeners.dispatch('removetrack');
-  }
-
-  addEventListener(type: string, listener: FakeEventListener): void {
-    this.#listeners.add(type, listener);
-  }
-
-  removeEventListener(type: string, listener: FakeEventListener): void {
-    this.#listeners.remove(type, listener);
-  }
-
-  get listenerCount(): number {
-    return this.#listeners.count;
-  }
-}
-
-/** A sender for tests; set `failReplace` to make `replaceTrack` reject. */
-export class FakeRtpSender implements RTCRtpSenderLike {
-  track: MediaStreamTrackLike | null;
-  readonly streams: readonly MediaStreamLike[];
-  readonly mid: string;
-  failReplace: Error | undefined;
-  /**
-   * The track id the SDP's `a=msid` announces; by default the track's own. A browser announces
-   * another one on a transceiver that the remote side's offer created.
-   */
-  msidTrackId: string | undefined;
-
-  constructor(track: MediaStreamTrackLike, streams: readonly MediaStreamLike[], mid: string) {
-    this.track = track;
-    this.streams = streams;
-    this.mid = mid;
-  }
-
-  replaceTrack(track: MediaStreamTrackLike | null): Promise<void> {
-    if (this.failReplace) return Promise.reject(this.failReplace);
-    this.track = track;
-    return Promise.resolve();
-  }
-}
-
-/** A data channel for tests: nothing travels; `open()` / `close()` drive its state. */
-export class FakeDataChannel implements RTCDataChannelLike {
-  readonly label: string;
-  readyState = 'connecting';
-  bufferedAmount = 0;
-  bufferedAmountLowThreshold = 0;
-  readonly sent: unknown[] = [];
-  readonly #listeners = new Listeners();
-
-  constructor(label: string) {
-    this.label = label;
-  }
-
-  send(data: unknown): void {
-    this.sent.push(data);
-  }
-
-  open(): void {
-    this.readyState = 'open';
-    this.#listeners.dispatch('open');
-  }
-
-  close(): void {
-    if (this.readyState === 'closed') return;
-    this.readyState = 'closed';
-    this.#listeners.dispatch('close');
-  }
-
-  addEventListener(type: string, listener: (event: DataChannelEventLike) => void): void {
-    this.#listeners.add(type, listener);
-  }
-
-  removeEventListener(type: string, listener: (event: DataChannelEventLike) => void): void {
-    this.#listeners.remove(type, listener);
-  }
-}
+import { FakeMediaStream, FakeMediaStreamTrack, FakeRtpSender, nextSerial } from './fake-media.js';
 
 function invalidState(message: string): Error {
   const error = new Error(message);
@@ -186,7 +30,7 @@ function invalidState(message: string): Error {
  * candidate and then end-of-candidates.
  */
 export class FakeRTCPeerConnection implements RTCPeerConnectionLike {
-  readonly id = ++serial;
+  readonly id = nextSerial();
   readonly config: PeerConnectionConfig;
   signalingState = 'stable';
   iceConnectionState = 'new';
@@ -264,7 +108,7 @@ export class FakeRTCPeerConnection implements RTCPeerConnectionLike {
 
   createDataChannel(label: string): FakeDataChannel {
     if (this.closed) throw invalidState('closed');
-    const channel = new FakeDataChannel(label);
+    const channel = new FakeDataChannel(label, { readyState: 'connecting' });
     this.dataChannels.push(channel);
     this.#markNeeded();
     return channel;
@@ -450,7 +294,7 @@ export class FakeRTCPeerConnection implements RTCPeerConnectionLike {
           const label = line.slice(16);
           if (this.#remoteChannels.has(label)) continue;
           this.#remoteChannels.add(label);
-          const channel = new FakeDataChannel(label);
+          const channel = new FakeDataChannel(label, { readyState: 'connecting' });
           this.ondatachannel?.({ channel });
         }
         continue;

@@ -1,10 +1,13 @@
 export {
   FakeRTCPeerConnection,
+  createFakePeerConnectionFactory,
+  type FakePeerConnectionFactory,
+} from './fake-peer-connection.js';
+export {
   FakeMediaStreamTrack,
   FakeMediaStream,
   FakeRtpSender,
-  FakeDataChannel,
-  createFakePeerConnectionFactory,
-  type FakePeerConnectionFactory,
   type FakeEventListener,
-} from './fake-peer-connection.js';
+} from './fake-media.js';
+export { FakeRoom, type FakeRoomFrame } from './fake-room.js';
+export { FakeDataChannel, type FakeDataChannelInit } from '@metered/datachannel/testing';

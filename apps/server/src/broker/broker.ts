@@ -1,5 +1,5 @@
 import type { JsonObject, PresenceMember } from '@metered/protocol';
-import type { OutboundFrame } from './outbound.js';
+import type { OutboundFrame } from '../outbound.js';
 
 /** A value now, or later from a network broker. Callers handle both without awaiting a sync one. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -7,6 +7,14 @@ export type MaybePromise<T> = T | Promise<T>;
 /** True when a {@link MaybePromise} is a promise. */
 export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/** Chains a step after a value that may or may not be a promise, staying synchronous when it can. */
+export function andThen<T, R>(
+  value: MaybePromise<T>,
+  step: (value: T) => MaybePromise<R>,
+): MaybePromise<R> {
+  return isPromise(value) ? value.then(step) : step(value);
 }
 
 /**

@@ -1,12 +1,4 @@
 import { FakeWebSocket } from '@metered/signalling/testing';
-import { vi } from 'vitest';
-import {
-  MeteredPeer,
-  type EventClass,
-  type MeteredPeerOptions,
-  type PeerEvent,
-} from '../src/index.js';
-import type { FakePeerConnectionFactory } from '../src/testing/index.js';
 
 interface Member {
   readonly peerId: string;
@@ -15,12 +7,18 @@ interface Member {
   readonly flags: Map<string, boolean>;
 }
 
-type Frame = Record<string, unknown>;
+/** A frame as JSON: what a peer sent, or what the room delivers. */
+export type FakeRoomFrame = Record<string, unknown>;
 
 /**
- * A protocol v1 server in memory for unit tests, driven through FakeWebSocket: welcomes every
- * socket with a fixed peer id, answers subscribe with the ack and the roster in one synchronous
- * burst, relays publish/send, announces joins and leaves.
+ * A protocol v1 server in memory, for testing code built on `MeteredPeer` or `SignallingClient`
+ * without a network: hand each client `room.factory(peerId)` as its `webSocketFactory`. The room
+ * welcomes every socket with that peer id, answers `subscribe` with the ack and the roster in one
+ * synchronous burst (as `ws` delivers one TCP read), relays `publish` to the other subscribers and
+ * `send` to its target (`peer_not_found` when the target is offline), answers `ping`, and
+ * announces joins and leaves. Every reply is delivered on a microtask after the client's send.
+ * The test can drop a peer, restart the room, refuse or reject connections, leave subscribes
+ * unanswered and drop directs, and reads back every frame a peer sent.
  */
 export class FakeRoom {
   readonly #members = new Map<string, Member>();
@@ -29,16 +27,18 @@ export class FakeRoom {
   /** Welcome fields per peer id. */
   readonly welcomeFields = new Map<string, Record<string, unknown>>();
   /** Every frame each peer sent, parsed. */
-  readonly sent = new Map<string, Frame[]>();
+  readonly sent = new Map<string, FakeRoomFrame[]>();
   /** When set, the next connection attempt of this peer is closed with the code before the welcome. */
   readonly rejectNext = new Map<string, number>();
+  /** Every socket each peer opened, in order. */
   readonly sockets = new Map<string, FakeWebSocket[]>();
   /** Peers whose every new connection is closed with 1006 before the welcome. */
   readonly refuse = new Set<string>();
   /** Directs for which this returns true are acked but not delivered. */
   dropDirect: ((from: string, to: string, data: unknown) => boolean) | undefined;
   /** Every frame sent, with the (fake) time it was routed. */
-  readonly log: { readonly peerId: string; readonly frame: Frame; readonly at: number }[] = [];
+  readonly log: { readonly peerId: string; readonly frame: FakeRoomFrame; readonly at: number }[] =
+    [];
 
   /** A `webSocketFactory` for the peer that the room will call `peerId`. */
   factory(peerId: string): (url: string) => FakeWebSocket {
@@ -50,7 +50,7 @@ export class FakeRoom {
       const send = socket.send.bind(socket);
       socket.send = (data: string) => {
         send(data);
-        queueMicrotask(() => this.#route(peerId, socket, JSON.parse(data) as Frame));
+        queueMicrotask(() => this.#route(peerId, socket, JSON.parse(data) as FakeRoomFrame));
       };
       const close = socket.close.bind(socket);
       socket.close = (code?: number, reason?: string) => {
@@ -79,7 +79,7 @@ export class FakeRoom {
   }
 
   /** Frames of one type a peer sent. */
-  framesOf(peerId: string, type?: string): Frame[] {
+  framesOf(peerId: string, type?: string): FakeRoomFrame[] {
     return (this.sent.get(peerId) ?? []).filter(
       (frame) => type === undefined || frame.type === type,
     );
@@ -131,7 +131,7 @@ export class FakeRoom {
     }
   }
 
-  #route(peerId: string, socket: FakeWebSocket, frame: Frame): void {
+  #route(peerId: string, socket: FakeWebSocket, frame: FakeRoomFrame): void {
     const list = this.sent.get(peerId) ?? [];
     list.push(frame);
     this.sent.set(peerId, list);
@@ -197,66 +197,4 @@ export class FakeRoom {
         return;
     }
   }
-}
-
-/** Runs timers due now and pending continuations, a bounded number of rounds. */
-export async function flush(rounds = 30): Promise<void> {
-  for (let round = 0; round < rounds; round++) {
-    await vi.advanceTimersByTimeAsync(0);
-    await turn();
-  }
-}
-
-/** Flushes until `condition()` holds; fails after a bounded number of rounds. */
-export async function until(condition: () => boolean, what = 'condition'): Promise<void> {
-  for (let round = 0; round < 200; round++) {
-    if (condition()) return;
-    await vi.advanceTimersByTimeAsync(0);
-    await turn();
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** A MeteredPeer on the room with fake peer connections and deterministic backoff. */
-export function createPeer(
-  room: FakeRoom,
-  peerId: string,
-  factory: FakePeerConnectionFactory,
-  options: Partial<MeteredPeerOptions> = {},
-): MeteredPeer {
-  return new MeteredPeer({
-    apiKey: 'pk_test',
-    url: 'ws://localhost:8080',
-    webSocketFactory: room.factory(peerId),
-    rtcPeerConnectionFactory: factory,
-    inactivityTimeoutMs: 0,
-    random: () => 0.5,
-    ...options,
-  });
-}
-
-/** Collects every event of one class an emitter sends. */
-export function record<T extends PeerEvent>(
-  target: { on(type: EventClass<PeerEvent>, handler: (event: never) => void): () => void },
-  type: EventClass<T>,
-): T[] {
-  const events: T[] = [];
-  target.on(type, (event: T) => events.push(event));
-  return events;
-}
-
-/**
- * Fake timers for every timeout and interval. `setImmediate` stays real: the signalling client
- * uses it only to let a settled request's continuations run before the next frame of a burst,
- * and {@link flush} yields to it explicitly.
- */
-export function useFakeTimers(): void {
-  vi.useFakeTimers({
-    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
-  });
-}
-
-/** One turn of the real event loop's check phase (the client's burst pause). */
-function turn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -1,9 +1,10 @@
-import { Message, Presence, SignallingClient } from '@metered/signalling';
+import { Connected, Message, Presence, SignallingClient } from '@metered/signalling';
 
 // `url` is your server (here `npx metered-server` on its development config); leave it out to
 // use Metered's hosted service.
 const client = new SignallingClient({ url: 'ws://127.0.0.1:9292', apiKey: 'pk_live_dev' });
 
+client.on(Connected, ({ peerId }) => console.log(`connected as ${peerId}`));
 client.on(Presence, ({ channel, joined, left }) => {
   for (const member of joined) console.log(`${member.peerId} is in ${channel}`);
   for (const member of left) console.log(`${member.peerId} left ${channel}`);
@@ -15,3 +16,4 @@ client.on(Message, ({ channel, senderPeerId, data }) => {
 await client.connect();
 await client.subscribe('lobby');
 await client.publish('lobby', { text: 'hello, lobby' });
+console.log('said hello in lobby; waiting for the others (Ctrl+C to stop)');

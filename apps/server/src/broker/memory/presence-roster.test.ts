@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PresenceRoster } from './presence.js';
+import { PresenceRoster } from './presence-roster.js';
 
 describe('PresenceRoster (per peer id)', () => {
   it('joins a new peer id, replaces on a second socket and leaves with the last one', () => {

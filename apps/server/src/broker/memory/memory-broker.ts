@@ -12,9 +12,9 @@ import type {
   DirectMessage,
   QuotaResult,
   SubscribeOptions,
-} from './broker.js';
-import { fanOutFrame } from './outbound.js';
-import { PresenceRoster, type RosterChange } from './presence.js';
+} from '../broker.js';
+import { fanOutFrame } from '../../outbound.js';
+import { PresenceRoster, type RosterChange } from './presence-roster.js';
 
 interface Subscription {
   readonly connection: BrokerConnection;

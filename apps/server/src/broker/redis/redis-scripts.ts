@@ -1,7 +1,7 @@
 // Lua scripts of the Redis broker. Each runs atomically, so a roster change and the events it
 // publishes are one step in Redis's global order. Keys are computed inside the scripts from the
 // prefix (ARGV[1]): the broker targets one Redis server (or a primary with replicas), not Redis
-// Cluster.
+// Cluster. The events they publish are built by `LUA_BUS_EVENTS` (bus-events.ts).
 //
 // Layout (A = "<length of app id>:<app id>", so app and channel names cannot collide):
 //   P:nodes                  set of live node sessions
@@ -17,14 +17,14 @@
 //   P:bus                    pub/sub: channel messages, presence deltas, app-wide closes
 //   P:inbox:<node>           pub/sub: directs, snapshots and kicks for one node
 
+import { LUA_BUS_EVENTS } from './bus-events.js';
+
 const COMMON = `
 local P = ARGV[1]
 local function appKey(app) return #app .. ':' .. app end
+${LUA_BUS_EVENTS}
 local function presence(app, channel, peer, kind, member, previous)
-  local event = '{"t":"p","a":' .. cjson.encode(app) .. ',"c":' .. cjson.encode(channel) ..
-    ',"p":' .. cjson.encode(peer) .. ',"k":"' .. kind .. '","m":' .. member
-  if previous then event = event .. ',"pm":' .. previous end
-  redis.call('PUBLISH', P .. ':bus', event .. '}')
+  redis.call('PUBLISH', P .. ':bus', presenceEvent(app, channel, peer, kind, member, previous))
 end
 local function leave(app, channel, conn)
   local a = appKey(app)
@@ -40,7 +40,7 @@ local function leave(app, channel, conn)
       local roster = P .. ':roster:' .. a .. ':' .. channel
       local member = redis.call('HGET', roster, peer)
       redis.call('HDEL', roster, peer)
-      if member then presence(app, channel, peer, 'l', member) end
+      if member then presence(app, channel, peer, LEFT, member) end
     end
   end
 end
@@ -148,8 +148,8 @@ if redis.call('HEXISTS', subs, conn) == 0 then
     redis.call('HINCRBY', P .. ':rn:' .. a .. ':' .. channel, peer, 1)
     local previous = redis.call('HGET', roster, peer)
     redis.call('HSET', roster, peer, member)
-    if previous then presence(app, channel, peer, 'r', member, previous)
-    else presence(app, channel, peer, 'j', member) end
+    if previous then presence(app, channel, peer, REPLACED, member, previous)
+    else presence(app, channel, peer, JOINED, member) end
   end
 end
 local entries = redis.call('HGETALL', roster)
@@ -157,8 +157,7 @@ local members = {}
 for i = 1, #entries, 2 do
   if entries[i] ~= peer then members[#members + 1] = entries[i + 1] end
 end
-redis.call('PUBLISH', P .. ':inbox:' .. node,
-  '{"t":"s","k":"' .. token .. '","m":[' .. table.concat(members, ',') .. ']}')
+redis.call('PUBLISH', P .. ':inbox:' .. node, snapshotEvent(token, members))
 return 1`,
 
   /** ARGV: P, connection, app, channel. */

@@ -30,7 +30,8 @@ function memberOf(peerId: string, metadata: JsonObject | undefined): PresenceMem
  * sockets is subscribed (and visible). A second socket of a present peer id replaces the entry
  * (members see `left` for the old one before `joined` for the new one, so a reconnect that beats
  * the old socket's close still gives them a fresh peer). The peer id leaves when its last
- * socket goes.
+ * socket goes. The memory broker keeps one per channel; the Redis broker keeps its rosters in
+ * Redis (`broker/redis/redis-scripts.ts`).
  */
 export class PresenceRoster {
   private readonly peers = new Map<string, PeerEntry>();

@@ -1,0 +1,399 @@
+import { randomUUID } from 'node:crypto';
+import {
+  encodeDirect,
+  encodeMessage,
+  encodePresence,
+  type PresenceMember,
+} from '@metered/protocol';
+import type { Logger } from 'pino';
+import { fanOutFrame } from '../../outbound.js';
+import { silentLogger } from '../../logger.js';
+import type {
+  AppUsage,
+  Broker,
+  BrokerConnection,
+  ChannelMessage,
+  DirectMessage,
+  QuotaResult,
+  SubscribeOptions,
+} from '../broker.js';
+import { BROKER_UNAVAILABLE_CLOSE_CODE, BrokerUnavailableError } from '../broker-unavailable.js';
+import {
+  encodeCloseAppEvent,
+  encodeClosePeerEvent,
+  encodeDirectEvent,
+  encodeMessageEvent,
+  parseBusEvent,
+  type BusEvent,
+} from './bus-events.js';
+import { LocalIndex } from './local-index.js';
+import { NodeSession } from './node-session.js';
+import { appCountersKey, rosterKey } from './redis-keys.js';
+
+export interface RedisBrokerOptions {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
+  readonly url: string;
+  /** Prefix of every key and pub/sub channel, so several clusters can share one Redis. */
+  readonly keyPrefix?: string;
+  /**
+   * A node's lease: a node that has not renewed it for this long is considered dead and the
+   * other nodes remove its sockets (their members hear `left`). Renewed every third of it.
+   */
+  readonly leaseMs?: number;
+  /** How long a Redis command may take before it fails. */
+  readonly commandTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+export const REDIS_BROKER_DEFAULTS = Object.freeze({
+  keyPrefix: 'metered',
+  leaseMs: 15_000,
+  commandTimeoutMs: 5_000,
+});
+
+interface PendingSnapshot {
+  readonly connection: BrokerConnection;
+  readonly channel: string;
+  readonly options: SubscribeOptions;
+  readonly session: string;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+const NO_MEMBERS: readonly PresenceMember[] = Object.freeze([]);
+
+function memberJson(connection: BrokerConnection): string {
+  return JSON.stringify(
+    connection.peerMetadata === undefined
+      ? { peerId: connection.peerId }
+      : { peerId: connection.peerId, metadata: connection.peerMetadata },
+  );
+}
+
+/**
+ * The multi-node broker: every node points at the same Redis. Shared state (rosters, routing
+ * tables, counters) lives in Redis and changes through Lua scripts that also publish the
+ * resulting events, so each node sees one totally ordered stream on its subscriber connection:
+ * the bus (channel messages, presence deltas, app-wide closes) and its own inbox (directs,
+ * snapshots, kicks). Each node encodes a frame once per event and writes it to its own sockets.
+ *
+ * A node holds a lease renewed by heartbeat; the others remove the sockets of a node whose lease
+ * expired. When Redis is unreachable the broker is not ready: new connections are refused with
+ * {@link BROKER_UNAVAILABLE_CLOSE_CODE} and live sockets are closed with it so that clients
+ * reconnect (and resubscribe) once Redis is back.
+ */
+export class RedisBroker implements Broker {
+  private readonly prefix: string;
+  private readonly logger: Logger;
+  private readonly session: NodeSession;
+  private readonly local = new LocalIndex();
+  private readonly pending = new Map<string, PendingSnapshot>();
+  private closePromise: Promise<void> | undefined;
+
+  constructor(options: RedisBrokerOptions) {
+    this.prefix = options.keyPrefix ?? REDIS_BROKER_DEFAULTS.keyPrefix;
+    this.logger = options.logger ?? silentLogger();
+    this.session = new NodeSession({
+      url: options.url,
+      prefix: this.prefix,
+      leaseMs: options.leaseMs ?? REDIS_BROKER_DEFAULTS.leaseMs,
+      commandTimeoutMs: options.commandTimeoutMs ?? REDIS_BROKER_DEFAULTS.commandTimeoutMs,
+      logger: this.logger,
+      onEvent: (text) => this.onEvent(text),
+      onLost: (reason) => this.onSessionLost(reason),
+    });
+  }
+
+  /** True while connected to Redis with a live lease. */
+  isReady(): boolean {
+    return this.session.id !== undefined;
+  }
+
+  /** The current node session id (changes when the broker reconnects), for diagnostics. */
+  get nodeSession(): string | undefined {
+    return this.session.id;
+  }
+
+  /** Resolves once ready, or with false after `timeoutMs`. */
+  waitUntilReady(timeoutMs: number): Promise<boolean> {
+    return this.session.waitUntilReady(timeoutMs);
+  }
+
+  /** Pending calls fail, local sockets are closed so that clients reconnect. */
+  private onSessionLost(reason: string): void {
+    for (const [token, pending] of [...this.pending]) {
+      this.pending.delete(token);
+      clearTimeout(pending.timer);
+      pending.reject(new BrokerUnavailableError(reason));
+    }
+    for (const connection of this.local.takeAll()) {
+      try {
+        connection.close(BROKER_UNAVAILABLE_CLOSE_CODE, 'broker unavailable, try again later');
+      } catch (error) {
+        this.logger.error({ err: error }, 'redis broker: closing a socket failed');
+      }
+    }
+  }
+
+  // ---- events ----
+
+  private onEvent(text: string): void {
+    const event = parseBusEvent(text);
+    if (event === undefined) return;
+    try {
+      this.handleEvent(event);
+    } catch (error) {
+      this.logger.error({ err: error }, 'redis broker: event handling failed');
+    }
+  }
+
+  private handleEvent(event: BusEvent): void {
+    switch (event.t) {
+      case 'm': {
+        const subscribers = this.local.subscribers(event.a, event.c);
+        if (!subscribers) return;
+        const data = 'd' in event ? event.d : null;
+        // Encoded once per event; every local receiver gets the same bytes.
+        const plain = fanOutFrame(encodeMessage(event.c, event.f, data));
+        let withMetadata: Buffer | undefined;
+        for (const { connection, includeSenderMetadata } of subscribers.values()) {
+          if (connection.id === event.x) continue;
+          if (includeSenderMetadata && event.md !== undefined) {
+            withMetadata ??= fanOutFrame(encodeMessage(event.c, event.f, data, event.md));
+            connection.deliver(withMetadata);
+          } else connection.deliver(plain);
+        }
+        return;
+      }
+      case 'p': {
+        const subscribers = this.local.subscribers(event.a, event.c);
+        if (!subscribers) return;
+        const frames =
+          event.k === 'j'
+            ? [fanOutFrame(encodePresence(event.c, [event.m], NO_MEMBERS))]
+            : event.k === 'l'
+              ? [fanOutFrame(encodePresence(event.c, NO_MEMBERS, [event.m]))]
+              : [
+                  fanOutFrame(encodePresence(event.c, NO_MEMBERS, [event.pm as PresenceMember])),
+                  fanOutFrame(encodePresence(event.c, [event.m], NO_MEMBERS)),
+                ];
+        for (const { connection } of subscribers.values()) {
+          if (connection.peerId === event.p) continue;
+          for (const frame of frames) connection.deliver(frame);
+        }
+        return;
+      }
+      case 'd': {
+        const sockets = this.local.sockets(event.a, event.to);
+        if (!sockets || sockets.size === 0) return;
+        const text = encodeDirect(event.f, 'd' in event ? event.d : null, event.md);
+        const frame = sockets.size === 1 ? text : fanOutFrame(text);
+        for (const connection of sockets) connection.deliver(frame);
+        return;
+      }
+      case 's': {
+        const pending = this.pending.get(event.k);
+        if (!pending) return;
+        this.pending.delete(event.k);
+        clearTimeout(pending.timer);
+        const { connection, channel, options } = pending;
+        if (pending.session === this.session.id && this.local.has(connection)) {
+          this.local.subscribe(connection, channel, options.includeSenderMetadata);
+          options.beforeAnnounce(event.m);
+        }
+        pending.resolve();
+        return;
+      }
+      case 'kp': {
+        const sockets = this.local.sockets(event.a, event.p);
+        if (!sockets) return;
+        for (const connection of [...sockets]) connection.close(event.code, event.r);
+        return;
+      }
+      case 'ka': {
+        for (const connection of this.local.connectionsOf(event.a)) {
+          connection.close(event.code, event.r);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  // ---- Broker ----
+
+  async acquireConnection(appId: string, maxConcurrent: number): Promise<boolean> {
+    this.session.require();
+    return (await this.session.script('meteredAcquire', appId, maxConcurrent)) === 1;
+  }
+
+  async releaseConnection(appId: string): Promise<void> {
+    this.session.require();
+    await this.session.script('meteredRelease', appId);
+  }
+
+  async attach(connection: BrokerConnection): Promise<void> {
+    const session = this.session.require();
+    let attached = false;
+    try {
+      attached =
+        (await this.session.script(
+          'meteredAttach',
+          session,
+          connection.id,
+          connection.appId,
+          connection.peerId,
+        )) === 1;
+    } catch (error) {
+      throw new BrokerUnavailableError('Redis is unavailable', { cause: error });
+    }
+    if (!attached || this.session.id !== session) {
+      this.session.script('meteredRelease', connection.appId).catch(() => undefined);
+      throw new BrokerUnavailableError('the node session ended while attaching');
+    }
+    this.local.add(connection);
+  }
+
+  async detach(connection: BrokerConnection): Promise<void> {
+    if (!this.local.remove(connection)) return;
+    const session = this.session.id;
+    // Without a session the sweeper (or the next session's start) removes it from Redis.
+    if (session === undefined) return;
+    await this.session.script(
+      'meteredDetach',
+      session,
+      connection.id,
+      connection.appId,
+      connection.peerId,
+    );
+  }
+
+  subscribe(
+    connection: BrokerConnection,
+    channel: string,
+    options: SubscribeOptions,
+  ): Promise<void> {
+    let session: string;
+    try {
+      session = this.session.require();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new BrokerUnavailableError());
+    }
+    const token = randomUUID();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.pending.delete(token)) {
+          reject(new BrokerUnavailableError('no presence snapshot from Redis in time'));
+        }
+      }, 10_000);
+      timer.unref();
+      this.pending.set(token, { connection, channel, options, session, resolve, reject, timer });
+      this.session
+        .script(
+          'meteredSubscribe',
+          session,
+          connection.id,
+          connection.appId,
+          connection.peerId,
+          connection.visibleInPresence ? '1' : '0',
+          channel,
+          memberJson(connection),
+          token,
+        )
+        .then(
+          (recorded) => {
+            if (recorded === 1) return;
+            if (this.pending.delete(token)) {
+              clearTimeout(timer);
+              reject(new BrokerUnavailableError('the connection is no longer known to Redis'));
+            }
+          },
+          (error: unknown) => {
+            if (this.pending.delete(token)) {
+              clearTimeout(timer);
+              reject(new BrokerUnavailableError('Redis is unavailable', { cause: error }));
+            }
+          },
+        );
+    });
+  }
+
+  async unsubscribe(connection: BrokerConnection, channel: string): Promise<void> {
+    this.local.unsubscribe(connection, channel);
+    this.session.require();
+    await this.session.script('meteredUnsubscribe', connection.id, connection.appId, channel);
+  }
+
+  async publish(appId: string, message: ChannelMessage): Promise<number> {
+    this.session.require();
+    const event = encodeMessageEvent(appId, message);
+    const receivers = await this.session.script(
+      'meteredPublish',
+      appId,
+      message.channel,
+      message.excludeConnectionId ?? '',
+      event,
+    );
+    return Number(receivers);
+  }
+
+  async sendDirect(appId: string, message: DirectMessage): Promise<number> {
+    this.session.require();
+    const event = encodeDirectEvent(appId, message);
+    return Number(await this.session.script('meteredToPeer', appId, message.to, event));
+  }
+
+  async members(appId: string, channel: string): Promise<readonly PresenceMember[]> {
+    this.session.require();
+    const values = await this.session.command.hvals(rosterKey(this.prefix, appId, channel));
+    return values.map((value) => JSON.parse(value) as PresenceMember);
+  }
+
+  async closePeer(appId: string, peerId: string, code: number, reason: string): Promise<number> {
+    this.session.require();
+    const event = encodeClosePeerEvent(appId, peerId, code, reason);
+    return Number(await this.session.script('meteredToPeer', appId, peerId, event));
+  }
+
+  async closeApp(appId: string, code: number, reason: string): Promise<number> {
+    this.session.require();
+    const event = encodeCloseAppEvent(appId, code, reason);
+    return Number(await this.session.script('meteredToApp', appId, event));
+  }
+
+  async consumeMessage(appId: string, periodStart: number, limit: number): Promise<QuotaResult> {
+    this.session.require();
+    const used = Number(await this.session.script('meteredConsume', appId, String(periodStart)));
+    return { allowed: used <= limit, used };
+  }
+
+  async usage(appId: string, periodStart: number): Promise<AppUsage> {
+    this.session.require();
+    const [concurrent, peak, period, used] = await this.session.command.hmget(
+      appCountersKey(this.prefix, appId),
+      'c',
+      'k',
+      'qp',
+      'qu',
+    );
+    return {
+      concurrentNow: Number(concurrent ?? 0),
+      peakConcurrent: Number(peak ?? 0),
+      messagesUsed: period === String(periodStart) ? Number(used ?? 0) : 0,
+    };
+  }
+
+  /** Leaves the cluster (this node's remaining sockets are removed at once) and disconnects. */
+  close(): Promise<void> {
+    this.closePromise ??= this.session.close().then(() => {
+      this.local.takeAll();
+    });
+    return this.closePromise;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
