@@ -30,7 +30,7 @@ import {
   type PresencePeer,
   type SignallingLogger,
 } from '@metered/signalling';
-import { Emitter, type EventClass, type EventHandler } from './emitter.js';
+import { Emitter, type EventClass, type EventHandler } from '@metered/events';
 import { Data, FatalError, Joined, Left, StateChange, type PeerEvent } from './events.js';
 import { PeerJoined, PeerLeft } from './membership-events.js';
 import type { MeteredPeerState } from './states.js';

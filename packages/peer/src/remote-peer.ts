@@ -7,7 +7,7 @@ import {
   type JsonObject,
   type RtcSignal,
 } from '@metered/protocol';
-import { Emitter, type EventClass, type EventHandler } from './emitter.js';
+import { Emitter, type EventClass, type EventHandler } from '@metered/events';
 import {
   ConnectionReset,
   DataChannelOpened,
