@@ -1,4 +1,5 @@
 import { DataChannelOverflowError, MeteredRealtimeError } from '@metered/errors';
+import { Emitter, type EventClass, type EventHandler } from '@metered/events';
 import { DATA_CHANNEL_DEFAULTS } from './defaults.js';
 import {
   DCClose,
@@ -7,8 +8,6 @@ import {
   DCOpen,
   type DataChannelEvent,
   type DataChannelMessageData,
-  type EventClass,
-  type EventHandler,
 } from './events.js';
 import type {
   DataChannelEventLike,
@@ -16,7 +15,6 @@ import type {
   DataChannelSendData,
   RTCDataChannelLike,
 } from './rtc-data-channel-like.js';
-import { TypedEmitter } from './typed-emitter.js';
 
 /** Options of {@link DataChannel}; every field has a default. */
 export interface DataChannelOptions {
@@ -93,7 +91,7 @@ export class DataChannel {
   readonly bufferedAmountLowThreshold: number;
   readonly maxQueuedSends: number;
 
-  readonly #emitter: TypedEmitter<DataChannelEvent>;
+  readonly #emitter: Emitter<DataChannelEvent>;
   readonly #queue: QueuedSend[] = [];
   #closed = false;
   #closeEmitted = false;
@@ -117,7 +115,7 @@ export class DataChannel {
       'maxQueuedSends',
       options.maxQueuedSends ?? DATA_CHANNEL_DEFAULTS.maxQueuedSends,
     );
-    this.#emitter = new TypedEmitter(options.onHandlerError ?? rethrowOutside);
+    this.#emitter = new Emitter(options.onHandlerError ?? rethrowOutside);
 
     channel.bufferedAmountLowThreshold = lowWater;
     if (channel.binaryType !== undefined && channel.binaryType !== 'arraybuffer') {
@@ -201,7 +199,7 @@ export class DataChannel {
 
   /** Like `on`, for the next event of `type` only. */
   once<E extends DataChannelEvent>(type: EventClass<E>, handler: EventHandler<E>): () => void {
-    return this.#emitter.once(type, handler);
+    return this.#emitter.on(type, handler, true);
   }
 
   /** Unregisters one registration of `handler` for `type`. */

@@ -47,10 +47,3 @@ export class DCMessage {
 
 /** Every event class a `DataChannel` emits. */
 export type DataChannelEvent = DCOpen | DCClose | DCError | DCMessage;
-
-/** A class of event, the key handlers are registered by. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type EventClass<E> = abstract new (...args: any[]) => E;
-
-/** A handler of one event class. */
-export type EventHandler<E> = (event: E) => void;

@@ -14,9 +14,8 @@ export {
   type DCMessageOptions,
   type DataChannelEvent,
   type DataChannelMessageData,
-  type EventClass,
-  type EventHandler,
 } from './events.js';
+export type { EventClass, EventHandler } from '@metered/events';
 export type {
   RTCDataChannelLike,
   DataChannelReadyState,

@@ -18,7 +18,7 @@ export {
 } from './events.js';
 export { PeerJoined, PeerLeft } from './membership-events.js';
 export type { MeteredPeerState } from './states.js';
-export type { EventClass, EventHandler } from './emitter.js';
+export type { EventClass, EventHandler } from '@metered/events';
 export { METERED_PEER_DEFAULTS, type MeteredPeerOptions } from './options.js';
 export type {
   RTCPeerConnectionLike,

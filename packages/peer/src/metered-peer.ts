@@ -24,7 +24,7 @@ import {
   StateChange as SignallingStateChange,
   type SignallingLogger,
 } from '@metered/signalling';
-import { Emitter, type EventClass, type EventHandler } from './emitter.js';
+import { Emitter, type EventClass, type EventHandler } from '@metered/events';
 import { Data, FatalError, Joined, Left, StateChange, type PeerEvent } from './events.js';
 import type { MeteredPeerState } from './states.js';
 import { METERED_PEER_DEFAULTS, type MeteredPeerOptions } from './options.js';

@@ -1,7 +1,7 @@
 import type { RTCDataChannelLike } from '@metered/datachannel';
 import { MeteredPeerSendError, MeteredRealtimeError } from '@metered/errors';
 import type { JsonObject, RtcSignal } from '@metered/protocol';
-import { Emitter, type EventClass, type EventHandler } from './emitter.js';
+import { Emitter, type EventClass, type EventHandler } from '@metered/events';
 import {
   ConnectionReset,
   DataChannelOpened,

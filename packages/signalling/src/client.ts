@@ -24,7 +24,12 @@ import {
   type WelcomeFrame,
   WELCOME_TIMEOUT_MS,
 } from '@metered/protocol';
-import { Emitter, type EventClass, type EventHandler, type EventStreamOptions } from './emitter.js';
+import {
+  StreamingEmitter as Emitter,
+  type EventClass,
+  type EventHandler,
+  type EventStreamOptions,
+} from '@metered/events';
 import {
   Connected,
   Disconnected,

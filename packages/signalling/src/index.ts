@@ -14,7 +14,7 @@ export {
   type PresencePeer,
   type SignallingState,
 } from './events.js';
-export type { EventClass, EventHandler, EventStreamOptions } from './emitter.js';
+export type { EventClass, EventHandler, EventStreamOptions } from '@metered/events';
 export {
   SIGNALLING_CLIENT_DEFAULTS,
   type SignallingClientOptions,

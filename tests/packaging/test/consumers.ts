@@ -6,6 +6,7 @@
 export const BROWSER_ENTRIES = [
   '@metered/errors',
   '@metered/errors/reference',
+  '@metered/events',
   '@metered/protocol',
   '@metered/protocol/test-vectors/client-frames.json',
   '@metered/protocol/test-vectors/server-frames.json',
@@ -19,6 +20,7 @@ export const BROWSER_ENTRIES = [
 /** The packages the browser bundle installs (the rest need Node). */
 export const BROWSER_PACKAGES = [
   '@metered/errors',
+  '@metered/events',
   '@metered/protocol',
   '@metered/signalling',
   '@metered/datachannel',
@@ -29,6 +31,7 @@ export const BROWSER_PACKAGES = [
 export const EXPECTED: Readonly<Record<string, unknown>> = {
   '@metered/errors': 'stop',
   '@metered/errors/reference': 'INVALID_TOKEN',
+  '@metered/events': 3,
   '@metered/protocol': 'ping',
   '@metered/protocol/test-vectors/client-frames.json': true,
   '@metered/protocol/test-vectors/server-frames.json': true,
@@ -47,6 +50,7 @@ export const NODE_ENTRIES = [...BROWSER_ENTRIES, '@metered/node-webrtc-adapter',
 /** Every public package: each exports its \`package.json\`, which the Node consumers read. */
 export const PUBLIC_PACKAGES = [
   '@metered/errors',
+  '@metered/events',
   '@metered/protocol',
   '@metered/signalling',
   '@metered/datachannel',
@@ -56,10 +60,24 @@ export const PUBLIC_PACKAGES = [
 ] as const;
 const JSON_PACKAGES = JSON.stringify(PUBLIC_PACKAGES);
 
+/** Shared by every consumer: an `on` and a `once` of one function, two emits: three calls. */
+const eventsPart = `
+class Tick {}
+const emitter = new Emitter(() => {});
+let ticks = 0;
+const onTick = () => void (ticks += 1);
+emitter.on(Tick, onTick);
+emitter.on(Tick, onTick, true);
+emitter.emit(new Tick());
+emitter.emit(new Tick());
+results['@metered/events'] = ticks;
+`;
+
 /** Shared by the ESM file and the browser bundle: static imports and named exports. */
 const esmBrowserPart = `
 import { closeCodeAction, MeteredRealtimeError } from '@metered/errors';
 import { describeCloseCode } from '@metered/errors/reference';
+import { Emitter } from '@metered/events';
 import { parseClientFrame, PING_FRAME } from '@metered/protocol';
 import clientFrames from '@metered/protocol/test-vectors/client-frames.json' with { type: 'json' };
 import serverFrames from '@metered/protocol/test-vectors/server-frames.json' with { type: 'json' };
@@ -72,6 +90,7 @@ import { createFakePeerConnectionFactory, FakeRTCPeerConnection } from '@metered
 const results = {};
 results['@metered/errors'] = closeCodeAction(4001);
 results['@metered/errors/reference'] = describeCloseCode(4001).member;
+${eventsPart}
 results['@metered/protocol'] = parseClientFrame(PING_FRAME).frame.type;
 results['@metered/protocol/test-vectors/client-frames.json'] = Array.isArray(clientFrames.valid);
 results['@metered/protocol/test-vectors/server-frames.json'] = typeof serverFrames === 'object';
@@ -118,6 +137,7 @@ console.log(JSON.stringify({ results }));
 export const CJS_SOURCE = `'use strict';
 const { closeCodeAction, MeteredRealtimeError } = require('@metered/errors');
 const { describeCloseCode } = require('@metered/errors/reference');
+const { Emitter } = require('@metered/events');
 const { parseClientFrame, PING_FRAME } = require('@metered/protocol');
 const clientFrames = require('@metered/protocol/test-vectors/client-frames.json');
 const serverFrames = require('@metered/protocol/test-vectors/server-frames.json');
@@ -132,6 +152,7 @@ async function main() {
   const results = {};
   results['@metered/errors'] = closeCodeAction(4001);
   results['@metered/errors/reference'] = describeCloseCode(4001).member;
+  ${eventsPart}
   results['@metered/protocol'] = parseClientFrame(PING_FRAME).frame.type;
   results['@metered/protocol/test-vectors/client-frames.json'] = Array.isArray(clientFrames.valid);
   results['@metered/protocol/test-vectors/server-frames.json'] = typeof serverFrames === 'object';

@@ -1,0 +1,3 @@
+import { packageConfig } from '@metered/tooling/tsup';
+
+export default packageConfig();

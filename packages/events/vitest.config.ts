@@ -1,0 +1,3 @@
+import { packageTestConfig } from '@metered/tooling/vitest';
+
+export default packageTestConfig();
