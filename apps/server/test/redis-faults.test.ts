@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../src/index.js';
-import { connectWithToken, startTestServer } from './helpers.js';
+import { Redis } from 'ioredis';
+import { BrokerUnavailableError, RedisBroker, type RunningServer } from '../src/index.js';
+import { FakeConnection } from './broker-suite.js';
+import { PUBLISHABLE_KEY, connect, connectWithToken, rest, startTestServer } from './helpers.js';
 import { eventually, startRedis, type RedisProcess } from './redis-server.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
@@ -69,5 +71,67 @@ describe('Redis silently unreachable (packets dropped, nothing closed)', () => {
     expect(await bob.request({ type: 'subscribe', channel: 'room' })).toMatchObject({
       type: 'ack',
     });
+  });
+});
+
+describe('Redis paused past the command timeout', () => {
+  it('gives back the slots that refused connects took', async () => {
+    const broker = new RedisBroker({
+      url: redis.url,
+      keyPrefix: `pause-${randomUUID()}`,
+      commandTimeoutMs: 200,
+    });
+    expect(await broker.waitUntilReady(10_000)).toBe(true);
+    const admin = new Redis(redis.url);
+    try {
+      const server = await startTestServer({ brokerImplementation: broker });
+      expect(await admin.call('CLIENT', 'PAUSE', '1500', 'ALL')).toBe('OK');
+      const refused = Array.from({ length: 10 }, () => connect(server, { key: PUBLISHABLE_KEY }));
+      for (const client of refused) expect((await client.closed).code).toBe(1013);
+      await eventually(
+        async () => (await rest(server, 'GET', '/v1/usage')).body.concurrentNow === 0,
+        'every slot given back once Redis answers again',
+      );
+      const alice = await connectWithToken(server, 'alice');
+      expect(await alice.request({ type: 'subscribe', channel: 'room' })).toMatchObject({
+        type: 'ack',
+      });
+      expect((await rest(server, 'GET', '/v1/usage')).body.concurrentNow).toBe(1);
+    } finally {
+      admin.disconnect();
+      await broker.close();
+    }
+  });
+
+  it('undoes an attach that timed out and gives its slot back', async () => {
+    const broker = new RedisBroker({
+      url: redis.url,
+      keyPrefix: `pause-${randomUUID()}`,
+      commandTimeoutMs: 200,
+    });
+    expect(await broker.waitUntilReady(10_000)).toBe(true);
+    const admin = new Redis(redis.url);
+    try {
+      const connection = new FakeConnection('app1', 'alice');
+      expect(await broker.acquireConnection('app1', 10)).toBe(true);
+      expect(await admin.call('CLIENT', 'PAUSE', '1000', 'ALL')).toBe('OK');
+      await expect(broker.attach(connection)).rejects.toBeInstanceOf(BrokerUnavailableError);
+      await eventually(
+        async () => (await broker.usage('app1', 0).catch(() => undefined))?.concurrentNow === 0,
+        'the slot given back once Redis answers again',
+      );
+      // The late attach left nothing: a direct to alice reaches no one.
+      expect(
+        await broker.sendDirect('app1', {
+          from: 'bob',
+          to: 'alice',
+          data: 1,
+          fromMetadata: undefined,
+        }),
+      ).toBe(0);
+    } finally {
+      admin.disconnect();
+      await broker.close();
+    }
   });
 });
