@@ -136,6 +136,7 @@ function optionalObject(
 
 async function mintToken(
   context: RestContext,
+  app: AppConfig,
   key: SecretKeyConfig,
   request: IncomingMessage,
 ): Promise<unknown> {
@@ -191,18 +192,19 @@ async function mintToken(
     for (const permission of permissions as Permission[]) requireAction(key, permission);
     tokenPermissions = [...new Set(permissions as Permission[])];
   }
-  let lifetime: number = TOKEN_LIFETIME.defaultSeconds;
+  const maxLifetime = Math.min(TOKEN_LIFETIME.maxSeconds, app.tokens.maxLifetimeSeconds);
+  let lifetime = Math.min(TOKEN_LIFETIME.defaultSeconds, maxLifetime);
   if (expiresInSec !== undefined) {
     if (
       typeof expiresInSec !== 'number' ||
       !Number.isInteger(expiresInSec) ||
       expiresInSec < 1 ||
-      expiresInSec > TOKEN_LIFETIME.maxSeconds
+      expiresInSec > maxLifetime
     ) {
       throw new RestError(
         400,
         'invalid_request',
-        'expiresInSec must be an integer from 1 to 86400',
+        `expiresInSec must be an integer from 1 to ${maxLifetime}`,
       );
     }
     lifetime = expiresInSec;
@@ -329,7 +331,7 @@ export async function handleRestRequest(
     let body: unknown;
     switch (matched.name) {
       case 'tokens':
-        body = await mintToken(context, key, request);
+        body = await mintToken(context, app, key, request);
         break;
       case 'channel-peers':
         requireAction(key, 'presence');
