@@ -101,6 +101,21 @@ function requireAction(key: SecretKeyConfig, action: Permission): void {
   }
 }
 
+/**
+ * A kick reaches a peer whatever its channels and permissions, so only a key that could have
+ * granted all of them may kick: every action, and patterns that cover every channel.
+ */
+function requireWholeApp(key: SecretKeyConfig): void {
+  for (const action of PERMISSIONS) requireAction(key, action);
+  if (!new ChannelScope(key.channelPatterns).covers('**')) {
+    throw new RestError(
+      403,
+      'channel_not_authorized',
+      'kicking a peer needs a key whose channelPatterns cover every channel (**)',
+    );
+  }
+}
+
 function checkChannel(key: SecretKeyConfig, channel: string): void {
   const problem = validateChannelName(channel);
   if (problem === 'channel_reserved') {
@@ -345,6 +360,7 @@ export async function handleRestRequest(
         body = await publish(context, app, key, matched.channel, request);
         break;
       case 'peer': {
+        requireWholeApp(key);
         if (!isValidPeerId(matched.peerId)) {
           throw new RestError(400, 'invalid_request', 'invalid peer id');
         }
