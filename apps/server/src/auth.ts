@@ -39,6 +39,12 @@ export type AuthResult =
   | { readonly ok: true; readonly identity: ConnectionIdentity }
   | { readonly ok: false; readonly closeCode: AuthCloseCode; readonly reason: string };
 
+/**
+ * JOSE header parameters that point at or carry other keys, or demand extensions: a token with
+ * any of them is refused, whatever its signature.
+ */
+const REFUSED_HEADERS = ['jku', 'jwk', 'x5u', 'x5c', 'crit'] as const;
+
 /** A live socket is closed this long before its token's `exp`. */
 export const TOKEN_EXPIRY_MARGIN_MS = 250;
 
@@ -130,24 +136,31 @@ export async function verifyToken(
   token: string,
   now: number,
 ): Promise<AuthResult> {
-  let kid: unknown;
-  let alg: unknown;
+  let header: Record<string, unknown>;
   try {
-    ({ kid, alg } = decodeProtectedHeader(token));
+    header = decodeProtectedHeader(token);
   } catch {
     return refuse(WsCloseCode.INVALID_TOKEN, 'malformed token');
   }
+  const { kid, alg } = header;
   if (alg !== 'HS256') return refuse(WsCloseCode.INVALID_TOKEN, 'token algorithm must be HS256');
+  const refusedHeader = REFUSED_HEADERS.find((name) => Object.hasOwn(header, name));
+  if (refusedHeader !== undefined) {
+    return refuse(WsCloseCode.INVALID_TOKEN, `token header ${refusedHeader} is not accepted`);
+  }
   if (typeof kid !== 'string') return refuse(WsCloseCode.INVALID_TOKEN, 'token has no kid');
   const found = registry.secretKey(kid);
   if (!found) return refuse(WsCloseCode.INVALID_TOKEN, 'unknown kid');
   const { app, key, scope: keyScope } = found;
+  const { clockToleranceSeconds, maxLifetimeSeconds } = app.tokens;
 
   let payload: Record<string, unknown>;
   try {
     ({ payload } = await jwtVerify(token, secretBytes(key), {
       algorithms: ['HS256'],
       currentDate: new Date(now),
+      // Applies to `nbf`; `exp` is checked exactly below.
+      clockTolerance: clockToleranceSeconds,
       requiredClaims: ['exp', 'sub'],
     }));
   } catch (error) {
@@ -157,10 +170,26 @@ export async function verifyToken(
     return refuse(WsCloseCode.INVALID_TOKEN, 'invalid token');
   }
 
-  const { sub, exp, channels, permissions, metadata, peerMetadata } = payload;
+  const { sub, exp, iat, channels, permissions, metadata, peerMetadata } = payload;
   if (!isValidPeerId(sub)) return refuse(WsCloseCode.INVALID_TOKEN, 'sub is not a valid peer id');
   if (typeof exp !== 'number' || !Number.isFinite(exp)) {
     return refuse(WsCloseCode.INVALID_TOKEN, 'exp must be a number');
+  }
+  if (exp * 1000 - TOKEN_EXPIRY_MARGIN_MS <= now) {
+    return refuse(WsCloseCode.TOKEN_EXPIRED, 'token expired');
+  }
+  const nowSeconds = now / 1000;
+  // jose has checked that `iat`, when present, is a number.
+  if (typeof iat === 'number') {
+    if (iat > nowSeconds + clockToleranceSeconds) {
+      return refuse(WsCloseCode.INVALID_TOKEN, 'token issued in the future (iat)');
+    }
+    if (exp - iat > maxLifetimeSeconds) {
+      return refuse(WsCloseCode.INVALID_TOKEN, 'token lifetime exceeds the maximum');
+    }
+  }
+  if (exp - nowSeconds > maxLifetimeSeconds + clockToleranceSeconds) {
+    return refuse(WsCloseCode.INVALID_TOKEN, 'token lifetime exceeds the maximum');
   }
   if (metadata !== undefined) {
     if (!isPlainObject(metadata))
@@ -214,9 +243,6 @@ export async function verifyToken(
     granted = new Set(requested);
   }
 
-  if (exp * 1000 - TOKEN_EXPIRY_MARGIN_MS <= now) {
-    return refuse(WsCloseCode.TOKEN_EXPIRED, 'token expired');
-  }
   if (scope.isEmpty)
     return refuse(WsCloseCode.CHANNEL_NOT_AUTHORIZED, 'token authorises no channel');
 

@@ -166,6 +166,30 @@ const limitsSchema = z
   .strict()
   .describe('Per-connection limits of the app, and its publish bandwidth per node.');
 
+const tokensSchema = z
+  .object({
+    clockToleranceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(300)
+      .default(30)
+      .describe(
+        "How far ahead of this server's clock a token's `nbf` and `iat` may lie, for backends whose clock runs a little fast. Beyond it the token is refused with 4001. `exp` gets no tolerance.",
+      ),
+    maxLifetimeSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(31_536_000)
+      .default(86_400)
+      .describe(
+        'Longest life of a token: one whose `exp` lies further than this after its `iat` (or after now, beyond the clock tolerance) is refused with 4001. `POST /v1/tokens` refuses a longer `expiresInSec` (it never mints more than 86400 s).',
+      ),
+  })
+  .strict()
+  .describe("How the app's tokens are checked beyond their signature.");
+
 const iceServerSchema = z
   .object({
     urls: z
@@ -201,6 +225,7 @@ const appSchema = z
       .describe('Keys that sign tokens and authorise the REST API.'),
     plan: planSchema.default({}),
     limits: limitsSchema.default({}),
+    tokens: tokensSchema.default({}),
     iceServers: z
       .array(iceServerSchema)
       .max(PROTOCOL_LIMITS.maxIceServers)
@@ -342,6 +367,7 @@ export type PublishableKeyConfig = AppConfig['publishableKeys'][number];
 export type SecretKeyConfig = AppConfig['secretKeys'][number];
 export type AppLimits = AppConfig['limits'];
 export type AppPlan = AppConfig['plan'];
+export type AppTokenRules = AppConfig['tokens'];
 
 /** The embedded development credentials, used when the server starts without a config file. */
 export const DEV_CREDENTIALS = Object.freeze({

@@ -17,6 +17,7 @@ export {
   type AppConfig,
   type AppLimits,
   type AppPlan,
+  type AppTokenRules,
   type PublishableKeyConfig,
   type SecretKeyConfig,
 } from './config.js';

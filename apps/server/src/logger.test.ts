@@ -36,3 +36,19 @@ describe('createLogger', () => {
     expect(loggableUrl('/v1?token=abc.def.ghi')).toBe('/v1?token=[redacted]');
   });
 });
+
+describe('loggableUrl with percent-encoded parameter names', () => {
+  it.each([
+    ['/v1?%74oken=abc.def.ghi', '/v1?%74oken=[redacted]'],
+    ['/v1?x=1&%74%6F%6B%65%6E=abc', '/v1?x=1&%74%6F%6B%65%6E=[redacted]'],
+    ['/v1?k%65y=pk_live_secret', '/v1?k%65y=[redacted]'],
+    ['/v1?%73ecret=s', '/v1?%73ecret=[redacted]'],
+    ['/v1?%54OKEN=abc', '/v1?%54OKEN=[redacted]'],
+  ])('redacts %s', (url, expected) => {
+    expect(loggableUrl(url)).toBe(expected);
+  });
+
+  it('keeps other encoded names', () => {
+    expect(loggableUrl('/v1?%74opic=rooms')).toBe('/v1?%74opic=rooms');
+  });
+});

@@ -31,7 +31,7 @@ export function createLogger(
           method.apply(
             this,
             args.map((argument) =>
-              typeof argument === 'string' ? redactSecrets(argument) : argument,
+              typeof argument === 'string' ? redactLogText(argument) : argument,
             ) as Parameters<typeof method>,
           );
         },
@@ -46,7 +46,32 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
-/** Request URLs as they may be logged: `key=` / `token=` values removed. */
+/** Query parameter names whose values are credentials, however their letters are encoded. */
+const SECRET_PARAMETERS = new Set(['token', 'key', 'secret']);
+/** A query parameter whose name holds a percent escape, with its value. */
+const ENCODED_PARAMETER = /([?&])([^=&\s#]*%[0-9a-f]{2}[^=&\s#]*)=([^&\s"'#,}]*)/gi;
+
+/**
+ * {@link redactSecrets}, plus values of parameters whose names are percent-encoded
+ * (`?%74oken=` is `?token=` to the server's query parser).
+ */
+export function redactLogText(text: string): string {
+  return redactSecrets(
+    text.replace(ENCODED_PARAMETER, (parameter, separator: string, name: string) => {
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        return parameter;
+      }
+      return SECRET_PARAMETERS.has(decoded.toLowerCase())
+        ? `${separator}${name}=[redacted]`
+        : parameter;
+    }),
+  );
+}
+
+/** Request URLs as they may be logged: credential values (`key=`, `token=`, …) removed. */
 export function loggableUrl(url: string | undefined): string {
-  return redactSecrets(url ?? '');
+  return redactLogText(url ?? '');
 }

@@ -106,6 +106,21 @@ function requireAction(key: SecretKeyConfig, action: Permission): void {
   }
 }
 
+/**
+ * A kick reaches a peer whatever its channels and permissions, so only a key that could have
+ * granted all of them may kick: every action, and patterns that cover every channel.
+ */
+function requireWholeApp(key: SecretKeyConfig): void {
+  for (const action of PERMISSIONS) requireAction(key, action);
+  if (!new ChannelScope(key.channelPatterns).covers('**')) {
+    throw new RestError(
+      403,
+      'channel_not_authorized',
+      'kicking a peer needs a key whose channelPatterns cover every channel (**)',
+    );
+  }
+}
+
 function checkChannel(key: SecretKeyConfig, channel: string): void {
   const problem = validateChannelName(channel);
   if (problem === 'channel_reserved') {
@@ -141,6 +156,7 @@ function optionalObject(
 
 async function mintToken(
   context: RestContext,
+  app: AppConfig,
   key: SecretKeyConfig,
   request: IncomingMessage,
 ): Promise<unknown> {
@@ -196,18 +212,19 @@ async function mintToken(
     for (const permission of permissions as Permission[]) requireAction(key, permission);
     tokenPermissions = [...new Set(permissions as Permission[])];
   }
-  let lifetime: number = TOKEN_LIFETIME.defaultSeconds;
+  const maxLifetime = Math.min(TOKEN_LIFETIME.maxSeconds, app.tokens.maxLifetimeSeconds);
+  let lifetime = Math.min(TOKEN_LIFETIME.defaultSeconds, maxLifetime);
   if (expiresInSec !== undefined) {
     if (
       typeof expiresInSec !== 'number' ||
       !Number.isInteger(expiresInSec) ||
       expiresInSec < 1 ||
-      expiresInSec > TOKEN_LIFETIME.maxSeconds
+      expiresInSec > maxLifetime
     ) {
       throw new RestError(
         400,
         'invalid_request',
-        'expiresInSec must be an integer from 1 to 86400',
+        `expiresInSec must be an integer from 1 to ${maxLifetime}`,
       );
     }
     lifetime = expiresInSec;
@@ -345,7 +362,7 @@ export async function handleRestRequest(
     let body: unknown;
     switch (matched.name) {
       case 'tokens':
-        body = await mintToken(context, key, request);
+        body = await mintToken(context, app, key, request);
         break;
       case 'channel-peers':
         requireAction(key, 'presence');
@@ -359,6 +376,7 @@ export async function handleRestRequest(
         body = await publish(context, app, key, matched.channel, request);
         break;
       case 'peer': {
+        requireWholeApp(key);
         if (!isValidPeerId(matched.peerId)) {
           throw new RestError(400, 'invalid_request', 'invalid peer id');
         }

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +9,7 @@ import {
   connect,
   connectWithKey,
   connectWithToken,
+  rest,
   signTestToken,
   startTestServer,
   testApp,
@@ -286,5 +288,116 @@ describe('apps', () => {
     expect((await client.closed).code).toBe(4012);
     const refused = connect(server, { key: PUBLISHABLE_KEY });
     expect((await refused.closed).code).toBe(4001);
+  });
+});
+
+describe('token time claims and headers', () => {
+  /** Connects with a token signed at the clock's time and returns the close code, or 'welcome'. */
+  async function outcome(
+    server: Awaited<ReturnType<typeof startTestServer>>,
+    options: Parameters<typeof signTestToken>[0],
+  ): Promise<number | 'welcome'> {
+    const client = connect(server, { token: await signTestToken(options) });
+    const result = await Promise.race([
+      client.welcome().then(() => 'welcome' as const),
+      client.closed.then((closed) => closed.code),
+    ]);
+    client.terminate();
+    return result;
+  }
+
+  it('accepts nbf and iat up to the clock tolerance (default 30 s) ahead of the server clock', async () => {
+    const clock = new TestClock();
+    const server = await startTestServer({ now: clock.now });
+    const now = clock.time;
+    const at = (seconds: number) => clock.seconds + seconds;
+    expect(await outcome(server, { now, claims: { nbf: at(10) } })).toBe('welcome');
+    expect(await outcome(server, { now, claims: { iat: at(10) } })).toBe('welcome');
+    expect(await outcome(server, { now, claims: { nbf: at(29) } })).toBe('welcome');
+    expect(await outcome(server, { now, claims: { nbf: at(40) } })).toBe(4001);
+    expect(await outcome(server, { now, claims: { iat: at(40) } })).toBe(4001);
+  });
+
+  it('applies a configured clock tolerance', async () => {
+    const clock = new TestClock();
+    const server = await startTestServer({
+      now: clock.now,
+      apps: [testApp({ tokens: { clockToleranceSeconds: 0 } })],
+    });
+    const now = clock.time;
+    expect(await outcome(server, { now, claims: { nbf: clock.seconds + 5 } })).toBe(4001);
+    expect(await outcome(server, { now, claims: { iat: clock.seconds + 5 } })).toBe(4001);
+    expect(await outcome(server, { now, claims: { nbf: clock.seconds } })).toBe('welcome');
+  });
+
+  it('still refuses an expired token with 4002 whatever the tolerance', async () => {
+    const clock = new TestClock();
+    const server = await startTestServer({ now: clock.now });
+    expect(await outcome(server, { now: clock.time, exp: clock.seconds - 5 })).toBe(4002);
+  });
+
+  it('refuses a hand-signed token that lives longer than the maximum lifetime (default 1 day)', async () => {
+    const clock = new TestClock();
+    const server = await startTestServer({ now: clock.now });
+    const now = clock.time;
+    const day = 86_400;
+    expect(await outcome(server, { now, exp: clock.seconds + day })).toBe('welcome');
+    expect(await outcome(server, { now, exp: clock.seconds + day + 3600 })).toBe(4001);
+    expect(
+      await outcome(server, {
+        now,
+        exp: clock.seconds + 3600,
+        claims: { iat: clock.seconds - day },
+      }),
+    ).toBe(4001);
+  });
+
+  it('applies a configured maximum lifetime, to hand-signed and minted tokens', async () => {
+    const clock = new TestClock();
+    const server = await startTestServer({
+      now: clock.now,
+      apps: [testApp({ tokens: { maxLifetimeSeconds: 600 } })],
+    });
+    const now = clock.time;
+    expect(await outcome(server, { now, exp: clock.seconds + 600 })).toBe('welcome');
+    expect(await outcome(server, { now, exp: clock.seconds + 900 })).toBe(4001);
+    expect(
+      await outcome(server, { now, exp: clock.seconds + 601, claims: { iat: clock.seconds } }),
+    ).toBe(4001);
+    const tooLong = await rest(server, 'POST', '/v1/tokens', {
+      body: { peerId: 'alice', expiresInSec: 601 },
+    });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body).toMatchObject({ error: 'invalid_request' });
+    const minted = await rest(server, 'POST', '/v1/tokens', {
+      body: { peerId: 'alice', expiresInSec: 600 },
+    });
+    expect(minted.status).toBe(200);
+  });
+
+  it.each([
+    ['jku', 'https://attacker.example/keys.json'],
+    ['jwk', { kty: 'oct', k: 'c2VjcmV0' }],
+    ['x5u', 'https://attacker.example/cert.pem'],
+    ['x5c', ['MIIB']],
+    ['crit', ['exp']],
+  ])('refuses a token with a %s header (4001)', async (name, value) => {
+    const server = await startTestServer();
+    // Signed by hand: jose will not sign a `crit` it does not understand.
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const signingInput = `${encode({ alg: 'HS256', kid: SECRET_KEY_ID, typ: 'JWT', [name]: value })}.${encode({ sub: 'mallory', exp: Math.floor(Date.now() / 1000) + 600 })}`;
+    const signature = createHmac('sha256', SECRET).update(signingInput).digest('base64url');
+    const client = connect(server, { token: `${signingInput}.${signature}` });
+    expect((await client.closed).code).toBe(4001);
+    expect(client.ofType('welcome')).toEqual([]);
+  });
+
+  it('accepts the same hand-signed token without those headers', async () => {
+    const server = await startTestServer();
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const signingInput = `${encode({ alg: 'HS256', kid: SECRET_KEY_ID, typ: 'JWT' })}.${encode({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 600 })}`;
+    const signature = createHmac('sha256', SECRET).update(signingInput).digest('base64url');
+    const client = connect(server, { token: `${signingInput}.${signature}` });
+    expect((await client.welcome()).peerId).toBe('alice');
   });
 });
