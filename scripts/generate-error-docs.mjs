@@ -27,7 +27,7 @@ const SAMPLES = {
   ],
   AckTimeoutError: [
     { requestId: 'r', timeout: 15000 },
-    'A request went on the wire and no answer came within 15 s (`timeout` in ms). In doubt: retry if safe.',
+    "A request went on the wire and no answer came within the ack timeout (15 s). `timeout` is that timeout in milliseconds (`15000`), where the vendor's Python SDK gives seconds as a float. In doubt: retry if safe.",
   ],
   DisconnectedError: [
     {},

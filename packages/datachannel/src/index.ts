@@ -23,3 +23,4 @@ export type {
   DataChannelMessageEventLike,
   DataChannelEventLike,
 } from './rtc-data-channel-like.js';
+export { MeteredRealtimeError, DataChannelOverflowError } from '@metered/errors';

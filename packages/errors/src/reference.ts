@@ -29,78 +29,79 @@ export interface ErrorCodeInfo {
   readonly fix: string;
 }
 
+// The seed's table, in TypeScript's idiom (our option and field names).
 const CLOSE_TEXT: ReadonlyArray<readonly [number, string, string, string]> = [
   [
     1001,
-    'The server is shutting down for a deploy.',
-    'Reconnects on the normal backoff.',
-    'Nothing. The GoingAway event before it carries a retryAfterMs hint.',
+    'Server shutting down for deploy.',
+    'Reconnects on normal backoff.',
+    'Nothing required. The preceding GoingAway event carries a retryAfterMs hint if you want to delay manually.',
   ],
   [
     1006,
-    'Abnormal closure: the network dropped, or the handshake was refused.',
+    'Abnormal close \u2014 network died, or the handshake was rejected.',
     'Reconnects.',
-    'Show a "reconnecting" state.',
+    'Show "reconnecting" UI.',
   ],
   [
     1008,
-    'Policy violation: a binary frame or a frame that is not a JSON object.',
+    'Sent a binary frame, or invalid JSON shape.',
     'Reconnects.',
-    'Check wire-format compliance: this is a client bug.',
+    'Check your wire-format compliance \u2014 this is a client bug.',
   ],
   [
     1009,
-    'A frame exceeded the server cap.',
+    'Payload exceeded the server cap.',
     'Reconnects.',
-    'On the peer layer, catch MeteredPeerOversizedError before sending; chunk large payloads.',
+    'On the MeteredPeer layer, catch MeteredPeerOversizedError before send.',
   ],
   [
     4000,
-    "The client's own inactivity watchdog fired (no frame within inactivityTimeoutMs). Never sent by a server.",
+    "The SDK's own inactivity watchdog fired (no frames within inactivityTimeoutMs).",
     'Reconnects.',
-    'Nothing: the client is healing a stuck socket.',
+    'Nothing \u2014 this is the SDK self-healing on a stuck WS. The server never emits it.',
   ],
   [
     4001,
-    'The token is invalid: wrong signature, malformed, or unknown key.',
-    'Stops: terminal, no retry.',
-    'Refresh the user\u2019s auth and mint a new token.',
+    'JWT signature wrong, malformed, or wrong key.',
+    'Terminal \u2014 no retry.',
+    "Refresh the user's auth, mint a new token.",
   ],
   [
     4002,
-    "The token's exp claim has passed.",
-    'Reconnects, calling the token provider for a fresh token first.',
-    'Make sure the token provider returns a fresh token.',
+    "JWT's exp claim is in the past.",
+    'Reconnects (tokenProvider refresh).',
+    'Make sure tokenProvider() returns a fresh JWT.',
   ],
   [
     4003,
-    "No channel is authorised by the token's channels claim.",
-    'Stops: terminal, no retry.',
-    'Fix the channel list when minting the token.',
+    "Channel outside the JWT's channels claim.",
+    'Terminal \u2014 no retry.',
+    'Fix your channel list at JWT-minting time.',
   ],
   [
     4010,
-    "The app is at its plan's concurrent-connection cap.",
-    'Reconnects with a 30 s floor under the next delay.',
-    'Raise the limit, or look for leaked connections; fast retries only hammer the server.',
+    "At your plan's concurrent-connection cap.",
+    'Reconnects, but with a \u226530 s backoff floor.',
+    'Raise your plan limit, or wait \u2014 retrying every 500 ms just hammers the server.',
   ],
   [
     4011,
-    'The per-connection message rate limit was hit.',
-    'Reconnects with a fresh bucket.',
-    'Throttle the producer.',
+    'Per-connection rate limit hit.',
+    'Reconnects (fresh bucket).',
+    'Throttle your producer; this is per-second abuse defense, not a billing cap.',
   ],
   [
     4012,
-    'The account is suspended.',
-    'Stops: terminal, no retry.',
-    'Direct the user to billing or support.',
+    'Account-level kill switch.',
+    'Terminal \u2014 no retry.',
+    'Direct the user to billing / contact support.',
   ],
   [
     4020,
-    'Disconnected through the REST API.',
-    'Stops: terminal, no retry.',
-    'Show "you were disconnected" and a way to sign in again.',
+    'Disconnected via the REST API.',
+    'Terminal \u2014 no retry.',
+    'Show "you were disconnected" + login button.',
   ],
 ];
 
@@ -121,47 +122,45 @@ export const CLOSE_CODE_REFERENCE: readonly CloseCodeInfo[] = CLOSE_TEXT.map(
     }),
 );
 
+// The seed's table, in TypeScript's idiom; its "Same" for unknown_type spelled out.
 const ERROR_TEXT: Record<ErrorCode, readonly [string, string]> = {
   malformed_message: [
-    'A frame without a string type, or with a missing or mistyped field.',
-    'A client bug: report it.',
+    'Invalid JSON, missing required field.',
+    'Client bug \u2014 file an SDK issue if you hit this.',
   ],
-  unknown_type: ['A frame type the server does not know.', 'A client bug: report it.'],
+  unknown_type: [
+    'Unrecognized message type.',
+    'Client bug \u2014 file an SDK issue if you hit this.',
+  ],
   invalid_channel: [
-    'A channel name that breaks the wire rules (1\u2013256 UTF-8 bytes, no control characters).',
-    'Validate channel names before subscribing.',
+    'Channel name violates the wire-format rules (length, charset).',
+    'Validate channel names client-side before subscribe.',
   ],
-  invalid_peer_id: [
-    'A peer id that breaks the wire rules (1\u2013128 printable ASCII characters), or a send to yourself.',
-    'Validate peer ids when minting tokens.',
-  ],
+  invalid_peer_id: ['peerId violates wire-format rules.', 'Validate peer ids at JWT-mint time.'],
   channel_not_authorized: [
-    "A channel outside the token's or key's channel patterns.",
-    'Mint a token that includes the channel.',
+    "Channel outside JWT's channels claim.",
+    'Mint a JWT that includes the channel.',
   ],
   channel_reserved: [
-    'A channel starting with _metered/, _internal/ or _system/.',
-    'Pick another prefix.',
+    'Channel starts with _metered/, _internal/, _system/.',
+    'Pick a different prefix.',
   ],
   channel_limit_exceeded: [
-    'A subscribe past the per-connection channel cap.',
-    'Unsubscribe from idle channels or open a second client.',
+    'Subscribing past the per-connection channel cap.',
+    'Open a second SignallingClient or unsubscribe from inactive channels.',
   ],
   peer_not_found: [
-    'A send to a peer that is not online in this app.',
-    'Usually a race with the peer leaving: drop the send.',
+    "send target isn't online on this app.",
+    'Race condition (peer left between your decision and your send) \u2014 typically just drop the send.',
   ],
-  missing_data: [
-    'A publish or send without data.',
-    'A client bug: data is required (null is allowed).',
-  ],
+  missing_data: ['publish / send without data.', 'Client bug \u2014 data is required.'],
   action_not_permitted: [
-    "An action outside the token's or key's permissions.",
-    'Mint a token with that permission.',
+    "Key's permissions don't grant this action.",
+    'Mint a JWT with the action in its permissions.',
   ],
   over_message_quota: [
-    "The app's message quota for the period is spent; the connection stays open.",
-    'Wait for the period to roll over, or raise the plan.',
+    'Period message quota exhausted; connection stays open.',
+    'Direct user to billing, or wait until the period rolls over.',
   ],
 };
 

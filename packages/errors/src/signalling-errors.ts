@@ -71,7 +71,9 @@ export interface AckTimeoutErrorOptions extends MeteredRealtimeErrorOptions {
 
 /** A request went on the wire and no answer came within the ack timeout (15 s). In doubt. */
 export class AckTimeoutError extends SignallingError {
+  /** The id of the request that got no answer. */
   declare readonly requestId: string;
+  /** How long the client waited, in milliseconds (`15000`), not seconds. */
   declare readonly timeout: number;
 
   constructor(options: AckTimeoutErrorOptions) {

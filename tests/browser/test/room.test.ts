@@ -71,8 +71,8 @@ describe('the demo page: presence, chat and the error contract', () => {
     await expectText(grace.getByTestId('result-kick'), '4020 ADMIN_DISCONNECT');
     await expectText(grace.getByTestId('state'), 'closed');
     await expectText(grace.getByTestId('close-code'), '4020');
-    await expectText(grace.locator('#close-meaning'), 'Disconnected through the REST API.');
-    await expectText(grace.locator('#close-sdk'), 'terminal');
+    await expectText(grace.locator('#close-meaning'), 'Disconnected via the REST API.');
+    await expectText(grace.locator('#close-sdk'), 'Terminal — no retry.');
     await expectNoText(ada.getByTestId('presence'), 'Grace');
     await screenshot(grace, 'kicked-grace');
 
