@@ -427,6 +427,18 @@ describe('inbound events', () => {
     expect(of(GoingAway)[0]!.retryAfterMs).toBe(2500);
   });
 
+  it.each([
+    ['0', '0'],
+    ['negative', '-5'],
+    ['a string', '"2500"'],
+    ['a number JSON reads as Infinity', '1e400'],
+  ])('reads a GoingAway retryAfterMs that is %s as 1000', async (_, retryAfterMs) => {
+    const { connect, of } = setup();
+    const socket = await connect();
+    socket.deliver(`{"type":"going_away","retryAfterMs":${retryAfterMs}}`);
+    expect(of(GoingAway).map((event) => event.retryAfterMs)).toEqual([1000]);
+  });
+
   it('surfaces GoingAway before the 1001 close that follows it', async () => {
     const { connect, events } = setup();
     const socket = await connect();
