@@ -23,7 +23,7 @@ const SAMPLES = {
   ],
   ServerRequestError: [
     { code: 'peer_not_found', requestId: 'r' },
-    'The server answered a request with a correlated error frame.',
+    'A correlated error frame; or a bad argument refused before sending, with the code the server would send, `requestId` `null`.',
   ],
   AckTimeoutError: [
     { requestId: 'r', timeout: 15000 },
@@ -95,6 +95,12 @@ export function render() {
       `| ${indent}\`${name}\` | \`${parent}\` | ${attributes.map((a) => `\`${a}\``).join(', ') || '—'} | ${when} |`,
     );
   }
+  lines.push(
+    '',
+    'Option validation at construction (`new SignallingClient(…)`, `new MeteredPeer(…)`) throws a plain',
+    '`TypeError`: a programming error found before any I/O. The methods of `SignallingClient` raise the',
+    'classes above, for bad arguments too.',
+  );
   lines.push(
     '',
     '## WebSocket close codes',

@@ -295,20 +295,70 @@ describe('requests', () => {
   });
 
   it.each([
-    ['an empty channel', (client: SignallingClient) => client.subscribe('')],
-    ['a control character', (client: SignallingClient) => client.publish('a\nb', 1)],
-    ['a 257-byte channel', (client: SignallingClient) => client.unsubscribe('x'.repeat(257))],
-    ['a non-string channel', (client: SignallingClient) => client.publish(7 as never, 1)],
-    ['an empty peer id', (client: SignallingClient) => client.send('', 1)],
-    ['a peer id with a newline', (client: SignallingClient) => client.send('a\n', 1)],
-    ['undefined data (publish)', (client: SignallingClient) => client.publish('room', undefined)],
-    ['undefined data (send)', (client: SignallingClient) => client.send('peer', undefined)],
-    ['BigInt data', (client: SignallingClient) => client.publish('room', 1n)],
-  ])('rejects %s with a TypeError and sends nothing', async (_, call) => {
+    ['an empty channel', 'invalid_channel', (client: SignallingClient) => client.subscribe('')],
+    [
+      'a control character',
+      'invalid_channel',
+      (client: SignallingClient) => client.publish('a\nb', 1),
+    ],
+    [
+      'a 257-byte channel',
+      'invalid_channel',
+      (client: SignallingClient) => client.unsubscribe('x'.repeat(257)),
+    ],
+    [
+      'a non-string channel',
+      'invalid_channel',
+      (client: SignallingClient) => client.publish(7 as never, 1),
+    ],
+    ['an empty peer id', 'invalid_peer_id', (client: SignallingClient) => client.send('', 1)],
+    [
+      'a peer id with a newline',
+      'invalid_peer_id',
+      (client: SignallingClient) => client.send('a\n', 1),
+    ],
+    [
+      'undefined data (publish)',
+      'missing_data',
+      (client: SignallingClient) => client.publish('room', undefined),
+    ],
+    [
+      'undefined data (send)',
+      'missing_data',
+      (client: SignallingClient) => client.send('peer', undefined),
+    ],
+    [
+      'a function as data (JSON leaves it out)',
+      'missing_data',
+      (client: SignallingClient) => client.publish('room', () => 1),
+    ],
+    ['BigInt data', 'missing_data', (client: SignallingClient) => client.publish('room', 1n)],
+  ])(
+    'rejects %s with ServerRequestError(%s), without a request id, and sends nothing',
+    async (_, code, call) => {
+      const { client, connect } = setup();
+      const socket = await connect();
+      const error = await call(client).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ServerRequestError);
+      expect(error).toMatchObject({ name: 'ServerRequestError', code, requestId: null });
+      expect(socket.sent).toEqual([]);
+    },
+  );
+
+  it('refuses bad arguments the same way while not connected, before the state check', async () => {
+    const { client } = setup();
+    await expect(client.subscribe('a\nb')).rejects.toMatchObject({ code: 'invalid_channel' });
+    await expect(client.send('peer', undefined)).rejects.toMatchObject({ code: 'missing_data' });
+  });
+
+  it('keeps the cause when data cannot be serialised', async () => {
     const { client, connect } = setup();
-    const socket = await connect();
-    await expect(call(client)).rejects.toBeInstanceOf(TypeError);
-    expect(socket.sent).toEqual([]);
+    await connect();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const error = (await client.send('peer', cyclic).catch((caught: unknown) => caught)) as Error;
+    expect(error).toMatchObject({ code: 'missing_data' });
+    expect(error.cause).toBeInstanceOf(TypeError);
   });
 
   it('runs no client-side size check and lets reserved channels reach the server', async () => {
@@ -375,6 +425,18 @@ describe('inbound events', () => {
       (presence as { channel: string }).channel = 'x';
     }).toThrow(TypeError);
     expect(of(GoingAway)[0]!.retryAfterMs).toBe(2500);
+  });
+
+  it.each([
+    ['0', '0'],
+    ['negative', '-5'],
+    ['a string', '"2500"'],
+    ['a number JSON reads as Infinity', '1e400'],
+  ])('reads a GoingAway retryAfterMs that is %s as 1000', async (_, retryAfterMs) => {
+    const { connect, of } = setup();
+    const socket = await connect();
+    socket.deliver(`{"type":"going_away","retryAfterMs":${retryAfterMs}}`);
+    expect(of(GoingAway).map((event) => event.retryAfterMs)).toEqual([1000]);
   });
 
   it('surfaces GoingAway before the 1001 close that follows it', async () => {

@@ -51,7 +51,7 @@ import {
   type SignallingLogger,
 } from './options.js';
 import { PendingRequests } from './pending-requests.js';
-import { checkChannel, checkData, checkPeerId } from './request-arguments.js';
+import { checkChannel, checkData, checkPeerId, withData } from './request-arguments.js';
 import {
   reconnectDelay,
   type ReconnectPolicy,
@@ -100,6 +100,9 @@ const isString = (value: unknown): value is string => typeof value === 'string';
  * resolves always sees the `Presence` snapshot that follows the ack, even when both frames
  * arrive in one synchronous burst (as `ws` delivers one TCP read). Frames that arrive in their
  * own task, as in browsers, are handled at once.
+ *
+ * A request with a bad argument (channel name, peer id, data) rejects with the
+ * `ServerRequestError` the server would have answered, `requestId` `null`, and sends nothing.
  */
 export class SignallingClient {
   #state: SignallingState = 'idle';
@@ -251,14 +254,14 @@ export class SignallingClient {
   async publish(channel: string, data: unknown): Promise<void> {
     checkChannel(channel);
     checkData(data);
-    return this.#request((requestId) => encodePublish(channel, data, requestId));
+    return this.#request(withData((requestId) => encodePublish(channel, data, requestId)));
   }
 
   /** Sends `data` to one peer; resolves on the ack. */
   async send(peerId: string, data: unknown): Promise<void> {
     checkPeerId(peerId);
     checkData(data);
-    return this.#request((requestId) => encodeSend(peerId, data, requestId));
+    return this.#request(withData((requestId) => encodeSend(peerId, data, requestId)));
   }
 
   /** Calls `handler` with every event of a class; returns the function that removes it. */

@@ -106,6 +106,7 @@ export class ServerError extends SignallingEvent {
 
 /** The server is shutting down; a 1001 close follows and the client reconnects on its backoff. */
 export class GoingAway extends SignallingEvent {
+  /** The server's hint, in ms; 1000 when it sent none, or 0 or less. */
   declare readonly retryAfterMs: number;
   constructor(fields: EventFields<GoingAway>) {
     super(fields);

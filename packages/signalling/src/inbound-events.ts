@@ -50,9 +50,9 @@ export function presenceEvent(frame: PresenceFrame): Presence {
   });
 }
 
-/** A `retryAfterMs` that is missing or not a finite number ≥ 0 becomes 1000. */
+/** A `retryAfterMs` that is missing, not a finite number, 0 or less becomes 1000. */
 export function goingAwayEvent({ retryAfterMs }: GoingAwayFrame): GoingAway {
   const valid =
-    typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0;
+    typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs > 0;
   return new GoingAway({ retryAfterMs: valid ? retryAfterMs : 1000 });
 }

@@ -123,6 +123,18 @@ describe('SignallingClient against @metered/server', () => {
     expect((await received).data).toBe('after restart');
   });
 
+  it('reads a going_away retryAfterMs of 0 from a server shutting down as 1000', async () => {
+    const server = await start({ shutdownRetryAfterMs: 0 });
+    const alice = client(server, { reconnect: false });
+    await alice.connect();
+    const goingAway = next(alice, GoingAway);
+    const dropped = next(alice, Disconnected);
+    untrack(server);
+    await server.close();
+    expect((await goingAway).retryAfterMs).toBe(1000);
+    expect(await dropped).toMatchObject({ code: 1001, willReconnect: false });
+  });
+
   it('ends closed, without reconnecting, when kicked through the REST API (4020)', async () => {
     const server = await start();
     const alice = client(server, { tokenProvider: () => mintToken('kick-me') });
