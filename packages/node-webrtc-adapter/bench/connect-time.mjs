@@ -3,11 +3,15 @@
 // as they come, the library's defaults) against this adapter (perfect negotiation through an
 // in-process signalling shim). Time = from creating the two peer connections to both ends of a
 // data channel being open. Prints p50/p90/max per variant.
-// Usage: node bench/connect-time.mjs [pairs=40]   (build the package first)
+// With --phases, also prints where an adapter pair's time goes: the median time from the start
+// to each step, offerer and answerer side by side.
+// Usage: node bench/connect-time.mjs [pairs=40] [--phases]   (build the package first)
 import nodeDataChannel from 'node-datachannel';
 import { RTCPeerConnection } from '@metered/node-webrtc-adapter';
 
-const PAIRS = Math.max(1, Math.min(500, Number(process.argv[2] ?? 40)));
+const args = process.argv.slice(2);
+const PHASES = args.includes('--phases');
+const PAIRS = Math.max(1, Math.min(500, Number(args.find((arg) => !arg.startsWith('--')) ?? 40)));
 const PAIR_TIMEOUT_MS = 5_000;
 const LOOPBACK = { iceServers: [], bindAddress: '127.0.0.1' };
 let failed = 0;
@@ -48,10 +52,35 @@ function rawPair(setupFix) {
   });
 }
 
+/** Step name → milliseconds from the start, per adapter pair (with --phases). */
+const phases = [];
+
 function adapterPair() {
   return new Promise((resolve) => {
     const start = performance.now();
     const peers = [new RTCPeerConnection(LOOPBACK), new RTCPeerConnection(LOOPBACK)];
+    // peers[1] creates the channel, so it offers; peers[0] answers.
+    const steps = {};
+    const step = (name) => {
+      steps[name] ??= performance.now() - start;
+    };
+    if (PHASES) phases.push(steps);
+    peers.forEach((pc, index) => {
+      const side = index === 1 ? 'offerer' : 'answerer';
+      pc.addEventListener('signalingstatechange', () => {
+        if (pc.signalingState !== 'stable') step(`${side}: ${pc.signalingState}`);
+        else step(`${side}: stable`);
+      });
+      pc.addEventListener('icecandidate', ({ candidate }) => {
+        if (candidate) step(`${side}: first local candidate emitted`);
+      });
+      pc.addEventListener('iceconnectionstatechange', () => {
+        if (pc.iceConnectionState === 'connected') step(`${side}: ICE connected`);
+      });
+      pc.addEventListener('connectionstatechange', () => {
+        if (pc.connectionState === 'connected') step(`${side}: connected (DTLS and SCTP)`);
+      });
+    });
     const state = peers.map(() => ({ makingOffer: false, ignoreOffer: false }));
     peers.forEach((pc, index) => {
       const other = peers[1 - index];
@@ -108,11 +137,18 @@ function adapterPair() {
     };
     const timer = setTimeout(() => done(Number.NaN), PAIR_TIMEOUT_MS);
     peers[0].ondatachannel = ({ channel }) => {
-      if (channel.readyState === 'open') finish();
-      else channel.onopen = finish;
+      const open = () => {
+        step('answerer: data channel open');
+        finish();
+      };
+      if (channel.readyState === 'open') open();
+      else channel.onopen = open;
     };
     const channel = peers[1].createDataChannel('bench');
-    channel.onopen = finish;
+    channel.onopen = () => {
+      step('offerer: data channel open');
+      finish();
+    };
   });
 }
 
@@ -148,3 +184,20 @@ console.log(`pair connect time on loopback, ${PAIRS} pairs per variant (node ${p
 console.table(results.map(([name, samples]) => summary(name, samples)));
 if (failed > 0)
   console.log(`raw pairs whose signalling calls threw (failed handshakes): ${failed}`);
+if (PHASES) {
+  const names = [...new Set(phases.flatMap((steps) => Object.keys(steps)))];
+  const median = (values) => {
+    const sorted = values.sort((x, y) => x - y);
+    return sorted.length === 0 ? Number.NaN : sorted[Math.floor(sorted.length / 2)];
+  };
+  const rows = names
+    .map((name) => ({
+      step: name,
+      'median ms from start': median(phases.map((steps) => steps[name]).filter(Number.isFinite)),
+      pairs: phases.filter((steps) => Number.isFinite(steps[name])).length,
+    }))
+    .sort((x, y) => x['median ms from start'] - y['median ms from start'])
+    .map((row) => ({ ...row, 'median ms from start': row['median ms from start'].toFixed(1) }));
+  console.log('where an adapter pair spends its time (medians over the pairs above)');
+  console.table(rows);
+}
