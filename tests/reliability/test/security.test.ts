@@ -1,14 +1,22 @@
 import { createHmac } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { startServer, type RunningServer, type StartServerOptions } from '@metered/server';
+import {
+  startServer,
+  TOKEN_EXPIRY_MARGIN_MS,
+  type RunningServer,
+  type StartServerOptions,
+} from '@metered/server';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
+import { brokerConfig, useBroker } from './broker.js';
 import { appConfig, bearer, signToken, type SecretKey } from './credentials.js';
 import { httpRequest } from './http.js';
 import { RawClient, terminateRawClients, type ConnectOutcome } from './raw-client.js';
 import { ServerProcess } from './server-process.js';
 import { LONG, report } from './settings.js';
 import { eventually } from './wait.js';
+
+useBroker();
 
 // Attacks on the server, each expecting the exact close code, HTTP status or error code that
 // the server contract gives (apps/server/README.md, /work specs): forged and oversized tokens,
@@ -45,6 +53,7 @@ async function start(options: StartServerOptions = {}): Promise<RunningServer> {
     apps: [ALPHA, BETA, SCOPED, ORIGINS],
     drainTimeoutMs: 1_000,
     restRequestsPerMinute: 100_000,
+    broker: brokerConfig(),
     ...options,
   });
   servers.push(server);
@@ -211,7 +220,7 @@ describe('JWT attacks', () => {
       ],
       ['expired a minute ago', hs256(ALPHA_KEY, claims({ exp: now - 60 })), 'close 4002'],
       [
-        'expiring now (inside the 250 ms margin)',
+        'exp = the current second, rounded down',
         hs256(ALPHA_KEY, claims({ exp: now })),
         'close 4002',
       ],
@@ -259,6 +268,30 @@ describe('JWT attacks', () => {
       const outcome = await tokenOutcome(server, await token);
       observed.push(`${name}: ${outcome}`);
       record('jwt', name, cases.find(([other]) => other === name)?.[2] ?? '', outcome);
+    }
+    expect(observed).toEqual(cases.map(([name, , expected]) => `${name}: ${expected}`));
+  });
+
+  it('closes 4002 for a token that expires within the margin, on a server clock placed inside it', async () => {
+    // `exp` is in whole seconds, so a token signed "now" has already expired: the margin (the
+    // server refuses a token with less than TOKEN_EXPIRY_MARGIN_MS left) is only reached with the
+    // server's clock placed just before `exp`, where the signature check still passes it.
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    let clock = 0;
+    const server = await start({ now: () => clock });
+    const token = await hs256(ALPHA_KEY, claims({ exp }));
+    const cases: [string, number, string][] = [
+      ['outside the margin (control)', exp * 1000 - TOKEN_EXPIRY_MARGIN_MS - 50, 'welcome'],
+      ['at the margin', exp * 1000 - TOKEN_EXPIRY_MARGIN_MS, 'close 4002'],
+      ['inside the margin', exp * 1000 - TOKEN_EXPIRY_MARGIN_MS / 2, 'close 4002'],
+      ['1 ms before exp', exp * 1000 - 1, 'close 4002'],
+    ];
+    const observed: string[] = [];
+    for (const [name, at, expected] of cases) {
+      clock = at;
+      const outcome = await tokenOutcome(server, token);
+      observed.push(`${name}: ${outcome}`);
+      record('jwt', `exp ${name}`, expected, outcome);
     }
     expect(observed).toEqual(cases.map(([name, , expected]) => `${name}: ${expected}`));
   });
