@@ -62,7 +62,10 @@ function startServer(port = 0): Promise<ServerProcess> {
     apps: [APP],
     // Finds the server half of a blackholed connection within two intervals.
     heartbeatIntervalMs: 1_000,
-    drainTimeoutMs: 2_000,
+    // Long enough that on a loaded machine every client (all in this one process, behind the
+    // proxy) answers the 1001 before the server gives up and terminates the rest: a terminated
+    // socket reaches the client as 1006 without its going_away.
+    drainTimeoutMs: 10_000,
     shutdownRetryAfterMs: 200,
   });
 }
