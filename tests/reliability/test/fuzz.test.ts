@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
+import { PROTOCOL_LIMITS } from '@metered/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useBroker } from './broker.js';
 import { appConfig, signToken, type SecretKey } from './credentials.js';
 import { expectServerBackToRest } from './invariants.js';
 import { RawClient, terminateRawClients, type Frame } from './raw-client.js';
@@ -9,20 +11,28 @@ import { ServerProcess, type ServerStats } from './server-process.js';
 import { LONG, printSeedOnFailure, report, SEED } from './settings.js';
 import { encodeFrame, WireClient } from './wire.js';
 
+useBroker();
+
 // Random and mutated frames against the real server in a process of its own. For each frame an
 // oracle written from the contract (wire-protocol-v1.md, the server README and the shared client
 // vectors) says what must come back: the close code, or the exact ack / error frames (code and
 // correlation). The server must never crash (its process stays up and logs no error), never leak
 // (bookkeeping back to zero, heap back near its start) and always answer as the oracle says.
 
-const APP = appConfig('fuzz', {
-  limits: {
-    messagesPerSecond: 1_000_000,
-    messageBurst: 1_000_000,
-    maxChannelsPerConnection: 1_000_000,
-    connectAttemptsPerIpPerMinute: 1_000_000,
-  },
-});
+// The app runs with the real default limits (100 channels per connection, 100 messages a second
+// with a burst of 200, which the fuzzer keeps under with a pacer of its own), except one: the
+// fuzzer reconnects after every close, hundreds of times a minute from 127.0.0.1, past the 60
+// connect attempts a minute an address may make (that limit has its own test in the security
+// suite).
+const APP = appConfig('fuzz', { limits: { connectAttemptsPerIpPerMinute: 1_000_000 } });
+/**
+ * The fuzzer's token is scoped to these channels (its key allows `**`): a frame on any other
+ * channel must be refused with `channel_not_authorized`. `*` stays within one segment, `**`
+ * crosses `/`.
+ */
+const SCOPE = ['room-*', 'rooms/**', 'watch'];
+/** Frames the fuzzer sends a second at most: under the default 100, so the burst never empties. */
+const FRAMES_PER_SECOND = 80;
 const KEY = APP.secretKeys[0] as SecretKey;
 const MAX_MESSAGE_SIZE = 65_536;
 const SELF = 'fuzzer';
@@ -36,7 +46,7 @@ const WATCH = 'watch';
 const SAFE_DEPTH = 2_000;
 /** The server refuses `data` nested deeper than this with `malformed_message`. */
 const MAX_DATA_DEPTH = 1_000;
-const RUNS = LONG ? 15_000 : 1_500;
+const RUNS = LONG ? 15_000 : 1_000;
 const WIRE_RUNS = LONG ? 1_500 : 150;
 
 const require = createRequire(import.meta.url);
@@ -96,6 +106,25 @@ function error(code: string, requestId: string | undefined): unknown {
 }
 
 /** What the contract says the server answers to `text` (a frame the fuzzer sends). */
+/** The scope check, written from the contract: `*` is any run of characters but `/`, `**` any run. */
+function inScope(channel: string): boolean {
+  return SCOPE.some((pattern) => {
+    const source = pattern
+      .split('**')
+      .map((part) =>
+        part
+          .split('*')
+          .map((literal) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('[^/]*'),
+      )
+      .join('.*');
+    return new RegExp(`^${source}$`, 'su').test(channel);
+  });
+}
+
+/** The channels the fuzzer's current connection is subscribed to (the limit counts them). */
+const subscribed = new Set<string>();
+
 function oracle(text: string): Expectation {
   if (Buffer.byteLength(text, 'utf8') > MAX_MESSAGE_SIZE) return { close: 1009 };
   let value: unknown;
@@ -126,13 +155,23 @@ function oracle(text: string): Expectation {
       if (fields.type === 'publish') {
         if (!('data' in fields)) return fail('missing_data');
         if (nestsDeeper(fields.data, MAX_DATA_DEPTH)) return fail('malformed_message');
+        if (!inScope(channel)) return fail('channel_not_authorized');
         return channel === WATCH
           ? { frames: ack, observed: { data: JSON.parse(JSON.stringify(fields.data)) as unknown } }
           : { frames: ack };
       }
-      if (fields.type === 'unsubscribe') return { frames: ack };
+      if (fields.type === 'unsubscribe') {
+        subscribed.delete(channel);
+        return { frames: ack };
+      }
       const include = fields.includeSenderMetadata;
       if (include !== undefined && typeof include !== 'boolean') return fail('malformed_message');
+      if (!inScope(channel)) return fail('channel_not_authorized');
+      const limit = PROTOCOL_LIMITS.maxChannelsPerConnection;
+      if (!subscribed.has(channel) && subscribed.size >= limit) {
+        return fail('channel_limit_exceeded');
+      }
+      subscribed.add(channel);
       const joined = channel === WATCH ? [OBSERVER] : [];
       return { frames: [...ack, { type: 'presence', channel, joined, left: [] }] };
     }
@@ -360,9 +399,9 @@ const counts = {
   reconnects: 0,
 };
 
-async function connectAs(peerId: string): Promise<RawClient> {
+async function connectAs(peerId: string, claims: Record<string, unknown> = {}): Promise<RawClient> {
   const client = new RawClient(
-    `${server.url}/v1?token=${encodeURIComponent(await signToken(KEY, peerId))}`,
+    `${server.url}/v1?token=${encodeURIComponent(await signToken(KEY, peerId, claims))}`,
   );
   await client.welcome();
   return client;
@@ -389,19 +428,34 @@ afterAll(async () => {
   await server?.kill();
 });
 
+let nextFrameAt = 0;
+
+/**
+ * Spaces the fuzzer's frames 1/FRAMES_PER_SECOND apart, with no credit for idle time, so that
+ * its connection stays under the app's message rate (a rate limiter, not a wait for a condition).
+ */
+async function pace(frames: number): Promise<void> {
+  const start = Math.max(nextFrameAt, performance.now());
+  nextFrameAt = start + (frames * 1000) / FRAMES_PER_SECOND;
+  const wait = start - performance.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
 async function check(generated: string): Promise<void> {
   // What goes on the wire: a lone surrogate in a JS string is sent as U+FFFD (escaped ones,
   // `\ud800` in JSON text, reach the server as they are).
   const text = Buffer.from(generated, 'utf8').toString('utf8');
   const expected = oracle(text);
   counts.cases++;
-  fuzzer ??= await connectAs(SELF);
+  fuzzer ??= await connectAs(SELF, { channels: SCOPE });
+  await pace(expected.close === undefined ? 2 : 1);
   const client = fuzzer;
   const from = client.frames.length;
   const observedFrom = observer.frames.length;
   client.socket.send(text);
   if (expected.close !== undefined) {
     const { code } = await client.closed;
+    subscribed.clear();
     counts.closes[code] = (counts.closes[code] ?? 0) + 1;
     fuzzer = undefined;
     counts.reconnects++;

@@ -1,5 +1,6 @@
 import { PROTOCOL_TIMEOUTS } from '@metered/protocol';
 import { expect } from 'vitest';
+import { redisLeftovers } from './broker.js';
 import { bearer, type SecretKey } from './credentials.js';
 import { httpRequest } from './http.js';
 import type { ServerProcess, ServerStats } from './server-process.js';
@@ -93,6 +94,10 @@ export async function expectServerBackToRest(
     { timeoutMs: 15_000 },
   );
   expect(bookkeeping(stats), 'server bookkeeping after every client left').toEqual(ZERO);
+  const inRedis = await eventually(redisLeftovers, (left) => left.length === 0, {
+    timeoutMs: 15_000,
+  });
+  expect(inRedis, 'what the Redis broker holds after every client left').toEqual([]);
   expect(stats.memory.heapUsed, 'server heap after GC').toBeLessThan(
     baseline.memory.heapUsed + HEAP_SLACK_BYTES,
   );
@@ -126,6 +131,9 @@ export function checkSettled(records: readonly RequestRecord[]): SettleFigures {
   expect(late, `requests settled later than ${SETTLE_BOUND_MS} ms`).toEqual([]);
   const untyped = Object.keys(outcomes).filter((outcome) => outcome.startsWith('untyped:'));
   expect(untyped, 'requests rejected with an untyped error').toEqual([]);
+  // The server answers every request it receives, and the client rejects what a dead connection
+  // held with DisconnectedError: an ack timeout means a request the server dropped unanswered.
+  expect(outcomes.ack_timeout ?? 0, 'requests that ended in AckTimeoutError').toBe(0);
   // The only server error a healthy run can see: a direct to a peer that is reconnecting.
   const serverErrors = Object.keys(outcomes).filter(
     (outcome) => outcome.startsWith('server_error:') && outcome !== 'server_error:peer_not_found',
@@ -226,4 +234,59 @@ export async function expectRecovered(
     );
     expect(missing, `clients that missed the probe on ${channel}`).toEqual([]);
   }
+}
+
+/**
+ * Acked publishes and directs that did not reach a connection that should have them: for a
+ * publish, every other client's connection that is still open and was subscribed to the channel
+ * from before the publish was sent until after its ack; for a direct, the target's connection
+ * that is still open and was welcomed before the direct was sent.
+ */
+export function missingDeliveries(workload: Workload): { missing: string[]; checked: number } {
+  const byPeer = new Map(workload.clients.map((load) => [load.peerId, load]));
+  const missing: string[] = [];
+  let checked = 0;
+  for (const record of workload.requests()) {
+    const { payloadId, target, settledAt } = record;
+    if (record.outcome !== 'ack' || payloadId === undefined || target === undefined) continue;
+    if (settledAt === undefined) continue;
+    if (record.kind === 'publish') {
+      for (const load of workload.clients) {
+        if (load.peerId === record.from) continue;
+        for (const connection of load.connections.values()) {
+          if (connection.endedAt !== undefined) continue;
+          if (!load.wasSubscribed(connection.epoch, target, record.startedAt, settledAt)) continue;
+          checked++;
+          if (load.seen.has(`${connection.epoch}|m:${payloadId}`)) continue;
+          missing.push(
+            `publish ${payloadId} on ${target} was acked and never reached ${load.peerId} (connection ${connection.epoch})`,
+          );
+        }
+      }
+    } else if (record.kind === 'send') {
+      const load = byPeer.get(target);
+      for (const connection of load?.connections.values() ?? []) {
+        if (connection.endedAt !== undefined || connection.connectedAt >= record.startedAt)
+          continue;
+        if (load?.seen.has(`${connection.epoch}|d:${payloadId}`)) continue;
+        missing.push(
+          `direct ${payloadId} was acked and never reached ${target} (connection ${connection.epoch})`,
+        );
+      }
+    }
+  }
+  return { missing, checked };
+}
+
+/** Nothing acked is lost: waits for what is still in flight, then lists what never came. */
+export async function expectNothingLost(workload: Workload): Promise<number> {
+  const { missing, checked } = await eventually(
+    () => missingDeliveries(workload),
+    (value) => value.missing.length === 0,
+    { timeoutMs: 15_000 },
+  );
+  expect(missing.slice(0, 20), `acked and lost (${missing.length})`).toEqual([]);
+  // The check must have had something to check.
+  expect(checked, 'deliveries checked').toBeGreaterThan(0);
+  return checked;
 }

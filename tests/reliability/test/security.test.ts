@@ -1,14 +1,22 @@
 import { createHmac } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { startServer, type RunningServer, type StartServerOptions } from '@metered/server';
+import {
+  startServer,
+  TOKEN_EXPIRY_MARGIN_MS,
+  type RunningServer,
+  type StartServerOptions,
+} from '@metered/server';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
+import { brokerConfig, useBroker } from './broker.js';
 import { appConfig, bearer, signToken, type SecretKey } from './credentials.js';
 import { httpRequest } from './http.js';
 import { RawClient, terminateRawClients, type ConnectOutcome } from './raw-client.js';
 import { ServerProcess } from './server-process.js';
 import { LONG, report } from './settings.js';
 import { eventually } from './wait.js';
+
+useBroker();
 
 // Attacks on the server, each expecting the exact close code, HTTP status or error code that
 // the server contract gives (apps/server/README.md, /work specs): forged and oversized tokens,
@@ -45,6 +53,7 @@ async function start(options: StartServerOptions = {}): Promise<RunningServer> {
     apps: [ALPHA, BETA, SCOPED, ORIGINS],
     drainTimeoutMs: 1_000,
     restRequestsPerMinute: 100_000,
+    broker: brokerConfig(),
     ...options,
   });
   servers.push(server);
@@ -211,7 +220,7 @@ describe('JWT attacks', () => {
       ],
       ['expired a minute ago', hs256(ALPHA_KEY, claims({ exp: now - 60 })), 'close 4002'],
       [
-        'expiring now (inside the 250 ms margin)',
+        'exp = the current second, rounded down',
         hs256(ALPHA_KEY, claims({ exp: now })),
         'close 4002',
       ],
@@ -259,6 +268,30 @@ describe('JWT attacks', () => {
       const outcome = await tokenOutcome(server, await token);
       observed.push(`${name}: ${outcome}`);
       record('jwt', name, cases.find(([other]) => other === name)?.[2] ?? '', outcome);
+    }
+    expect(observed).toEqual(cases.map(([name, , expected]) => `${name}: ${expected}`));
+  });
+
+  it('closes 4002 for a token that expires within the margin, on a server clock placed inside it', async () => {
+    // `exp` is in whole seconds, so a token signed "now" has already expired: the margin (the
+    // server refuses a token with less than TOKEN_EXPIRY_MARGIN_MS left) is only reached with the
+    // server's clock placed just before `exp`, where the signature check still passes it.
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    let clock = 0;
+    const server = await start({ now: () => clock });
+    const token = await hs256(ALPHA_KEY, claims({ exp }));
+    const cases: [string, number, string][] = [
+      ['outside the margin (control)', exp * 1000 - TOKEN_EXPIRY_MARGIN_MS - 50, 'welcome'],
+      ['at the margin', exp * 1000 - TOKEN_EXPIRY_MARGIN_MS, 'close 4002'],
+      ['inside the margin', exp * 1000 - TOKEN_EXPIRY_MARGIN_MS / 2, 'close 4002'],
+      ['1 ms before exp', exp * 1000 - 1, 'close 4002'],
+    ];
+    const observed: string[] = [];
+    for (const [name, at, expected] of cases) {
+      clock = at;
+      const outcome = await tokenOutcome(server, token);
+      observed.push(`${name}: ${outcome}`);
+      record('jwt', `exp ${name}`, expected, outcome);
     }
     expect(observed).toEqual(cases.map(([name, , expected]) => `${name}: ${expected}`));
   });
@@ -687,7 +720,10 @@ describe('Origin', () => {
 
 describe('floods', () => {
   it('refuses the 61st upgrade in a minute from one address with HTTP 429 and Retry-After', async () => {
-    const server = await start({ apps: [appConfig('flood')] });
+    // The limit is a bucket of 60 refilled at one a second: with the server's clock stopped, the
+    // 61st attempt is refused however long the first 60 take to be welcomed.
+    const stopped = Date.now();
+    const server = await start({ apps: [appConfig('flood')], now: () => stopped });
     const accepted: RawClient[] = [];
     for (let index = 0; index < 60; index++) {
       const client = withKey(server, 'pk_live_flood');
@@ -828,11 +864,25 @@ describe('slow consumer', () => {
 
       const payload = 'x'.repeat(60_000);
       const messages = LONG ? 4_000 : 1_000; // ~60 MB or ~240 MB pushed at one stuck reader
+      const members = async (): Promise<unknown[]> =>
+        (
+          await httpRequest(server.httpUrl, 'GET', '/v1/channels/firehose/peers', {
+            headers: { authorization: bearer(app.secretKeys[0]!) },
+          })
+        ).body.peers as unknown[];
+      let resumed = false;
       for (let index = 0; index < messages; index += 10) {
         const batch = Array.from({ length: 10 }, () =>
           publisher.request({ type: 'publish', channel: 'firehose', data: payload }),
         );
         expect((await Promise.all(batch)).every((reply) => reply.type === 'ack')).toBe(true);
+        // Once the server dropped the stuck reader, it reads again: its close frame waits behind
+        // what was buffered, and must be read before the server's closing handshake gives up
+        // (`ws` destroys the socket 30 s after its close frame, which the reader would see as 1006).
+        if (!resumed && index % 50 === 0 && (await members()).length === 1) {
+          (slow.socket as unknown as { _socket: Socket })._socket.resume();
+          resumed = true;
+        }
       }
       await healthy.sync();
       const during = await server.stats();
@@ -844,7 +894,7 @@ describe('slow consumer', () => {
       const roster = await httpRequest(server.httpUrl, 'GET', '/v1/channels/firehose/peers', {
         headers: { authorization: bearer(app.secretKeys[0]!) },
       });
-      (slow.socket as unknown as { _socket: Socket })._socket.resume();
+      if (!resumed) (slow.socket as unknown as { _socket: Socket })._socket.resume();
       const slowClose = await slow.closed;
       const slowReceived = slow.ofType('message').length;
       const healthyCount = healthy.ofType('message').length;

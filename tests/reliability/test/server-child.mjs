@@ -5,10 +5,13 @@
 //   → {type: 'stats', id}  ← {type: 'stats', id, stats}
 //   → {type: 'close', id}  ← {type: 'closed', id}, then the process exits 0
 //   ← {type: 'listening', port, url} once, and {type: 'log', level, message} for warn and above.
+// `options.broker` picks the broker, as in the server config (memory when absent).
 import { MemoryBroker, startServer } from '@metered/server';
 
 const options = JSON.parse(process.env.RELIABILITY_SERVER_OPTIONS ?? '{}');
-const broker = new MemoryBroker();
+// The memory broker is built here so that its maps can be read; the Redis broker is the server's
+// own (its bookkeeping is checked in Redis by the parent).
+const broker = options.broker?.kind === 'redis' ? undefined : new MemoryBroker();
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 function makeLogger() {
@@ -33,7 +36,7 @@ function makeLogger() {
 
 const server = await startServer({
   ...options,
-  brokerImplementation: broker,
+  ...(broker && { brokerImplementation: broker }),
   logger: makeLogger(),
 });
 
@@ -43,7 +46,7 @@ function collect() {
   const memory = process.memoryUsage();
   // The broker's own maps (read directly: this is the bookkeeping a leak would show in).
   const apps = {};
-  for (const [appId, state] of broker.apps) {
+  for (const [appId, state] of broker?.apps ?? []) {
     apps[appId] = {
       connections: state.connections.size,
       peers: state.peers.size,

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { StartServerOptions } from '@metered/server';
+import { brokerConfig } from './broker.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const childScript = join(here, 'server-child.mjs');
@@ -103,8 +104,10 @@ export class ServerProcess {
     });
   }
 
+  /** Starts the server on the broker of the current test ({@link brokerConfig}) unless told. */
   static async start(options: ChildOptions): Promise<ServerProcess> {
     checkBuild();
+    options = { broker: brokerConfig(), ...options };
     const child = fork(childScript, [], {
       execArgv: ['--expose-gc'],
       env: { ...process.env, RELIABILITY_SERVER_OPTIONS: JSON.stringify(options) },

@@ -10,6 +10,7 @@ import {
   Disconnected,
   GoingAway,
   Message,
+  Presence,
   SignallingClient,
 } from '@metered/signalling';
 import { signToken, type SecretKey } from './credentials.js';
@@ -27,8 +28,28 @@ export type Outcome =
 export interface RequestRecord {
   readonly kind: 'publish' | 'send' | 'subscribe' | 'unsubscribe';
   readonly startedAt: number;
+  /** The peer that made the request. */
+  readonly from: string;
+  /** Publish: the channel; send: the target peer id. */
+  readonly target?: string;
+  /** Publish and send: the payload's id as receivers record it (`sender:epoch:seq`). */
+  readonly payloadId?: string;
   settledAt?: number;
   outcome?: Outcome;
+}
+
+/** One connection of a client (one welcome), and when it was subscribed to what. */
+export interface ConnectionRecord {
+  readonly epoch: number;
+  readonly connectedAt: number;
+  /** When the connection closed; undefined while it is open. */
+  endedAt?: number;
+  /**
+   * Per channel, the times this connection was surely subscribed: from the subscribe's ack or
+   * the presence snapshot that follows it (the server registered the subscription before either
+   * left it) until the unsubscribe was sent.
+   */
+  readonly subscribed: Map<string, { since: number; until: number }[]>;
 }
 
 function classify(error: unknown): Outcome {
@@ -61,13 +82,20 @@ export class LoadClient {
   reconnects = 0;
   goingAway = 0;
   readonly closeCodes = new Map<number, number>();
+  /** Every close of a welcomed connection, in order: `connection <epoch>: <code> <reason>`. */
+  readonly closes: string[] = [];
   /** A message or direct seen twice on one connection. */
   readonly duplicates: string[] = [];
   /** A message or direct from one sender connection that overtook an earlier one. */
   readonly reordered: string[] = [];
   readonly probes = new Set<string>();
-  private readonly seen = new Set<string>();
+  /** Every connection so far, by epoch. */
+  readonly connections = new Map<number, ConnectionRecord>();
+  /** What was received, as `epoch|kind:sender:senderEpoch:seq` (`kind`: m message, d direct). */
+  readonly seen = new Set<string>();
   private readonly lastSeq = new Map<string, number>();
+  /** Subscribes and unsubscribes in flight, per channel. */
+  private readonly changing = new Map<string, number>();
   private seq = 0;
   private inFlight = 0;
 
@@ -88,13 +116,45 @@ export class LoadClient {
     this.client.on(Connected, (event) => {
       this.epoch++;
       if (event.isReconnect) this.reconnects++;
+      this.connections.set(this.epoch, {
+        epoch: this.epoch,
+        connectedAt: performance.now(),
+        subscribed: new Map(),
+      });
     });
     this.client.on(Disconnected, (event) => {
       this.closeCodes.set(event.code, (this.closeCodes.get(event.code) ?? 0) + 1);
+      this.closes.push(`connection ${this.epoch}: ${event.code} ${event.reason}`.trim());
+      const connection = this.connections.get(this.epoch);
+      if (connection && connection.endedAt === undefined) connection.endedAt = performance.now();
+    });
+    // The snapshot after a (replayed) subscribe: the subscription is registered.
+    // With no subscribe or unsubscribe of the channel in flight (an answer to an older one could
+    // otherwise open the interval while a newer unsubscribe is still on its way).
+    this.client.on(Presence, (event) => {
+      if (this.expected.has(event.channel) && !this.changing.has(event.channel)) {
+        this.markSubscribed(this.epoch, event.channel);
+      }
     });
     this.client.on(GoingAway, () => this.goingAway++);
     this.client.on(Message, (event) => this.receive('m', event.data, event.senderPeerId));
     this.client.on(Direct, (event) => this.receive('d', event.data, event.senderPeerId));
+  }
+
+  /** Opens a subscribed interval of `channel` on connection `epoch`, unless one is open. */
+  private markSubscribed(epoch: number, channel: string): void {
+    const connection = this.connections.get(epoch);
+    if (!connection || connection.endedAt !== undefined) return;
+    const intervals = connection.subscribed.get(channel) ?? [];
+    if (intervals.at(-1)?.until === Infinity) return;
+    intervals.push({ since: performance.now(), until: Infinity });
+    connection.subscribed.set(channel, intervals);
+  }
+
+  /** Whether connection `epoch` is open and was subscribed to `channel` over all of `[from, to]`. */
+  wasSubscribed(epoch: number, channel: string, from: number, to: number): boolean {
+    const intervals = this.connections.get(epoch)?.subscribed.get(channel) ?? [];
+    return intervals.some((interval) => interval.since < from && interval.until > to);
   }
 
   private receive(kind: 'm' | 'd', data: unknown, sender: string): void {
@@ -124,8 +184,20 @@ export class LoadClient {
     return this.inFlight;
   }
 
-  private track(kind: RequestRecord['kind'], run: () => Promise<void>): Promise<void> {
-    const record: RequestRecord = { kind, startedAt: performance.now() };
+  private track(
+    kind: RequestRecord['kind'],
+    run: () => Promise<void>,
+    details: { target?: string; payload?: Payload } = {},
+  ): Promise<void> {
+    const record: RequestRecord = {
+      kind,
+      startedAt: performance.now(),
+      from: this.peerId,
+      ...(details.target !== undefined && { target: details.target }),
+      ...(details.payload && {
+        payloadId: `${this.peerId}:${details.payload.epoch}:${details.payload.seq}`,
+      }),
+    };
     this.requests.push(record);
     this.inFlight++;
     const settle = (outcome: Outcome): void => {
@@ -145,30 +217,56 @@ export class LoadClient {
 
   publish(channel: string): Promise<void> {
     const data = this.payload();
-    return this.track('publish', () => this.client.publish(channel, data));
+    return this.track('publish', () => this.client.publish(channel, data), {
+      target: channel,
+      payload: data,
+    });
   }
 
   send(peerId: string): Promise<void> {
     const data = this.payload();
-    return this.track('send', () => this.client.send(peerId, data));
+    return this.track('send', () => this.client.send(peerId, data), {
+      target: peerId,
+      payload: data,
+    });
   }
 
   subscribe(channel: string): Promise<void> {
     const known = this.expected.has(channel);
     if (this.connected) this.expected.add(channel);
+    const epoch = this.epoch;
+    const done = this.change(channel);
     return this.track('subscribe', async () => {
       try {
         await this.client.subscribe(channel);
+        if (this.expected.has(channel) && this.changing.get(channel) === 1) {
+          this.markSubscribed(epoch, channel);
+        }
       } catch (error) {
         if (!known && error instanceof ServerRequestError) this.expected.delete(channel);
         throw error;
+      } finally {
+        done();
       }
     });
   }
 
   unsubscribe(channel: string): Promise<void> {
     this.expected.delete(channel);
-    return this.track('unsubscribe', () => this.client.unsubscribe(channel));
+    const open = this.connections.get(this.epoch)?.subscribed.get(channel)?.at(-1);
+    if (open?.until === Infinity) open.until = performance.now();
+    const done = this.change(channel);
+    return this.track('unsubscribe', () => this.client.unsubscribe(channel).finally(done));
+  }
+
+  /** Counts a subscription change of `channel` in flight; returns its end. */
+  private change(channel: string): () => void {
+    this.changing.set(channel, (this.changing.get(channel) ?? 0) + 1);
+    return () => {
+      const left = (this.changing.get(channel) ?? 1) - 1;
+      if (left > 0) this.changing.set(channel, left);
+      else this.changing.delete(channel);
+    };
   }
 
   /** Whether another request may start (a stalled connection does not pile up requests). */

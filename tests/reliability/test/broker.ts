@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+// The one launcher of a throwaway redis-server, shared with the server's own Redis tests.
+import { startRedis, type RedisProcess } from '../../../apps/server/test/redis-server.js';
+
+const run = promisify(execFile);
+
+/**
+ * The broker the suites run the server on: each file runs once per broker (the `memory` and
+ * `redis` projects of vitest.config.ts set `RELIABILITY_BROKER`).
+ */
+export const BROKER: 'memory' | 'redis' =
+  process.env.RELIABILITY_BROKER === 'redis' ? 'redis' : 'memory';
+
+/**
+ * Short, so that the members of a killed node are reaped within seconds; long enough that a
+ * node on a loaded machine still renews it (every third of it).
+ */
+export const REDIS_LEASE_MS = 3_000;
+
+let redis: RedisProcess | undefined;
+let prefixes = 0;
+
+/**
+ * Starts this file's redis-server when the broker is Redis (call it before the file's own hooks);
+ * every test gets a key prefix of its own.
+ */
+export function useBroker(): void {
+  if (BROKER !== 'redis') return;
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, 30_000);
+  afterAll(async () => {
+    await redis?.stop();
+    redis = undefined;
+  });
+  beforeEach(() => {
+    prefixes++;
+  });
+}
+
+/** The `broker` setting of the server config for the current test. */
+export function brokerConfig():
+  { kind: 'memory' } | { kind: 'redis'; url: string; keyPrefix: string; leaseMs: number } {
+  if (BROKER === 'memory') return { kind: 'memory' };
+  if (!redis) throw new Error('the Redis broker needs useBroker() in the test file');
+  return {
+    kind: 'redis',
+    url: redis.url,
+    keyPrefix: `reliability${prefixes}`,
+    leaseMs: REDIS_LEASE_MS,
+  };
+}
+
+async function redisCli(url: string, ...args: string[]): Promise<string[]> {
+  const { stdout } = await run('redis-cli', ['-u', url, ...args]);
+  return stdout.split('\n').filter((line) => line !== '');
+}
+
+/**
+ * What the Redis broker still holds for connections once every client left: every key under the
+ * current prefix except the node registry (`nodes`, `lease:*`) and the per-app counters, whose
+ * concurrent count (`c`) must be back to 0. Empty when Redis is at rest (and for the memory broker).
+ */
+export async function redisLeftovers(): Promise<string[]> {
+  const config = brokerConfig();
+  if (config.kind !== 'redis') return [];
+  const prefix = config.keyPrefix;
+  const left: string[] = [];
+  for (const key of await redisCli(config.url, '--scan', '--pattern', `${prefix}:*`)) {
+    const name = key.slice(prefix.length + 1);
+    if (name === 'nodes' || name.startsWith('lease:')) continue;
+    if (name.startsWith('app:')) {
+      const [concurrent = '0'] = await redisCli(config.url, 'HGET', key, 'c');
+      if (concurrent !== '0') left.push(`${key} c=${concurrent}`);
+      continue;
+    }
+    left.push(key);
+  }
+  return left.sort();
+}
