@@ -12,7 +12,7 @@ import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 
 import type { AppRegistry } from './app-registry.js';
 import { ChannelScope } from './channel-scope.js';
 import { nestsDeeperThan } from './json-depth.js';
-import type { AppConfig, SecretKeyConfig } from './config.js';
+import type { AppConfig, PublishableKeyConfig, SecretKeyConfig } from './config.js';
 
 /** Close a connection is about to be refused early with, before any welcome. */
 export type AuthCloseCode =
@@ -20,10 +20,18 @@ export type AuthCloseCode =
   | typeof WsCloseCode.TOKEN_EXPIRED
   | typeof WsCloseCode.CHANNEL_NOT_AUTHORIZED;
 
+/** The key a connection authenticated with: directly, or through a token it signed. */
+export type ConnectionCredential =
+  | { readonly kind: 'publishable'; readonly key: PublishableKeyConfig }
+  | { readonly kind: 'secret'; readonly key: SecretKeyConfig };
+
 /** Who a connection is and what it may do, from its key or its token. */
 export interface ConnectionIdentity {
   readonly app: AppConfig;
   readonly via: 'key' | 'token';
+  readonly credential: ConnectionCredential;
+  /** The token's `iat` (Unix seconds); `undefined` for publishable keys and tokens without it. */
+  readonly issuedAt: number | undefined;
   readonly peerId: string;
   /** Token expiry, Unix seconds; `null` for publishable keys. */
   readonly expiresAt: number | null;
@@ -116,6 +124,8 @@ function authenticateKey(
     identity: {
       app,
       via: 'key',
+      credential: { kind: 'publishable', key: keyConfig },
+      issuedAt: undefined,
       peerId: randomUUID(),
       expiresAt: null,
       permissions,
@@ -251,6 +261,8 @@ export async function verifyToken(
     identity: {
       app,
       via: 'token',
+      credential: { kind: 'secret', key },
+      issuedAt: typeof iat === 'number' ? iat : undefined,
       peerId: sub,
       expiresAt: exp,
       permissions: granted,

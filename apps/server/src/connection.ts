@@ -110,6 +110,11 @@ export class Connection implements BrokerConnection {
     return this.state === 'open';
   }
 
+  /** Who the connection authenticated as, once it has. */
+  get authenticatedAs(): ConnectionIdentity | undefined {
+    return this.identity;
+  }
+
   /** The close code the server chose, when it closed the socket. */
   get serverCloseCode(): number | undefined {
     return this.closeCode;

@@ -30,6 +30,7 @@ export {
   type ChannelMessage,
   type DirectMessage,
   type QuotaResult,
+  type PeerRevocation,
   type AppUsage,
 } from './broker/broker.js';
 export { MemoryBroker } from './broker/memory/memory-broker.js';

@@ -20,6 +20,7 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { periodStartOf } from './message-quota.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
+import { kickRevocation, maxKickSeconds } from './revocation.js';
 
 /** Largest REST request body, in bytes (larger → 413). */
 export const MAX_REST_BODY_BYTES = 32 * 1024;
@@ -343,13 +344,28 @@ function route(method: string, pathname: string): Route | undefined {
   return undefined;
 }
 
+/**
+ * How long a kick keeps the peer's earlier tokens out: `?ttlSeconds=` (0 = only close the
+ * sockets), by default until every such token can have expired.
+ */
+function kickSeconds(app: AppConfig, text: string | null): number | undefined {
+  if (text === null) return undefined;
+  const max = maxKickSeconds(app);
+  const seconds = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(seconds <= max)) {
+    throw new RestError(400, 'invalid_request', `ttlSeconds must be an integer from 0 to ${max}`);
+  }
+  return seconds;
+}
+
 /** Serves one REST request under `/v1`. Never throws; every failure is a JSON error body. */
 export async function handleRestRequest(
   context: RestContext,
   request: IncomingMessage,
   response: ServerResponse,
-  pathname: string,
+  url: URL,
 ): Promise<void> {
+  const pathname = url.pathname;
   let routeName = 'unknown';
   let status = 200;
   try {
@@ -379,6 +395,17 @@ export async function handleRestRequest(
         requireWholeApp(key);
         if (!isValidPeerId(matched.peerId)) {
           throw new RestError(400, 'invalid_request', 'invalid peer id');
+        }
+        const ttlSeconds = kickSeconds(app, url.searchParams.get('ttlSeconds'));
+        if (ttlSeconds !== 0) {
+          // Recorded before the close, so that a reconnect racing it is already refused.
+          const now = context.now();
+          await context.broker.revokePeerTokens(
+            app.id,
+            matched.peerId,
+            kickRevocation(app, now, ttlSeconds),
+            now,
+          );
         }
         const closed = await context.broker.closePeer(
           app.id,

@@ -27,6 +27,7 @@ import { ServerMetrics } from './metrics.js';
 import { ConnectAttemptLimiter } from './connect-attempt-limiter.js';
 import { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
 import { handleRestRequest, type RestContext } from './rest-api.js';
+import { credentialInForce, revokedBy } from './revocation.js';
 
 /** Hooks for embedding and tests; none of them belongs in the config file. */
 export interface ServerHooks {
@@ -194,13 +195,27 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     connections.add(connection);
     const origin = request.headers.origin;
     authenticateConnection(registry, { parameters: url.searchParams, origin }, now())
-      .then((result) => {
+      .then(async (result) => {
         if (!result.ok) {
           logger.info({ code: result.closeCode, reason: result.reason }, 'connect refused');
           connection.close(result.closeCode, result.reason);
           return;
         }
-        return connection.establish(result.identity);
+        const { identity } = result;
+        if (identity.via === 'token') {
+          const revocation = await broker.peerRevocation(identity.app.id, identity.peerId, now());
+          if (revokedBy(revocation, identity)) {
+            logger.info({ code: WsCloseCode.ADMIN_DISCONNECT }, 'connect refused: peer kicked');
+            connection.close(WsCloseCode.ADMIN_DISCONNECT, 'peer disconnected by the REST API');
+            return;
+          }
+        }
+        // A reload may have removed the key while the token was being verified.
+        if (!credentialInForce(registry, identity)) {
+          connection.close(WsCloseCode.INVALID_TOKEN, 'key removed');
+          return;
+        }
+        return connection.establish(identity);
       })
       .catch((error: unknown) => {
         if (error instanceof BrokerUnavailableError) {
@@ -254,7 +269,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         request.resume();
         return;
       }
-      void handleRestRequest(restContext, request, response, url.pathname);
+      void handleRestRequest(restContext, request, response, url);
       return;
     }
     json(404, { error: 'not_found', message: 'no such endpoint' });
@@ -392,6 +407,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       }
       for (const appId of previous.apps.keys()) {
         if (!registry.app(appId)) closeApp(appId, 'app removed');
+      }
+      // Keys are configured per node: each node closes its own sockets of a removed key. Sockets
+      // of a removed or suspended app are closed above, with 4012.
+      for (const connection of connections) {
+        const identity = connection.authenticatedAs;
+        if (identity === undefined) continue;
+        const app = registry.app(identity.app.id);
+        if (app === undefined || app.suspended) continue;
+        if (!credentialInForce(registry, identity)) {
+          connection.close(WsCloseCode.INVALID_TOKEN, 'key removed');
+        }
       }
       logger.info({ apps: next.apps.length }, 'configuration reloaded');
     },

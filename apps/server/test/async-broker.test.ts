@@ -5,6 +5,7 @@ import {
   type BrokerConnection,
   type ChannelMessage,
   type DirectMessage,
+  type PeerRevocation,
   type SubscribeOptions,
 } from '../src/index.js';
 import {
@@ -53,6 +54,12 @@ class AsyncBroker implements Broker {
   }
   closePeer(appId: string, peerId: string, code: number, reason: string) {
     return later(() => this.inner.closePeer(appId, peerId, code, reason));
+  }
+  revokePeerTokens(appId: string, peerId: string, revocation: PeerRevocation, now: number) {
+    return later(() => this.inner.revokePeerTokens(appId, peerId, revocation, now));
+  }
+  peerRevocation(appId: string, peerId: string, now: number) {
+    return later(() => this.inner.peerRevocation(appId, peerId, now));
   }
   closeApp(appId: string, code: number, reason: string) {
     return later(() => this.inner.closeApp(appId, code, reason));

@@ -294,6 +294,20 @@ export function describeBroker(name: string, createCluster: () => Promise<Broker
       expect(other.closes).toEqual([]);
     });
 
+    it('keeps a revocation of a peer id visible on every node until it ends', async () => {
+      const [a, b] = await cluster();
+      const now = Date.now();
+      expect(await b.peerRevocation(APP, 'bob', now)).toBeUndefined();
+      const revocation = { issuedUpTo: Math.floor(now / 1000), until: now + 60_000 };
+      await a.revokePeerTokens(APP, 'bob', revocation, now);
+      expect(await b.peerRevocation(APP, 'bob', now)).toEqual(revocation);
+      expect(await a.peerRevocation(APP, 'bob', now)).toEqual(revocation);
+      expect(await b.peerRevocation('app2', 'bob', now)).toBeUndefined();
+      expect(await b.peerRevocation(APP, 'alice', now)).toBeUndefined();
+      // Ended: the clock passed `until`.
+      expect(await b.peerRevocation(APP, 'bob', now + 60_000)).toBeUndefined();
+    });
+
     it('counts concurrent connections against the cap across nodes', async () => {
       const [a, b] = await cluster();
       expect(await a.acquireConnection(APP, 2)).toBe(true);

@@ -122,6 +122,20 @@ describe('a cluster of in-process nodes on one Redis', () => {
     );
   });
 
+  it("refuses a kicked peer's token on every node", async () => {
+    const [a, b] = (await startNodes(2)) as [RunningServer, RunningServer];
+    const token = await signTestToken({ sub: 'bob' });
+    const bob = connect(a, { token });
+    await bob.welcome();
+    expect((await rest(b, 'DELETE', '/v1/peers/bob')).body).toEqual({ peerId: 'bob', closed: 1 });
+    expect((await bob.closed).code).toBe(4020);
+    for (const node of [a, b]) {
+      const again = connect(node, { token });
+      expect((await again.closed).code).toBe(4020);
+      expect(again.ofType('welcome')).toEqual([]);
+    }
+  });
+
   it('counts the concurrent cap and the message quota over the whole cluster', async () => {
     const app = testApp({ plan: { maxConcurrentConnections: 2, maxMessagesPerPeriod: 2 } });
     const [a, b] = (await startNodes(2, { apps: [app] })) as [RunningServer, RunningServer];

@@ -72,6 +72,15 @@ export interface QuotaResult {
   readonly used: number;
 }
 
+/**
+ * A kicked peer id's tokens kept out: those issued at or before `issuedUpTo` (Unix seconds), and
+ * those without `iat`, are refused until `until` (epoch ms).
+ */
+export interface PeerRevocation {
+  readonly issuedUpTo: number;
+  readonly until: number;
+}
+
 export interface AppUsage {
   readonly concurrentNow: number;
   readonly peakConcurrent: number;
@@ -106,6 +115,22 @@ export interface Broker {
   members(appId: string, channel: string): MaybePromise<readonly PresenceMember[]>;
   /** Closes every socket of a peer id with `code`; resolves to the number of sockets. */
   closePeer(appId: string, peerId: string, code: number, reason: string): MaybePromise<number>;
+  /**
+   * Records that a kicked peer id's earlier tokens may not connect again until
+   * `revocation.until`, visible to every node; replaces an earlier revocation of that peer id.
+   */
+  revokePeerTokens(
+    appId: string,
+    peerId: string,
+    revocation: PeerRevocation,
+    now: number,
+  ): MaybePromise<void>;
+  /** The revocation of a peer id in force at `now`, as recorded by {@link revokePeerTokens}. */
+  peerRevocation(
+    appId: string,
+    peerId: string,
+    now: number,
+  ): MaybePromise<PeerRevocation | undefined>;
   /** Closes every socket of an app with `code` (suspension). */
   closeApp(appId: string, code: number, reason: string): MaybePromise<number>;
   /** Counts one publish/send against the app's quota for the period starting at `periodStart`. */

@@ -10,10 +10,12 @@ import type {
   BrokerConnection,
   ChannelMessage,
   DirectMessage,
+  PeerRevocation,
   QuotaResult,
   SubscribeOptions,
 } from '../broker.js';
 import { fanOutFrame } from '../../outbound.js';
+import { PeerRevocations } from './peer-revocations.js';
 import { PresenceRoster, type RosterChange } from './presence-roster.js';
 
 interface Subscription {
@@ -42,6 +44,7 @@ const NO_MEMBERS: readonly PresenceMember[] = Object.freeze([]);
 /** The single-process broker: everything in maps, every call synchronous. */
 export class MemoryBroker implements Broker {
   private readonly apps = new Map<string, AppState>();
+  private readonly revocations = new PeerRevocations();
 
   private app(appId: string): AppState {
     let state = this.apps.get(appId);
@@ -211,6 +214,14 @@ export class MemoryBroker implements Broker {
     return targets.length;
   }
 
+  revokePeerTokens(appId: string, peerId: string, revocation: PeerRevocation, now: number): void {
+    this.revocations.revoke(appId, peerId, revocation, now);
+  }
+
+  peerRevocation(appId: string, peerId: string, now: number): PeerRevocation | undefined {
+    return this.revocations.get(appId, peerId, now);
+  }
+
   closeApp(appId: string, code: number, reason: string): number {
     const state = this.apps.get(appId);
     if (!state) return 0;
@@ -240,5 +251,6 @@ export class MemoryBroker implements Broker {
 
   close(): void {
     this.apps.clear();
+    this.revocations.clear();
   }
 }

@@ -14,6 +14,7 @@ import type {
   BrokerConnection,
   ChannelMessage,
   DirectMessage,
+  PeerRevocation,
   QuotaResult,
   SubscribeOptions,
 } from '../broker.js';
@@ -29,7 +30,7 @@ import {
 import { CleanupRetries } from './cleanup-retries.js';
 import { LocalIndex } from './local-index.js';
 import { NodeSession } from './node-session.js';
-import { appCountersKey, rosterKey } from './redis-keys.js';
+import { appCountersKey, revocationKey, rosterKey } from './redis-keys.js';
 
 export interface RedisBrokerOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
@@ -385,6 +386,40 @@ export class RedisBroker implements Broker {
     this.session.require();
     const event = encodeClosePeerEvent(appId, peerId, code, reason);
     return Number(await this.session.script('meteredToPeer', appId, peerId, event));
+  }
+
+  async revokePeerTokens(
+    appId: string,
+    peerId: string,
+    revocation: PeerRevocation,
+    now: number,
+  ): Promise<void> {
+    this.session.require();
+    const key = revocationKey(this.prefix, appId, peerId);
+    const ttlMs = Math.ceil(revocation.until - now);
+    try {
+      if (ttlMs <= 0) await this.session.command.del(key);
+      else await this.session.command.set(key, JSON.stringify(revocation), 'PX', ttlMs);
+    } catch (error) {
+      throw new BrokerUnavailableError('Redis is unavailable', { cause: error });
+    }
+  }
+
+  async peerRevocation(
+    appId: string,
+    peerId: string,
+    now: number,
+  ): Promise<PeerRevocation | undefined> {
+    this.session.require();
+    let text: string | null;
+    try {
+      text = await this.session.command.get(revocationKey(this.prefix, appId, peerId));
+    } catch (error) {
+      throw new BrokerUnavailableError('Redis is unavailable', { cause: error });
+    }
+    if (text === null) return undefined;
+    const revocation = JSON.parse(text) as PeerRevocation;
+    return revocation.until > now ? revocation : undefined;
   }
 
   async closeApp(appId: string, code: number, reason: string): Promise<number> {

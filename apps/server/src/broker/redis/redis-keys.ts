@@ -18,3 +18,8 @@ export function rosterKey(prefix: string, appId: string, channel: string): strin
 export function appCountersKey(prefix: string, appId: string): string {
   return `${prefix}:app:${appKey(appId)}`;
 }
+
+/** A kicked peer id's revocation (JSON), expiring with it. */
+export function revocationKey(prefix: string, appId: string, peerId: string): string {
+  return `${prefix}:revoked:${appKey(appId)}:${peerId}`;
+}
