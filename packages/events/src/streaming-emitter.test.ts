@@ -73,3 +73,27 @@ describe('StreamingEmitter', () => {
     expect(await second).toEqual({ done: true, value: undefined });
   });
 });
+
+describe('StreamingEmitter.events() edges', () => {
+  it('return() while a next() waits settles both at once', async () => {
+    const emitter = new StreamingEmitter(() => {});
+    const stream = emitter.events(Ping);
+    const pending = stream.next();
+    expect(await stream.return?.()).toEqual({ done: true, value: undefined });
+    expect(await pending).toEqual({ done: true, value: undefined });
+    emitter.emit(new Ping(1));
+    expect(await stream.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('with bufferSize 0, keeps nothing but hands an event to a consumer already waiting', async () => {
+    const emitter = new StreamingEmitter(() => {});
+    const stream = emitter.events(Ping, { bufferSize: 0 });
+    emitter.emit(new Ping(1));
+    const waiting = stream.next();
+    emitter.emit(new Ping(2));
+    emitter.emit(new Ping(3));
+    expect(await waiting).toEqual({ done: false, value: new Ping(2) });
+    emitter.end();
+    expect(await stream.next()).toEqual({ done: true, value: undefined });
+  });
+});
