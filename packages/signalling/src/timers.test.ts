@@ -250,6 +250,21 @@ describe('token provider', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('announces the end once when a listener closes the client on a TokenProviderError', async () => {
+    let fail = false;
+    const tokenProvider = () => (fail ? Promise.reject(new Error('down')) : 'jwt');
+    const { client, connect, of } = setup({ tokenProvider });
+    const socket = await connect();
+    client.on(TokenProviderError, () => void client.close());
+    fail = true;
+    socket.serverClose(1006);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(client.state).toBe('closed');
+    expect(of(Disconnected).map((event) => event.willReconnect)).toEqual([true, false]);
+    expect(of(TokenProviderError)).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('counts only consecutive failures: a token in between starts the count again', async () => {
     const results = ['jwt', 'fail', 'fail', 'jwt', 'fail', 'fail', 'jwt'];
     const tokenProvider = vi.fn(() => {
