@@ -291,7 +291,12 @@ describe('requests', () => {
     socket.serverClose(1006);
     await expect(publishing).rejects.toBeInstanceOf(DisconnectedError);
     await expect(sending).rejects.toBeInstanceOf(DisconnectedError);
-    await expect(client.publish('room', 3)).rejects.not.toBeInstanceOf(DisconnectedError);
+    // Called while reconnecting: nothing is sent, so a plain SignallingError, not DisconnectedError.
+    expect(client.state).toBe('reconnecting');
+    const later = await client.publish('room', 3).catch((caught: unknown) => caught);
+    expect(later).toBeInstanceOf(SignallingError);
+    expect(later).toMatchObject({ name: 'SignallingError', message: 'not connected' });
+    expect(socket.sent).toHaveLength(2);
   });
 
   it.each([

@@ -58,7 +58,7 @@ import {
   resolveReconnectPolicy,
 } from './reconnect-policy.js';
 import { TimerSet, type Timer } from './timer-set.js';
-import { fetchToken } from './token-provider.js';
+import { fetchToken, TOKEN_PROVIDER_STUCK_FAILURES } from './token-provider.js';
 import { defaultWebSocketFactory, releaseSocket, type WebSocketLike } from './websocket.js';
 
 /** Options of {@link SignallingClient.subscribe}. */
@@ -317,9 +317,13 @@ export class SignallingClient {
       const reason = failure ?? 'cannot open a socket';
       this.#log(failure ? 'warn' : 'error', `${reason}: ${String(error)}`);
       if (failure) {
-        this.#emitter.emit(
-          new TokenProviderError({ consecutiveFailures: ++this.#tokenFailures, err: error }),
-        );
+        const consecutiveFailures = ++this.#tokenFailures;
+        this.#emitter.emit(new TokenProviderError({ consecutiveFailures, err: error }));
+        // A listener may have closed the client.
+        if (stale()) return;
+        if (consecutiveFailures >= TOKEN_PROVIDER_STUCK_FAILURES) {
+          return this.#finish(NO_SOCKET, 'token provider stuck', true, error);
+        }
       }
       return this.#closed(NO_SOCKET, reason, error);
     }

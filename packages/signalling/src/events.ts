@@ -113,7 +113,12 @@ export class GoingAway extends SignallingEvent {
   }
 }
 
-/** The token provider failed (threw, timed out or returned no token) on a connection attempt. */
+/**
+ * The token provider failed (threw, timed out or returned no token) on a connection attempt. At the
+ * third failure in a row the provider counts as stuck: the client ends `closed` with a final
+ * `Disconnected` (1006, `token provider stuck`) and a pending `connect()` rejects with a
+ * `SignallingConnectError` whose `cause` is `err`.
+ */
 export class TokenProviderError extends SignallingEvent {
   declare readonly consecutiveFailures: number;
   declare readonly err: unknown;

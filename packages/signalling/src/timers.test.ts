@@ -221,6 +221,69 @@ describe('token provider', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('gives up after 3 consecutive failures, long before the reconnect attempts run out', async () => {
+    let fail = false;
+    const down = new Error('login expired');
+    const tokenProvider = vi.fn(() => (fail ? Promise.reject(down) : 'jwt'));
+    const { client, connect, of } = setup({ tokenProvider });
+    const socket = await connect();
+    fail = true;
+    socket.serverClose(1006);
+    await vi.advanceTimersByTimeAsync(500 + 1_000);
+    const waiting = client.connect().catch((caught: unknown) => caught);
+    expect(client.state).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(of(TokenProviderError).map((event) => event.consecutiveFailures)).toEqual([1, 2, 3]);
+    expect(client.state).toBe('closed');
+    expect(
+      of(Disconnected).map(({ code, reason, willReconnect }) => ({ code, reason, willReconnect })),
+    ).toEqual([
+      { code: 1006, reason: '', willReconnect: true },
+      { code: 1006, reason: 'token provider stuck', willReconnect: false },
+    ]);
+    const error = await waiting;
+    expect(error).toBeInstanceOf(SignallingConnectError);
+    expect(error).toMatchObject({ closeCode: 1006, closeReason: 'token provider stuck' });
+    expect((error as Error).cause).toBe(down);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(tokenProvider).toHaveBeenCalledTimes(4);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('announces the end once when a listener closes the client on a TokenProviderError', async () => {
+    let fail = false;
+    const tokenProvider = () => (fail ? Promise.reject(new Error('down')) : 'jwt');
+    const { client, connect, of } = setup({ tokenProvider });
+    const socket = await connect();
+    client.on(TokenProviderError, () => void client.close());
+    fail = true;
+    socket.serverClose(1006);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(client.state).toBe('closed');
+    expect(of(Disconnected).map((event) => event.willReconnect)).toEqual([true, false]);
+    expect(of(TokenProviderError)).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('counts only consecutive failures: a token in between starts the count again', async () => {
+    const results = ['jwt', 'fail', 'fail', 'jwt', 'fail', 'fail', 'jwt'];
+    const tokenProvider = vi.fn(() => {
+      const next = results.shift() ?? 'fail';
+      return next === 'fail' ? Promise.reject(new Error('down')) : next;
+    });
+    const { client, factory, connect, of } = setup({ tokenProvider });
+    await connect();
+    for (let drop = 0; drop < 2; drop++) {
+      factory.last.serverClose(1006);
+      await vi.advanceTimersByTimeAsync(500 + 1_000 + 2_000);
+      expect(client.state).toBe('reconnecting');
+      factory.last.welcome();
+      await flush();
+      expect(client.state).toBe('connected');
+    }
+    expect(of(TokenProviderError).map((event) => event.consecutiveFailures)).toEqual([1, 2, 1, 2]);
+  });
+
   it('stops a slow token provider on close() and opens no socket', async () => {
     let signal: AbortSignal | undefined;
     const { client, factory } = setup({

@@ -4,6 +4,12 @@ import type { TokenProvider } from './options.js';
 import type { TimerSet } from './timer-set.js';
 
 /**
+ * Consecutive failures after which the provider counts as stuck: the client stops reconnecting
+ * and ends `closed` (reason `token provider stuck`) instead of waiting out its reconnect attempts.
+ */
+export const TOKEN_PROVIDER_STUCK_FAILURES = 3;
+
+/**
  * Asks `provider` for the token of one connection attempt. Rejects with the provider's own error,
  * with a `SignallingError` after `timeoutMs` or when cancelled (`onCancel` receives the function
  * that cancels), and with a `TypeError` when it returns no token; the provider's signal aborts on

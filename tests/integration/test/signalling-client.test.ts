@@ -6,6 +6,8 @@ import {
   Message,
   Presence,
   ServerRequestError,
+  SignallingConnectError,
+  TokenProviderError,
 } from '@metered/signalling';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanUp, client, mintToken, next, SECRET_KEY, start, untrack } from './harness.js';
@@ -133,6 +135,33 @@ describe('SignallingClient against @metered/server', () => {
     await server.close();
     expect((await goingAway).retryAfterMs).toBe(1000);
     expect(await dropped).toMatchObject({ code: 1001, willReconnect: false });
+  });
+
+  it('ends closed once the token provider is stuck failing (3 in a row), with its error as cause', async () => {
+    const first = await start();
+    let failing = false;
+    const expired = new Error('login expired');
+    let calls = 0;
+    const alice = client(first, {
+      tokenProvider: () => {
+        calls += 1;
+        return failing ? Promise.reject(expired) : mintToken('alice');
+      },
+    });
+    await alice.connect();
+    failing = true;
+    const third = next(alice, TokenProviderError, (event) => event.consecutiveFailures === 3);
+    const final = next(alice, Disconnected, (event) => !event.willReconnect);
+    untrack(first);
+    await first.close();
+    const waiting = alice.connect().catch((caught: unknown) => caught);
+    expect((await third).err).toBe(expired);
+    expect(alice.state).toBe('closed');
+    expect(await final).toMatchObject({ code: 1006, reason: 'token provider stuck' });
+    const error = await waiting;
+    expect(error).toBeInstanceOf(SignallingConnectError);
+    expect((error as Error).cause).toBe(expired);
+    expect(calls).toBe(4);
   });
 
   it('ends closed, without reconnecting, when kicked through the REST API (4020)', async () => {
