@@ -35,19 +35,19 @@ const SAMPLES = {
   ],
   MeteredPeerSendError: [
     { code: 'not_joined' },
-    '`peer.send`, `sendTo`, `join` or `remote.send` refused: `reserved_channel`, `not_joined`, `invalid_args`, `self_send`.',
+    '`peer.send`, `sendTo`, `join` or `remote.send` refused: `reserved_channel`, `not_joined`, `invalid_args` (`undefined` or non-JSON data, a malformed peer id, an invalid channel name for `join`), `self_send`.',
   ],
   MeteredPeerOversizedError: [
     { size: 2, cap: 1 },
-    'A peer-layer payload or metadata bag over the server cap; checked before anything is sent.',
+    "A peer-layer payload or metadata bag whose frame would exceed the welcome's `maxMessageSize`; checked before anything is sent or tracked. `size` is the whole frame in bytes, as the server counts it (metadata: a direct to a peer id of the longest length, 128 bytes).",
   ],
   MeteredPeerStateError: [
     { code: 'invalid_state', method: 'join', currentState: null },
-    'A media or join call in the wrong lifecycle state (`invalid_state`), or a track added with a different stream (`track_already_attached`).',
+    '`invalid_state`: `join` outside `idle`; media before `join()` resolved or after `close()`; `replaceTrack` while reconnecting, for a track that is not sent, or to a track already sent. `track_already_attached`: only `addTrack`/`addStream`, for a track added with a different stream.',
   ],
   MeteredPeerReplaceTrackError: [
     { succeeded: [], failed: [] },
-    '`replaceTrack` succeeded on some peers and failed on others.',
+    '`replaceTrack` succeeded on some peers and failed on others (each `failed` entry is a frozen `{ peerId, err }`). The same call again retries exactly the failed peers.',
   ],
   DataChannelOverflowError: [
     { queued: 1, cap: 1 },
@@ -75,6 +75,9 @@ export function render() {
     'Branch on the class (`instanceof`) and on `code` values, never on `message` text: class names,',
     'attribute names and code literals are the stable contract; messages may change in any release.',
     '`instanceof` holds even when two copies of `@metered/errors` are installed.',
+    'On `MeteredPeer` only the constructor throws `TypeError`, for invalid options (a programming',
+    'error, before any I/O); its methods raise the classes below. `@metered/peer` exports every',
+    'class it can raise, the signalling ones and `WsCloseCode` included.',
     '',
     '## Error classes',
     '',

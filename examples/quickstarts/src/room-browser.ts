@@ -14,7 +14,7 @@ peer.on(PeerJoined, ({ peer: remote }) => {
 });
 peer.on(Data, ({ senderPeerId, data }) => console.log(`${senderPeerId}: ${JSON.stringify(data)}`));
 
+await peer.join('room-42');
 const camera = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
 peer.addStream(camera, { role: 'camera' });
-await peer.join('room-42');
 await peer.send({ text: 'hello, room' });

@@ -36,6 +36,12 @@ export type {
 } from './rtc-types.js';
 export {
   MeteredRealtimeError,
+  SignallingError,
+  SignallingConnectError,
+  ServerRequestError,
+  AckTimeoutError,
+  DisconnectedError,
+  WsCloseCode,
   MeteredPeerSendError,
   MeteredPeerOversizedError,
   MeteredPeerStateError,

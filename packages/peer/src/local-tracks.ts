@@ -1,11 +1,11 @@
 import {
-  MeteredPeerOversizedError,
   MeteredPeerReplaceTrackError,
   MeteredPeerStateError,
   type MeteredPeerStateErrorMethod,
   type ReplaceTrackFailure,
 } from '@metered/errors';
 import { payloadSize, trackMetaPayload, type JsonObject } from '@metered/protocol';
+import { checkFrameSize, sendFrameSize } from './frame-size.js';
 import type { RemotePeer } from './remote-peer.js';
 import type { MediaStreamLike, MediaStreamTrackLike } from './rtc-types.js';
 import type { MeteredPeerState } from './states.js';
@@ -32,6 +32,11 @@ export interface LocalTracksHost {
 export class LocalTracks {
   /** Local track → how it was added. */
   readonly byTrack = new Map<MediaStreamTrackLike, LocalTrack>();
+  /**
+   * Tracked track → earlier tracks of the same entry that members' senders still carry (a swap
+   * failed there), at most one per member.
+   */
+  readonly #earlier = new Map<MediaStreamTrackLike, Set<MediaStreamTrackLike>>();
   readonly #host: LocalTracksHost;
 
   constructor(host: LocalTracksHost) {
@@ -63,43 +68,57 @@ export class LocalTracks {
     this.#remove(track);
   }
 
+  /**
+   * Swaps a sent track on every member. After a partial failure the track is tracked as
+   * `newTrack` while the failed members' senders still carry the earlier track: the same call
+   * again retries exactly those, and `removeTrack(newTrack)` removes their senders too.
+   */
   async replaceTrack(
     oldTrack: MediaStreamTrackLike,
     newTrack: MediaStreamTrackLike | null,
   ): Promise<void> {
-    if (!oldTrack) throw new TypeError('oldTrack is required');
     this.#checkState('replace_track', true);
-    const local = this.byTrack.get(oldTrack);
-    if (!local) throw new TypeError('oldTrack was not added');
-    if (newTrack && newTrack !== oldTrack && this.byTrack.has(newTrack)) {
-      throw new MeteredPeerStateError({
-        code: 'track_already_attached',
-        method: 'replace_track',
-        currentState: this.#host.state(),
-      });
+    const retry = Boolean(newTrack && this.#earlier.get(newTrack)?.has(oldTrack));
+    const current = retry ? newTrack : oldTrack;
+    const local = current ? this.byTrack.get(current) : undefined;
+    if (!current || !local) throw this.#stateError('replace_track', 'the track is not sent');
+    if (newTrack && newTrack !== current && this.byTrack.has(newTrack)) {
+      throw this.#stateError('replace_track', 'the new track is already sent');
     }
-    const remotes = this.#host.remotes;
+    // The tracks members' senders may carry: the tracked one and those a failed swap left behind.
+    const sources = [current, ...(this.#earlier.get(current) ?? [])];
+    const key = newTrack ?? current;
+    const left = new Set<MediaStreamTrackLike>();
     const succeeded: string[] = [];
     const failed: ReplaceTrackFailure[] = [];
     await Promise.all(
-      [...remotes.values()].map(async (remote) => {
+      [...this.#host.remotes.values()].map(async (remote) => {
+        const source = sources.find(
+          (track) => (!retry || track !== current) && remote.sends(track),
+        );
+        if (!source) return;
         try {
-          if (await remote.replaceTrack(oldTrack, newTrack)) succeeded.push(remote.id);
+          await remote.replaceTrack(source, newTrack);
         } catch (err) {
-          failed.push({ peerId: remote.id, err });
+          failed.push(Object.freeze({ peerId: remote.id, err }));
+          left.add(source);
+          return;
+        }
+        succeeded.push(remote.id);
+        if (!newTrack) left.add(source);
+        else if (local.metadata && newTrack !== source) {
+          remote.sendTrackMetadata(source.id);
+          remote.sendTrackMetadata(newTrack.id, local.metadata);
         }
       }),
     );
-    if (newTrack && newTrack !== oldTrack) {
-      this.byTrack.delete(oldTrack);
-      this.byTrack.set(newTrack, local);
-      if (local.metadata) {
-        for (const id of succeeded) {
-          const remote = remotes.get(id);
-          remote?.sendTrackMetadata(oldTrack.id);
-          remote?.sendTrackMetadata(newTrack.id, local.metadata);
-        }
-      }
+    left.delete(key);
+    this.#earlier.delete(current);
+    if (left.size > 0) this.#earlier.set(key, left);
+    else this.#earlier.delete(key);
+    if (key !== current) {
+      this.byTrack.delete(current);
+      this.byTrack.set(key, local);
     }
     if (failed.length > 0) throw new MeteredPeerReplaceTrackError({ succeeded, failed });
   }
@@ -117,11 +136,21 @@ export class LocalTracks {
     return null;
   }
 
+  /** Media only once joined (`replaceTrack` not while reconnecting either). */
   #checkState(method: MeteredPeerStateErrorMethod, replacing: boolean): void {
     const state = this.#host.state();
-    if (state === 'leaving' || state === 'closed' || (replacing && state === 'reconnecting')) {
-      throw new MeteredPeerStateError({ code: 'invalid_state', method, currentState: state });
+    if (state !== 'joined' && (replacing || state !== 'reconnecting')) {
+      throw this.#stateError(method);
     }
+  }
+
+  #stateError(method: MeteredPeerStateErrorMethod, message?: string): MeteredPeerStateError {
+    return new MeteredPeerStateError({
+      code: 'invalid_state',
+      method,
+      currentState: this.#host.state(),
+      ...(message === undefined ? {} : { message }),
+    });
   }
 
   #checkTrack(
@@ -139,9 +168,10 @@ export class LocalTracks {
       });
     }
     if (metadata !== undefined) {
-      const size = payloadSize(trackMetaPayload(track.id, metadata));
-      const cap = this.#host.cap();
-      if (size > cap) throw new MeteredPeerOversizedError({ size, cap });
+      checkFrameSize(
+        sendFrameSize(payloadSize(trackMetaPayload(track.id, metadata))),
+        this.#host.cap(),
+      );
     }
   }
 
@@ -171,9 +201,11 @@ export class LocalTracks {
     const local = this.byTrack.get(track);
     if (!local) return;
     this.byTrack.delete(track);
+    const tracks = [track, ...(this.#earlier.get(track) ?? [])];
+    this.#earlier.delete(track);
     if (this.#host.state() !== 'joined') return;
     for (const remote of this.#host.remotes.values()) {
-      remote.detachTrack(track, Boolean(local.metadata));
+      for (const sent of tracks) remote.detachTrack(sent, Boolean(local.metadata));
     }
   }
 }

@@ -1,3 +1,4 @@
+import { encodePublish, encodeSend, utf8ByteLength } from '@metered/protocol';
 import { createFakeWebSocketFactory } from '@metered/signalling/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPeer, flush, record, until, useFakeTimers } from '../test/harness.js';
@@ -143,14 +144,18 @@ describe('join', () => {
     await peer.close();
   });
 
-  it('refuses a reserved channel with reserved_channel, and an invalid one with TypeError', async () => {
+  it('refuses a reserved channel with reserved_channel, and an invalid one with invalid_args', async () => {
     const peer = createPeer(new FakeRoom(), 'peer-a', createFakePeerConnectionFactory());
     for (const channel of ['_metered/x', '_Internal/y', '_SYSTEM/z']) {
       const error = await peer.join(channel).catch((err: unknown) => err);
       expect(error).toBeInstanceOf(MeteredPeerSendError);
       expect(error).toMatchObject({ code: 'reserved_channel' });
     }
-    await expect(peer.join('')).rejects.toBeInstanceOf(TypeError);
+    for (const channel of ['', 'bad\nname', 'x'.repeat(257), 42, undefined]) {
+      const error = await peer.join(channel as string).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(MeteredPeerSendError);
+      expect(error).toMatchObject({ code: 'invalid_args' });
+    }
     expect(peer.state).toBe('idle');
     await peer.close();
   });
@@ -339,7 +344,7 @@ describe('send errors', () => {
     await b.close();
   });
 
-  it('oversized payloads fail before the wire, against the welcome cap (equal is allowed)', async () => {
+  it('oversized payloads fail before the wire, measured as the frame, against the welcome cap', async () => {
     const room = new FakeRoom();
     room.welcomeFields.set('peer-a', { maxMessageSize: 100 });
     const pcs = createFakePeerConnectionFactory();
@@ -349,17 +354,21 @@ describe('send errors', () => {
     await b.join('room-1');
     await until(() => a.remotePeers.has('peer-b'), 'discovery');
     const before = room.framesOf('peer-a').length;
-    const exact = 'x'.repeat(98); // JSON adds two quotes: 100 bytes
-    await a.send(exact);
-    const error = await a.send(`${exact}é`).catch((err: unknown) => err);
+    const requestId = '8c1f43a2-5d0e-4b7a-9f3c-2e6d1a0b9c8d';
+    // 100 bytes of data: the frame around it is what goes over the cap.
+    const data = 'x'.repeat(98);
+    const error = await a.send(data).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(MeteredPeerOversizedError);
-    expect(error).toMatchObject({ size: 102, cap: 100 });
-    await expect(a.sendTo('peer-b', 'y'.repeat(200))).rejects.toMatchObject({
-      size: 202,
+    expect(error).toMatchObject({
+      size: utf8ByteLength(encodePublish('room-1', data, requestId)),
+      cap: 100,
+    });
+    await expect(a.sendTo('peer-b', data)).rejects.toMatchObject({
+      size: utf8ByteLength(encodeSend('peer-b', data, requestId)),
       cap: 100,
     });
     await flush();
-    expect(room.framesOf('peer-a').length).toBe(before + 1);
+    expect(room.framesOf('peer-a').length).toBe(before);
     await a.close();
     await b.close();
   });
@@ -370,6 +379,7 @@ describe('media state errors', () => {
     const peer = createPeer(new FakeRoom(), 'peer-a', createFakePeerConnectionFactory());
     const track = new FakeMediaStreamTrack();
     const stream = new FakeMediaStream([track]);
+    await peer.join('room-1');
     peer.addTrack(track, stream);
     await peer.close();
     const cases: [string, () => unknown][] = [
@@ -410,8 +420,9 @@ describe('media state errors', () => {
     await b.close();
   });
 
-  it('track_already_attached for the same track with another stream; same stream is idempotent', () => {
+  it('track_already_attached for the same track with another stream; same stream is idempotent', async () => {
     const peer = createPeer(new FakeRoom(), 'peer-a', createFakePeerConnectionFactory());
+    await peer.join('room-1');
     const track = new FakeMediaStreamTrack();
     const first = new FakeMediaStream([track]);
     const second = new FakeMediaStream([track]);
@@ -424,11 +435,12 @@ describe('media state errors', () => {
       expect.objectContaining({ code: 'track_already_attached', method: 'add_stream' }),
     );
     expect(() => peer.addTrack(track)).toThrow(MeteredPeerStateError);
-    void peer.close();
+    await peer.close();
   });
 
   it('oversized track metadata is refused at addTrack/addStream and never tracked', async () => {
     const peer = createPeer(new FakeRoom(), 'peer-a', createFakePeerConnectionFactory());
+    await peer.join('room-1');
     const track = new FakeMediaStreamTrack();
     const big = { blob: 'x'.repeat(70_000) };
     expect(() => peer.addTrack(track, undefined, big)).toThrow(MeteredPeerOversizedError);

@@ -9,6 +9,7 @@ import {
   isReservedChannel,
   isValidPeerId,
   parseRtcSignal,
+  payloadSize,
   validateChannelName,
   type IceServerConfig,
   type JsonObject,
@@ -30,7 +31,7 @@ import type { MeteredPeerState } from './states.js';
 import { METERED_PEER_DEFAULTS, type MeteredPeerOptions } from './options.js';
 import { HeldDirects } from './held-directs.js';
 import { LocalTracks } from './local-tracks.js';
-import { checkPayload } from './payload-check.js';
+import { checkFrameSize, dataSize, publishFrameSize, sendFrameSize } from './frame-size.js';
 import { defaultPeerConnectionFactory, peerConnectionConfig } from './peer-connection-config.js';
 import { RemotePeer, type RemotePeerHost } from './remote-peer.js';
 import { RosterReconciler } from './roster-reconciler.js';
@@ -119,6 +120,15 @@ export class MeteredPeer {
     this.#host = {
       createPeerConnection: () => this.#factory(peerConnectionConfig(this.#iceServers)),
       signal: (peerId, payload) => {
+        // Never a frame the server would close the connection for (a lower cap after a reconnect).
+        const size = sendFrameSize(payloadSize(payload), peerId);
+        if (size > this.#cap) {
+          this.#log(
+            'warn',
+            `signal to ${peerId} not sent: ${size} B over the cap of ${this.#cap} B`,
+          );
+          return;
+        }
         this.#client.send(peerId, payload).catch((error: unknown) => {
           this.#log('debug', `signal to ${peerId} not delivered: ${String(error)}`);
         });
@@ -189,7 +199,9 @@ export class MeteredPeer {
     if (typeof channel === 'string' && isReservedChannel(channel)) {
       throw new MeteredPeerSendError({ code: 'reserved_channel' });
     }
-    if (validateChannelName(channel) !== null) throw new TypeError('invalid channel name');
+    if (validateChannelName(channel) !== null) {
+      throw new MeteredPeerSendError({ code: 'invalid_args', message: 'invalid channel name' });
+    }
     const includeSenderMetadata = options.includeSenderMetadata === true;
     this.#target = channel;
     this.#includeSenderMetadata = includeSenderMetadata;
@@ -226,9 +238,11 @@ export class MeteredPeer {
 
   /** Publishes `data` to the channel (every other member gets a broadcast {@link Data}). */
   async send(data: unknown): Promise<void> {
-    checkPayload(data, this.#cap);
+    const bytes = dataSize(data);
     if (this.#state !== 'joined') throw new MeteredPeerSendError({ code: 'not_joined' });
-    return this.#client.publish(this.#target as string, data);
+    const channel = this.#target as string;
+    checkFrameSize(publishFrameSize(channel, bytes), this.#cap);
+    return this.#client.publish(channel, data);
   }
 
   /** Sends `data` to one member directly. */
@@ -236,9 +250,10 @@ export class MeteredPeer {
     if (!isValidPeerId(peerId)) {
       throw new MeteredPeerSendError({ code: 'invalid_args', message: 'malformed peer id' });
     }
-    checkPayload(data, this.#cap);
+    const bytes = dataSize(data);
     if (this.#state !== 'joined') throw new MeteredPeerSendError({ code: 'not_joined' });
     if (peerId === this.#peerId) throw new MeteredPeerSendError({ code: 'self_send' });
+    checkFrameSize(sendFrameSize(bytes, peerId), this.#cap);
     return this.#client.send(peerId, data);
   }
 

@@ -5,6 +5,7 @@ import {
   DataChannelOpened,
   IceCandidateError,
   MeteredPeerReplaceTrackError,
+  MeteredPeerStateError,
   NegotiationError,
   PeerJoined,
   StateChange,
@@ -321,8 +322,17 @@ describe('negotiation', () => {
       { __meteredTrackMeta: { trackId: 'cam-old' } },
       { __meteredTrackMeta: { trackId: 'cam-new', metadata: { role: 'camera' } } },
     ]);
+    // The failed peer still has the old track and its metadata: nothing about it changed.
+    expect(
+      server
+        .directs('peer-a', 'peer-b')
+        .filter((payload) => (payload as { __meteredTrackMeta?: unknown }).__meteredTrackMeta),
+    ).toEqual([{ __meteredTrackMeta: { trackId: 'cam-old', metadata: { role: 'camera' } } }]);
+    // Sending nothing reaches both, whichever track each carried.
+    toB.failReplace = undefined;
     await a.replaceTrack(newTrack, null);
     expect(toC.track).toBeNull();
+    expect(toB.track).toBeNull();
     await Promise.all([a.close(), b.close(), c.close()]);
   });
 
@@ -338,7 +348,7 @@ describe('negotiation', () => {
     await flush();
     await a.replaceTrack(oldTrack, newTrack);
     expect((pcOf(a, 'peer-b').senders[0] as FakeRtpSender).track).toBe(newTrack);
-    await expect(a.replaceTrack(oldTrack, newTrack)).rejects.toBeInstanceOf(TypeError);
+    await expect(a.replaceTrack(oldTrack, newTrack)).rejects.toBeInstanceOf(MeteredPeerStateError);
     await a.close();
     await b.close();
   });

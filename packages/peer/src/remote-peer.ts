@@ -189,7 +189,15 @@ export class RemotePeer {
     if (hadMetadata && alias !== undefined) this.sendTrackMetadata(alias);
   }
 
-  /** @internal Swaps the track on this peer's sender; rejects when the swap fails. */
+  /** @internal Whether a sender of the current connection was added for (or swapped to) `track`. */
+  sends(track: MediaStreamTrackLike): boolean {
+    return this.#senders.has(track);
+  }
+
+  /**
+   * @internal Swaps the track on this peer's sender; rejects when the swap fails. With `null` the
+   * sender keeps being known under `oldTrack`.
+   */
   async replaceTrack(
     oldTrack: MediaStreamTrackLike,
     newTrack: MediaStreamTrackLike | null,
@@ -197,8 +205,10 @@ export class RemotePeer {
     const sender = this.#senders.get(oldTrack);
     if (!sender) return false;
     await sender.replaceTrack(newTrack);
-    this.#senders.delete(oldTrack);
-    if (newTrack) this.#senders.set(newTrack, sender);
+    if (newTrack && this.#senders.get(oldTrack) === sender) {
+      this.#senders.delete(oldTrack);
+      this.#senders.set(newTrack, sender);
+    }
     return true;
   }
 

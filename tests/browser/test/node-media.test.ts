@@ -44,6 +44,11 @@ describe('media between a page and a Node peer that added its track before joini
           (await rest.mintToken({ peerId, peerMetadata: { name: 'Agent' } }, signal)).token,
         rtcPeerConnectionFactory,
       });
+      const received: Track[] = [];
+      peer.on(PeerJoined, ({ peer: remote }) => {
+        remote.on(Track, (event) => received.push(event));
+      });
+      await peer.join(`demo/${room}/rtc`);
       const camera = new NodeMediaStreamTrack({ kind: 'video' });
       peer.addTrack(camera, new NodeMediaStream([camera]), { source: 'agent camera' });
       let sequenceNumber = 0;
@@ -63,11 +68,6 @@ describe('media between a page and a Node peer that added its track before joini
         clearInterval(pump);
         await peer.close();
       });
-      const received: Track[] = [];
-      peer.on(PeerJoined, ({ peer: remote }) => {
-        remote.on(Track, (event) => received.push(event));
-      });
-      await peer.join(`demo/${room}/rtc`);
 
       const page: Page = await joinRoom(browser, demo, room, 'Ada', '#7c3aed');
       closers.push(() => page.context().close());

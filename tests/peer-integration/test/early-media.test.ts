@@ -6,7 +6,7 @@ import {
 import { PeerJoined, Track, type MeteredPeer } from '@metered/peer';
 import type { RunningServer } from '@metered/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNodePeer, joinMesh, startTestServer, waitFor } from './harness.js';
+import { createNodePeer, startTestServer, waitFor } from './harness.js';
 
 const peers: MeteredPeer[] = [];
 const servers: RunningServer[] = [];
@@ -50,7 +50,7 @@ function received(event: Track | undefined): number {
   return (event?.track as unknown as NodeMediaStreamTrack | undefined)?.packetsReceived ?? 0;
 }
 
-describe('media added before join()', () => {
+describe('media added as soon as join() resolved, before the other side is seen', () => {
   it('audio and video against video: each side receives every track of the other', async () => {
     const running = await startTestServer();
     servers.push(running);
@@ -58,16 +58,16 @@ describe('media added before join()', () => {
     const bob = createNodePeer(running.url, 'bob');
     peers.push(alice, bob);
 
+    const atAlice = remoteTracks(alice);
+    const atBob = remoteTracks(bob);
     const mic = new NodeMediaStreamTrack({ kind: 'audio' });
     const aliceCamera = new NodeMediaStreamTrack({ kind: 'video' });
+    await alice.join('room-early-media');
     alice.addTrack(mic, new NodeMediaStream([mic, aliceCamera]), { role: 'mic' });
     alice.addTrack(aliceCamera, new NodeMediaStream([mic, aliceCamera]), { role: 'camera' });
     const bobCamera = new NodeMediaStreamTrack({ kind: 'video' });
+    await bob.join('room-early-media');
     bob.addTrack(bobCamera, new NodeMediaStream([bobCamera]), { role: 'camera' });
-
-    const atAlice = remoteTracks(alice);
-    const atBob = remoteTracks(bob);
-    await joinMesh([alice, bob], 'room-early-media');
     await waitFor(() => atBob.length >= 2 && atAlice.length >= 1, 'remote tracks');
 
     expect(atBob.map((event) => event.track.kind).sort()).toEqual(['audio', 'video']);

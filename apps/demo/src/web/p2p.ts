@@ -141,6 +141,8 @@ export class P2PView {
     sendButton.addEventListener('click', () => void this.#sendChosenFile());
     sampleButton.addEventListener('click', () => void this.#sendSample());
     callButton.addEventListener('click', () => void this.#startCall(callButton));
+    // Media is sent once the channel is joined.
+    callButton.disabled = true;
 
     this.#root.replaceChildren(
       h('h2', {}, 'Peer to peer ', h('span', { class: 'count' }, 'WebRTC')),
@@ -187,6 +189,7 @@ export class P2PView {
     try {
       await peer.join(`demo/${this.#options.room}/rtc`);
       this.#options.log('p2p: joined the WebRTC channel');
+      callButton.disabled = false;
     } catch (error) {
       this.#options.log(`p2p: join failed: ${String(error)}`);
     }
