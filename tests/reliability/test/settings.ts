@@ -1,4 +1,5 @@
 import { onTestFailed } from 'vitest';
+import { BROKER } from './broker.js';
 
 /** `RELIABILITY_LONG=1`: the long runs, by hand (minutes instead of seconds). */
 export const LONG = process.env.RELIABILITY_LONG === '1';
@@ -29,7 +30,7 @@ export async function report(
   figures: Record<string, unknown>,
   details: Record<string, unknown> = {},
 ): Promise<void> {
-  const summary = { suite: name, long: LONG, seed: SEED, ...figures };
+  const summary = { suite: name, broker: BROKER, long: LONG, seed: SEED, ...figures };
   console.log(`[reliability] ${JSON.stringify(summary)}`);
   const file = process.env.RELIABILITY_REPORT;
   if (file) {
