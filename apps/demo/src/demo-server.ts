@@ -29,8 +29,13 @@ export interface RunningDemo {
   /** The page: `http://host:port/`. */
   readonly url: string;
   readonly port: number;
-  /** The realtime server the page connects to. */
+  /** The realtime server the page connects to (a new one after {@link RunningDemo.restartServer}). */
   readonly server: RunningServer;
+  /**
+   * Stops the realtime server (its clients see it go away) and starts it again on the same port,
+   * as a deploy would: the page's clients reconnect.
+   */
+  restartServer(): Promise<void>;
   /** Stops the page's listener and the server. Idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -107,11 +112,12 @@ function displayName(value: unknown): string {
 export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo> {
   const host = options.host ?? DEMO_DEFAULTS.host;
   const webRoot = options.webRoot ?? fileURLToPath(new URL('../dist/web/', import.meta.url));
-  const server = await startServer({
+  let server = await startServer({
     host,
     port: options.serverPort ?? DEMO_DEFAULTS.serverPort,
     ...options.server,
   });
+  const serverPort = Number(new URL(server.url).port);
   const rest = new RestClient(server.url);
 
   const api = async (path: string, request: IncomingMessage): Promise<unknown> => {
@@ -199,5 +205,18 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     })();
     return closing;
   };
-  return { url, port, server, close, [Symbol.asyncDispose]: close };
+  const restartServer = async (): Promise<void> => {
+    await server.close();
+    server = await startServer({ host, ...options.server, port: serverPort });
+  };
+  return {
+    url,
+    port,
+    get server() {
+      return server;
+    },
+    restartServer,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }

@@ -16,6 +16,15 @@ import type {
   RTCDataChannelLike,
 } from './rtc-data-channel-like.js';
 
+declare global {
+  // The declarations name `Symbol.asyncDispose` (`await using`). It is in TypeScript's
+  // `esnext.disposable` lib and in `@types/node`; this makes it known to an app compiled with an
+  // older `lib` too (TypeScript merges the declarations). Types only: nothing changes at run time.
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
+
 /** Options of {@link DataChannel}; every field has a default. */
 export interface DataChannelOptions {
   /** Bytes the channel may buffer before a send waits. Default 1 MiB. */

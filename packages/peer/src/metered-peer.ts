@@ -41,6 +41,15 @@ import type {
   RTCPeerConnectionFactory,
 } from './rtc-types.js';
 
+declare global {
+  // The declarations name `Symbol.asyncDispose` (`await using`). It is in TypeScript's
+  // `esnext.disposable` lib and in `@types/node`; this makes it known to an app compiled with an
+  // older `lib` too (TypeScript merges the declarations). Types only: nothing changes at run time.
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
+
 /** Options of {@link MeteredPeer.join}. */
 export interface JoinOptions {
   /** Receive each broadcast's sender metadata in {@link Data.senderMetadata}. */

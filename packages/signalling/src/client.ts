@@ -61,6 +61,15 @@ import { TimerSet, type Timer } from './timer-set.js';
 import { fetchToken, TOKEN_PROVIDER_STUCK_FAILURES } from './token-provider.js';
 import { defaultWebSocketFactory, releaseSocket, type WebSocketLike } from './websocket.js';
 
+declare global {
+  // The declarations name `Symbol.asyncDispose` (`await using`). It is in TypeScript's
+  // `esnext.disposable` lib and in `@types/node`; this makes it known to an app compiled with an
+  // older `lib` too (TypeScript merges the declarations). Types only: nothing changes at run time.
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
+
 /** Options of {@link SignallingClient.subscribe}. */
 export interface SubscribeOptions {
   /** Ask the server to attach each sender's metadata to the channel's messages. */

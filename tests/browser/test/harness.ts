@@ -40,15 +40,20 @@ export function startTestDemo(): Promise<RunningDemo> {
   return startDemo({ port: 0, serverPort: 0 });
 }
 
-/** Opens the demo page in a fresh context and joins `room` as `name`. */
+/**
+ * Opens the demo page in a fresh context and joins `room` as `name`; `beforeLoad` runs in the
+ * page before its own scripts.
+ */
 export async function joinRoom(
   browser: Browser,
   demo: RunningDemo,
   room: string,
   name: string,
   colour: string,
+  beforeLoad?: () => void,
 ): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  if (beforeLoad) await context.addInitScript(beforeLoad);
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error(`[${name}] page error: ${error.message}`));
   const url = new URL(demo.url);

@@ -131,8 +131,9 @@ console.log(JSON.stringify({ results }));
 `;
 
 /**
- * \`index.cjs\` of the CommonJS project: \`require\` for every dual package; \`@metered/server\` is
- * ESM only, which CommonJS code loads with \`import()\` (Node 20 cannot \`require\` ESM).
+ * \`index.js\` of an \`npm init -y\` (CommonJS) project: \`require\` for every entry point. The
+ * SDK packages have CommonJS builds; \`@metered/server\` is ESM only, which \`require\` loads
+ * from Node 20.19 on (its \`engines\`).
  */
 export const CJS_SOURCE = `'use strict';
 const { closeCodeAction, MeteredRealtimeError } = require('@metered/errors');
@@ -172,7 +173,7 @@ async function main() {
   const connection = new RTCPeerConnection();
   connection.close();
   results['@metered/node-webrtc-adapter'] = connection.connectionState;
-  const { DEV_CREDENTIALS } = await import('@metered/server');
+  const { DEV_CREDENTIALS } = require('@metered/server');
   results['@metered/server'] = DEV_CREDENTIALS.publishableKey;
   const versions = {};
   for (const name of ${JSON_PACKAGES}) versions[name] = require(\`\${name}/package.json\`).version;

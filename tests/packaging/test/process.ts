@@ -74,3 +74,79 @@ export function npmEnvironment(): NodeJS.ProcessEnv {
   }
   return env;
 }
+
+/** A long-running command whose stdout is kept line by line. */
+export interface Started {
+  /** Resolves with the first stdout line matching `pattern`; rejects on exit or after `timeoutMs`. */
+  waitForLine(pattern: RegExp, timeoutMs: number): Promise<string>;
+  /** SIGTERM (SIGKILL after 5 s); resolves once it exited. */
+  stop(): Promise<void>;
+}
+
+/** Starts a command that keeps running (a server, a quickstart waiting for others). */
+export function start(command: string, args: readonly string[], options: RunOptions): Started {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: options.timeoutMs,
+    killSignal: 'SIGKILL',
+  });
+  let stdout = '';
+  let stderr = '';
+  let exited = false;
+  const waiters = new Set<() => void>();
+  const notify = (): void => waiters.forEach((waiter) => waiter());
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    notify();
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.once('exit', () => {
+    exited = true;
+    notify();
+  });
+  const title = [command, ...args].join(' ');
+  return {
+    waitForLine(pattern, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const finish = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        const check = (): void => {
+          const line = stdout.split('\n').find((candidate) => pattern.test(candidate));
+          if (line !== undefined) {
+            finish();
+            resolve(line);
+          } else if (exited) {
+            finish();
+            reject(
+              new Error(
+                `${title} exited before printing ${String(pattern)}:\n${stdout}\n${stderr}`,
+              ),
+            );
+          }
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(
+            new Error(
+              `${title}: no line matching ${String(pattern)} within ${timeoutMs} ms:\n${stdout}\n${stderr}`,
+            ),
+          );
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop() {
+      if (exited) return;
+      const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await done;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,5 +1,6 @@
 import { byId } from './dom.js';
 import { makeIdentity, randomColour, randomName } from './identity.js';
+import { LocalCall } from './local-call.js';
 import { P2PView } from './p2p.js';
 import { RoomView } from './room.js';
 
@@ -32,11 +33,18 @@ async function start(): Promise<void> {
     url.searchParams.set('name', identity.name);
     history.replaceState(null, '', url);
     const view = new RoomView({ serverUrl: config.serverUrl, room, identity });
+    const call = new LocalCall(identity);
     view.mount();
     let p2p: P2PView | undefined;
     view.onClient = (client) => {
       p2p?.close();
-      p2p = new P2PView(byId('p2p'), { client, room, identity, log: (text) => view.log(text) });
+      p2p = new P2PView(byId('p2p'), {
+        client,
+        room,
+        identity,
+        call,
+        log: (text) => view.log(text),
+      });
       void p2p.start();
     };
     void view.connect();

@@ -7,15 +7,16 @@ import {
   PeerJoined,
   PeerLeft,
   StateChange,
-  StreamAdded,
   StreamRemoved,
-  type MediaStreamLike,
+  Track,
   type RemotePeer,
 } from '@metered/peer';
 import type { SignallingClient } from '@metered/signalling';
 import { FILE_CHANNEL_PREFIX, receiveFile, sendFile, type FileHeader } from '../file-transfer.js';
 import { avatar, h, showResult } from './dom.js';
 import type { Identity } from './identity.js';
+import type { LocalCall } from './local-call.js';
+import { RemoteVideos } from './remote-videos.js';
 
 function nameOf(remote: RemotePeer): string {
   const name = remote.metadata?.name;
@@ -33,47 +34,12 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
 }
 
-/** A test stream drawn on a canvas: used where no camera is available (headless, CI). */
-function testPattern(label: string, colour: string): MediaStream {
-  const canvas = document.createElement('canvas');
-  canvas.width = 320;
-  canvas.height = 240;
-  const context = canvas.getContext('2d');
-  let frame = 0;
-  const draw = (): void => {
-    if (!context) return;
-    frame += 1;
-    context.fillStyle = '#111427';
-    context.fillRect(0, 0, canvas.width, canvas.height);
-    context.fillStyle = colour;
-    const x = 160 + Math.cos(frame / 15) * 100;
-    context.beginPath();
-    context.arc(x, 120, 36, 0, Math.PI * 2);
-    context.fill();
-    context.fillStyle = '#fff';
-    context.font = 'bold 20px system-ui, sans-serif';
-    context.fillText(label, 14, 30);
-    context.font = '14px ui-monospace, monospace';
-    context.fillText(`frame ${frame}`, 14, 224);
-  };
-  draw();
-  setInterval(draw, 66);
-  return canvas.captureStream(15);
-}
-
-async function localStream(identity: Identity): Promise<{ stream: MediaStream; source: string }> {
-  try {
-    const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
-    return { stream, source: 'camera' };
-  } catch {
-    return { stream: testPattern(identity.name, identity.colour), source: 'test pattern' };
-  }
-}
-
 export interface P2PViewOptions {
   readonly client: SignallingClient;
   readonly room: string;
   readonly identity: Identity;
+  /** The tab's video call, kept across connections. */
+  readonly call: LocalCall;
   readonly log: (text: string) => void;
 }
 
@@ -93,9 +59,8 @@ export class P2PView {
   readonly #receiveStatus: HTMLElement;
   readonly #received: HTMLElement;
   readonly #remoteList: HTMLElement;
-  readonly #videos: HTMLElement;
+  readonly #videos = new RemoteVideos();
   readonly #callStatus: HTMLElement;
-  #stream: MediaStream | undefined;
 
   constructor(root: HTMLElement, options: P2PViewOptions) {
     this.#options = options;
@@ -117,7 +82,6 @@ export class P2PView {
     );
     this.#received = h('p', { class: 'result', id: 'p2p-received' });
     this.#remoteList = h('ul', { class: 'people', id: 'p2p-peers', 'data-testid': 'p2p-peers' });
-    this.#videos = h('div', { class: 'videos', id: 'videos' });
     this.#callStatus = h('p', { class: 'result', id: 'call-status' }, 'No call yet.');
   }
 
@@ -170,7 +134,7 @@ export class P2PView {
           h('h3', {}, 'Video call'),
           h('div', { class: 'row' }, callButton),
           this.#callStatus,
-          this.#videos,
+          this.#videos.element,
         ),
       ),
     );
@@ -181,11 +145,11 @@ export class P2PView {
     peer.on(PeerLeft, ({ peer: remote }) => {
       this.#options.log(`p2p: ${nameOf(remote)} left`);
       this.#renderRemotes();
-      this.#videos
-        .querySelectorAll(`[data-peer-id="${CSS.escape(remote.id)}"]`)
-        .forEach((video) => video.remove());
+      this.#videos.removePeer(remote.id);
     });
     peer.on(FatalError, ({ err }) => this.#options.log(`p2p: fatal ${String(err)}`));
+    // A call started before a reconnect that replaced the client (a kick, then rejoin) goes on.
+    if (this.#options.call.media) await this.#startCall(callButton);
     try {
       await peer.join(`demo/${this.#options.room}/rtc`);
       this.#options.log('p2p: joined the WebRTC channel');
@@ -195,27 +159,37 @@ export class P2PView {
     }
   }
 
-  /** Leaves the channel (and closes the shared client, which is already closed when replaced). */
+  /**
+   * Leaves the channel (and closes the shared client, which is already closed when replaced).
+   * The call's camera stays on for the next view.
+   */
   close(): void {
     void this.#peer.close();
-    for (const track of this.#stream?.getTracks() ?? []) track.stop();
   }
 
   #addRemote(remote: RemotePeer): void {
     this.#options.log(`p2p: ${nameOf(remote)} joined`);
     remote.on(StateChange, () => this.#renderRemotes());
-    remote.on(ConnectionReset, () => this.#renderRemotes());
+    remote.on(ConnectionReset, () => {
+      // A new connection replaced the old one, whose tracks ended with it: the videos come back
+      // as the new connection's tracks arrive.
+      this.#videos.removePeer(remote.id);
+      this.#renderRemotes();
+    });
     remote.on(DataChannelOpened, ({ channel }) => {
       if ((channel as unknown as RTCDataChannel).label.startsWith(FILE_CHANNEL_PREFIX)) {
         void this.#receive(remote, new DataChannel(channel));
       }
     });
-    remote.on(StreamAdded, ({ stream, metadata }) =>
-      this.#showRemoteVideo(remote, stream, metadata),
-    );
-    remote.on(StreamRemoved, ({ stream }) => {
-      this.#videos.querySelector(`[data-stream-id="${CSS.escape(stream.id)}"]`)?.remove();
+    remote.on(Track, ({ track, streams, metadata }) => {
+      const source = typeof metadata?.source === 'string' ? metadata.source : 'video';
+      this.#videos.addTrack(
+        { peerId: remote.id, caption: `${nameOf(remote)} (${source})` },
+        track as unknown as MediaStreamTrack,
+        streams as unknown as readonly MediaStream[],
+      );
     });
+    remote.on(StreamRemoved, ({ stream }) => this.#videos.removeStream(remote.id, stream.id));
     this.#renderRemotes();
   }
 
@@ -334,32 +308,9 @@ export class P2PView {
 
   async #startCall(button: HTMLButtonElement): Promise<void> {
     button.disabled = true;
-    const { stream, source } = await localStream(this.#options.identity);
-    this.#stream = stream;
-    const video = h('video', { id: 'local-video', muted: '', autoplay: '', playsinline: '' });
-    video.muted = true;
-    video.srcObject = stream;
-    this.#videos.prepend(h('figure', {}, video, h('figcaption', {}, `You (${source})`)));
+    const { stream, source } = await this.#options.call.start();
+    this.#videos.showLocal(stream, source);
     this.#peer.addStream(stream, { source });
     showResult(this.#callStatus, 'ok', `Sending your ${source} to everyone on the data plane.`);
-  }
-
-  #showRemoteVideo(remote: RemotePeer, stream: MediaStreamLike, metadata: unknown): void {
-    const source =
-      typeof (metadata as { source?: unknown } | null)?.source === 'string'
-        ? (metadata as { source: string }).source
-        : 'video';
-    const video = h('video', { class: 'remote-video', muted: '', autoplay: '', playsinline: '' });
-    video.muted = true;
-    video.srcObject = stream as unknown as MediaStream;
-    void video.play().catch(() => {});
-    this.#videos.append(
-      h(
-        'figure',
-        { 'data-peer-id': remote.id, 'data-stream-id': stream.id },
-        video,
-        h('figcaption', {}, `${nameOf(remote)} (${source})`),
-      ),
-    );
   }
 }
