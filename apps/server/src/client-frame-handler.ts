@@ -5,6 +5,7 @@ import {
   encodeError,
   encodePresence,
   parseClientFrame,
+  utf8ByteLength,
   type PresenceMember,
   type PublishFrame,
   type SendFrame,
@@ -18,6 +19,7 @@ import type { AppConfig } from './config.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { consumeMessageQuota } from './message-quota.js';
 import type { ServerMetrics } from './metrics.js';
+import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
 
 /** What the handler needs of a welcomed socket and the server around it. */
 export interface ClientFrameContext {
@@ -29,6 +31,7 @@ export interface ClientFrameContext {
   readonly broker: Broker;
   readonly metrics: ServerMetrics;
   readonly now: () => number;
+  readonly publishBandwidth: PublishBandwidthLimiter;
 }
 
 /**
@@ -94,7 +97,7 @@ export class ClientFrameHandler {
       case 'unsubscribe':
         return this.unsubscribe(frame);
       case 'publish':
-        return this.publish(frame);
+        return this.publish(frame, text);
       case 'send':
         return this.send(frame);
       default: {
@@ -145,7 +148,7 @@ export class ClientFrameHandler {
     return consumeMessageQuota(this.context.broker, this.context.app(), this.context.now());
   }
 
-  private publish(frame: PublishFrame): MaybePromise<void> {
+  private publish(frame: PublishFrame, text: string): MaybePromise<void> {
     const { identity, connection } = this.context;
     const { channel, requestId } = frame;
     if (!identity.permissions.has('publish')) {
@@ -153,6 +156,17 @@ export class ClientFrameHandler {
     }
     if (!identity.scope.allows(channel)) {
       return this.sendError('channel_not_authorized', 'channel not authorized', requestId);
+    }
+    const limit = this.context.app().limits.maxPublishBytesPerSecond;
+    if (
+      limit !== undefined &&
+      !this.context.publishBandwidth.tryPublish(identity.app.id, utf8ByteLength(text), limit)
+    ) {
+      return this.sendError(
+        'over_message_quota',
+        `app publish bandwidth exhausted (${limit} bytes per second)`,
+        requestId,
+      );
     }
     return andThen(this.consumeQuota(), (allowed) => {
       if (!allowed) {

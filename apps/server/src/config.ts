@@ -154,9 +154,17 @@ const limitsSchema = z
       .describe(
         'WebSocket upgrades per client address per minute; more are refused with HTTP 429 before the upgrade.',
       ),
+    maxPublishBytesPerSecond: z
+      .number()
+      .int()
+      .min(1024)
+      .optional()
+      .describe(
+        "Bytes of publishes (a WebSocket `publish` frame as received, the JSON of a REST publish's `data`) the app may send per second through one node; over it a publish fails with `over_message_quota` (REST: 429), the connection stays open. Unset: no limit. With the Redis broker every published byte goes to every node: this bounds one app's share of the bus.",
+      ),
   })
   .strict()
-  .describe('Per-connection limits of the app.');
+  .describe('Per-connection limits of the app, and its publish bandwidth per node.');
 
 const tokensSchema = z
   .object({

@@ -18,6 +18,7 @@ import { ClientFrameHandler } from './client-frame-handler.js';
 import type { AppConfig } from './config.js';
 import { MessageRateLimiter } from './message-rate-limiter.js';
 import type { ServerMetrics } from './metrics.js';
+import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
 import {
   coalesceWrites,
   flushNow,
@@ -47,6 +48,8 @@ export interface ConnectionContext {
   readonly app: (appId: string) => AppConfig | undefined;
   /** Bound of a socket's outbound buffer (`ws.bufferedAmount`), in bytes. */
   readonly maxOutboundBufferBytes: number;
+  /** Each app's publish bandwidth on this node. */
+  readonly publishBandwidth: PublishBandwidthLimiter;
   readonly onClosed: (connection: Connection) => void;
 }
 
@@ -163,6 +166,7 @@ export class Connection implements BrokerConnection {
       broker,
       metrics: this.context.metrics,
       now: () => this.context.now(),
+      publishBandwidth: this.context.publishBandwidth,
     });
     let metadata = identity.metadata;
     if (app.iceServers.length > 0 && (metadata === undefined || !('iceServers' in metadata))) {

@@ -4,6 +4,7 @@ import {
   PERMISSIONS,
   PROTOCOL_LIMITS,
   isValidPeerId,
+  payloadSize,
   utf8ByteLength,
   validateChannelName,
   type JsonObject,
@@ -18,6 +19,7 @@ import type { AppConfig, SecretKeyConfig } from './config.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { periodStartOf } from './message-quota.js';
 import type { ServerMetrics } from './metrics.js';
+import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
 import { kickRevocation, maxKickSeconds } from './revocation.js';
 
 /** Largest REST request body, in bytes (larger → 413). */
@@ -33,7 +35,8 @@ export type RestErrorCode =
   | 'unauthorized'
   | 'channel_not_authorized'
   | 'action_not_permitted'
-  | 'not_found';
+  | 'not_found'
+  | 'over_message_quota';
 
 export interface RestContext {
   readonly registry: () => AppRegistry;
@@ -41,6 +44,8 @@ export interface RestContext {
   readonly now: () => number;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
+  /** Each app's publish bandwidth on this node. */
+  readonly publishBandwidth: PublishBandwidthLimiter;
 }
 
 class RestError extends Error {
@@ -261,6 +266,17 @@ async function publish(
   if (!isValidPeerId(from))
     throw new RestError(400, 'invalid_request', 'from must be a valid peer id');
   const peerMetadata = optionalObject(body, 'peerMetadata', PROTOCOL_LIMITS.maxPeerMetadataBytes);
+  const limit = app.limits.maxPublishBytesPerSecond;
+  if (
+    limit !== undefined &&
+    !context.publishBandwidth.tryPublish(app.id, payloadSize(body.data), limit)
+  ) {
+    throw new RestError(
+      429,
+      'over_message_quota',
+      `app publish bandwidth exhausted (${limit} bytes per second)`,
+    );
+  }
   const delivered = await context.broker.publish(app.id, {
     channel,
     from,

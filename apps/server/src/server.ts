@@ -25,6 +25,7 @@ import { MemoryBroker } from './broker/memory/memory-broker.js';
 import { RedisBroker } from './broker/redis/redis-broker.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectAttemptLimiter } from './connect-attempt-limiter.js';
+import { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
 import { handleRestRequest, type RestContext } from './rest-api.js';
 import { credentialInForce, revokedBy } from './revocation.js';
 
@@ -154,8 +155,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let closePromise: Promise<void> | undefined;
   let drained: (() => void) | undefined;
 
+  const publishBandwidth = new PublishBandwidthLimiter(now);
   const connectionContext: ConnectionContext = {
     broker,
+    publishBandwidth,
     metrics,
     logger,
     now,
@@ -166,7 +169,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       if (connections.size === 0) drained?.();
     },
   };
-  const restContext: RestContext = { registry: () => registry, broker, now, metrics, logger };
+  const restContext: RestContext = {
+    registry: () => registry,
+    broker,
+    now,
+    metrics,
+    logger,
+    publishBandwidth,
+  };
 
   const wss = new WebSocketServer({
     noServer: true,

@@ -25,6 +25,11 @@ type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
  * nodes whose lease expired, every half lease. A session starts when both connections are ready
  * and ends when either closes or the lease is found gone; the next session first removes what
  * Redis still holds of the previous one.
+ *
+ * A Redis that stops answering without closing anything (a network partition) is found by the
+ * lease itself: each heartbeat also pings the subscriber connection, and when no heartbeat has
+ * been answered on both connections for a whole lease (by then the other nodes are removing
+ * this node's sockets), the session ends and both connections are dropped and reopened.
  */
 export class NodeSession {
   readonly command: Redis;
@@ -40,6 +45,8 @@ export class NodeSession {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Fires when the lease would have expired in Redis: no renewal answered since. */
+  private leaseTimer: NodeJS.Timeout | undefined;
   private lastErrorLog = 0;
 
   constructor(private readonly options: NodeSessionOptions) {
@@ -145,6 +152,7 @@ export class NodeSession {
     this.starting = true;
     const session = randomUUID();
     const { leaseMs, logger } = this.options;
+    const startedAt = Date.now();
     const run = async (): Promise<void> => {
       await this.subscriber.subscribe(this.channelName('bus'), this.channelName('inbox', session));
       await this.script('meteredRegister', session, leaseMs);
@@ -165,6 +173,7 @@ export class NodeSession {
         }
         this.session = session;
         logger.info({ session }, 'redis broker: ready');
+        this.watchLease(session, startedAt);
         this.heartbeatTimer = setInterval(() => this.heartbeat(session), leaseMs / 3);
         this.heartbeatTimer.unref();
         this.sweepTimer = setInterval(() => this.sweep(), leaseMs / 2);
@@ -184,15 +193,39 @@ export class NodeSession {
   }
 
   private heartbeat(session: string): void {
-    this.script('meteredHeartbeat', session, this.options.leaseMs).then(
-      (renewed) => {
-        if (renewed === 0 && this.session === session) {
+    const sentAt = Date.now();
+    Promise.all([
+      this.script('meteredHeartbeat', session, this.options.leaseMs),
+      this.subscriber.ping(),
+    ]).then(
+      ([renewed]) => {
+        if (this.session !== session) return;
+        if (renewed === 0) {
           this.lose('lease expired before it was renewed');
           this.start();
+          return;
         }
+        this.watchLease(session, sentAt);
       },
       (error: unknown) => this.logError(error as Error),
     );
+  }
+
+  /** (Re)arms the lease timer: the lease renewed at `renewedAt` lapses a lease later. */
+  private watchLease(session: string, renewedAt: number): void {
+    clearTimeout(this.leaseTimer);
+    this.leaseTimer = setTimeout(
+      () => {
+        if (this.session !== session) return;
+        this.lose('Redis did not answer within the lease');
+        // The connections look open but carry nothing: reopen them (ioredis reconnects with
+        // backoff, and the next session starts once both are ready).
+        this.command.disconnect(true);
+        this.subscriber.disconnect(true);
+      },
+      Math.max(0, renewedAt + this.options.leaseMs - Date.now()),
+    );
+    this.leaseTimer.unref();
   }
 
   private sweep(): void {
@@ -218,6 +251,7 @@ export class NodeSession {
     this.options.logger.warn({ session, reason }, 'redis broker: not ready');
     clearInterval(this.heartbeatTimer);
     clearInterval(this.sweepTimer);
+    clearTimeout(this.leaseTimer);
     this.subscriber.unsubscribe(this.channelName('inbox', session)).catch(() => undefined);
     this.options.onLost(reason);
   }

@@ -27,6 +27,7 @@ import {
   parseBusEvent,
   type BusEvent,
 } from './bus-events.js';
+import { CleanupRetries } from './cleanup-retries.js';
 import { LocalIndex } from './local-index.js';
 import { NodeSession } from './node-session.js';
 import { appCountersKey, revocationKey, rosterKey } from './redis-keys.js';
@@ -90,15 +91,23 @@ export class RedisBroker implements Broker {
   private readonly session: NodeSession;
   private readonly local = new LocalIndex();
   private readonly pending = new Map<string, PendingSnapshot>();
+  private readonly cleanups: CleanupRetries;
+  /** How long Redis keeps the records that make the compensating scripts exact. */
+  private readonly recordMs: number;
   private closePromise: Promise<void> | undefined;
 
   constructor(options: RedisBrokerOptions) {
     this.prefix = options.keyPrefix ?? REDIS_BROKER_DEFAULTS.keyPrefix;
     this.logger = options.logger ?? silentLogger();
+    const leaseMs = options.leaseMs ?? REDIS_BROKER_DEFAULTS.leaseMs;
+    this.recordMs = Math.max(60_000, 4 * leaseMs);
+    this.cleanups = new CleanupRetries(Math.max(100, leaseMs / 3), 10_000, () =>
+      this.logger.warn('redis broker: too many clean-ups waiting for Redis, dropped the oldest'),
+    );
     this.session = new NodeSession({
       url: options.url,
       prefix: this.prefix,
-      leaseMs: options.leaseMs ?? REDIS_BROKER_DEFAULTS.leaseMs,
+      leaseMs,
       commandTimeoutMs: options.commandTimeoutMs ?? REDIS_BROKER_DEFAULTS.commandTimeoutMs,
       logger: this.logger,
       onEvent: (text) => this.onEvent(text),
@@ -227,7 +236,21 @@ export class RedisBroker implements Broker {
 
   async acquireConnection(appId: string, maxConcurrent: number): Promise<boolean> {
     this.session.require();
-    return (await this.session.script('meteredAcquire', appId, maxConcurrent)) === 1;
+    const token = randomUUID();
+    try {
+      const taken = await this.session.script(
+        'meteredAcquire',
+        appId,
+        maxConcurrent,
+        token,
+        this.recordMs,
+      );
+      return taken === 1;
+    } catch (error) {
+      // The script may still run (Redis paused, reply lost): give back what it may take.
+      this.cleanups.add(() => this.session.script('meteredUnacquire', appId, token, this.recordMs));
+      throw error;
+    }
   }
 
   async releaseConnection(appId: string): Promise<void> {
@@ -237,21 +260,25 @@ export class RedisBroker implements Broker {
 
   async attach(connection: BrokerConnection): Promise<void> {
     const session = this.session.require();
-    let attached = false;
+    const { id, appId, peerId } = connection;
+    const abandon = (): Promise<unknown> =>
+      this.session.script('meteredAbandon', session, id, appId, peerId, this.recordMs);
+    let outcome: unknown;
     try {
-      attached =
-        (await this.session.script(
-          'meteredAttach',
-          session,
-          connection.id,
-          connection.appId,
-          connection.peerId,
-        )) === 1;
+      outcome = await this.session.script('meteredAttach', session, id, appId, peerId);
     } catch (error) {
+      // The script may still run (Redis paused, reply lost): undo it and give the slot back.
+      this.cleanups.add(abandon);
       throw new BrokerUnavailableError('Redis is unavailable', { cause: error });
     }
-    if (!attached || this.session.id !== session) {
-      this.session.script('meteredRelease', connection.appId).catch(() => undefined);
+    if (outcome === 0) {
+      // The node session was gone: nothing was recorded but the slot.
+      this.session.script('meteredRelease', appId).catch(() => undefined);
+    } else if (outcome === 1 && this.session.id !== session) {
+      // Recorded under a session that ended meanwhile: undo it unless its removal did.
+      this.cleanups.add(abandon);
+    }
+    if (outcome !== 1 || this.session.id !== session) {
       throw new BrokerUnavailableError('the node session ended while attaching');
     }
     this.local.add(connection);
@@ -262,13 +289,16 @@ export class RedisBroker implements Broker {
     const session = this.session.id;
     // Without a session the sweeper (or the next session's start) removes it from Redis.
     if (session === undefined) return;
-    await this.session.script(
-      'meteredDetach',
-      session,
-      connection.id,
-      connection.appId,
-      connection.peerId,
-    );
+    const { id, appId, peerId } = connection;
+    const detach = (): Promise<unknown> =>
+      this.session.script('meteredDetach', session, id, appId, peerId);
+    try {
+      await detach();
+    } catch (error) {
+      // Idempotent: tried again until Redis answers, so the slot is not held until the lease ends.
+      this.cleanups.add(detach);
+      throw error;
+    }
   }
 
   subscribe(
@@ -422,9 +452,12 @@ export class RedisBroker implements Broker {
 
   /** Leaves the cluster (this node's remaining sockets are removed at once) and disconnects. */
   close(): Promise<void> {
-    this.closePromise ??= this.session.close().then(() => {
+    this.closePromise ??= (async () => {
+      if (this.session.id !== undefined) await this.cleanups.flush();
+      this.cleanups.close();
+      await this.session.close();
       this.local.takeAll();
-    });
+    })();
     return this.closePromise;
   }
 

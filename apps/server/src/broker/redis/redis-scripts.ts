@@ -9,6 +9,8 @@
 //   P:node:<node>            hash connection id → A .. peer id (what to remove if the node dies)
 //   P:app:<A>                hash c (concurrent), k (peak), qp (quota period), qu (messages used)
 //   P:appconns:<A>           hash connection id → node
+//   P:acq:<token>            '1' a connect's slot taken, '0' given back (expires)
+//   P:gone:<connection>      a connection given up while attaching (expires)
 //   P:peer:<A>:<peer>        hash connection id → node (direct routing, kicks)
 //   P:cc:<connection>        set of the connection's channels
 //   P:subs:<A>:<channel>     hash connection id → visible flag ('1'/'0') .. peer id
@@ -44,6 +46,10 @@ local function leave(app, channel, conn)
     end
   end
 end
+local function release(app)
+  local key = P .. ':app:' .. appKey(app)
+  if redis.call('HINCRBY', key, 'c', -1) < 0 then redis.call('HSET', key, 'c', 0) end
+end
 local function detach(node, conn, app, peer)
   if redis.call('HDEL', P .. ':node:' .. node, conn) == 0 then return 0 end
   local a = appKey(app)
@@ -52,9 +58,7 @@ local function detach(node, conn, app, peer)
   redis.call('DEL', cc)
   redis.call('HDEL', P .. ':peer:' .. a .. ':' .. peer, conn)
   redis.call('HDEL', P .. ':appconns:' .. a, conn)
-  if redis.call('HINCRBY', P .. ':app:' .. a, 'c', -1) < 0 then
-    redis.call('HSET', P .. ':app:' .. a, 'c', 0)
-  end
+  release(app)
   return 1
 end
 local function reap(node)
@@ -100,24 +104,44 @@ return removed`,
   meteredReap: `${COMMON}
 return reap(ARGV[2])`,
 
-  /** ARGV: P, app, max → 1 when a slot was taken, 0 at the cap. */
+  /**
+   * ARGV: P, app, max, token, recordMs → 1 when a slot was taken, 0 at the cap or when the token
+   * was given back already (`meteredUnacquire` ran first). The token records the slot for
+   * `meteredUnacquire`.
+   */
   meteredAcquire: `${COMMON}
 local key = P .. ':app:' .. appKey(ARGV[2])
+local token = P .. ':acq:' .. ARGV[4]
+if redis.call('EXISTS', token) == 1 then return 0 end
 local current = tonumber(redis.call('HGET', key, 'c') or '0')
 if current >= tonumber(ARGV[3]) then return 0 end
 current = redis.call('HINCRBY', key, 'c', 1)
 if current > tonumber(redis.call('HGET', key, 'k') or '0') then redis.call('HSET', key, 'k', current) end
+redis.call('SET', token, '1', 'PX', ARGV[5])
+return 1`,
+
+  /**
+   * ARGV: P, app, token, recordMs → gives back the slot of a `meteredAcquire` whose reply was
+   * lost, whether it ran already or runs later. Idempotent.
+   */
+  meteredUnacquire: `${COMMON}
+local token = P .. ':acq:' .. ARGV[3]
+if redis.call('GET', token) == '1' then release(ARGV[2]) end
+redis.call('SET', token, '0', 'PX', ARGV[4])
 return 1`,
 
   /** ARGV: P, app. */
   meteredRelease: `${COMMON}
-local key = P .. ':app:' .. appKey(ARGV[2])
-if redis.call('HINCRBY', key, 'c', -1) < 0 then redis.call('HSET', key, 'c', 0) end
+release(ARGV[2])
 return 1`,
 
-  /** ARGV: P, node, connection, app, peer → 1, or 0 when the node session is gone. */
+  /**
+   * ARGV: P, node, connection, app, peer → 1, 0 when the node session is gone, 2 when the
+   * connection was abandoned already (`meteredAbandon` ran first and gave its slot back).
+   */
   meteredAttach: `${COMMON}
 local node, conn, app, peer = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if redis.call('EXISTS', P .. ':gone:' .. conn) == 1 then return 2 end
 if redis.call('SISMEMBER', P .. ':nodes', node) == 0 then return 0 end
 local a = appKey(app)
 redis.call('HSET', P .. ':node:' .. node, conn, a .. peer)
@@ -128,6 +152,19 @@ return 1`,
   /** ARGV: P, node, connection, app, peer → 1 removed, 0 already gone. */
   meteredDetach: `${COMMON}
 return detach(ARGV[2], ARGV[3], ARGV[4], ARGV[5])`,
+
+  /**
+   * ARGV: P, node, connection, app, peer, recordMs → undoes a `meteredAttach` whose reply was
+   * lost, whether it ran already or runs later, and gives back the connection's slot. When the
+   * node session was removed meanwhile its removal gave the slot back if the attach had run;
+   * nothing is given back then (never twice). Idempotent.
+   */
+  meteredAbandon: `${COMMON}
+local node, conn, app, peer = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if not redis.call('SET', P .. ':gone:' .. conn, '1', 'PX', ARGV[6], 'NX') then return 0 end
+if detach(node, conn, app, peer) == 1 then return 1 end
+if redis.call('SISMEMBER', P .. ':nodes', node) == 1 then release(app) end
+return 1`,
 
   /**
    * ARGV: P, node, connection, app, peer, visible ('1'/'0'), channel, member JSON, token.
