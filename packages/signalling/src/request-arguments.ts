@@ -4,18 +4,18 @@ import { isValidChannelName, isValidPeerId } from '@metered/protocol';
 // The checks of a request's arguments. A bad argument is refused before anything is sent, with
 // the `ServerRequestError` the server would have answered (`requestId` null: no request was made).
 
-function refuse(code: ErrorCode, message: string, cause?: unknown): never {
-  throw new ServerRequestError({ code, requestId: null, message, cause });
+function refuse(code: ErrorCode, cause?: unknown): never {
+  throw new ServerRequestError({ code, requestId: null, cause });
 }
 
 /** A channel name of 1–256 UTF-8 bytes without control characters (reserved names are the server's call). */
 export function checkChannel(channel: string): void {
-  if (!isValidChannelName(channel)) refuse('invalid_channel', 'invalid channel name');
+  if (!isValidChannelName(channel)) refuse('invalid_channel');
 }
 
 /** A peer id of 1–128 printable ASCII characters. */
 export function checkPeerId(peerId: string): void {
-  if (!isValidPeerId(peerId)) refuse('invalid_peer_id', 'invalid peer id');
+  if (!isValidPeerId(peerId)) refuse('invalid_peer_id');
 }
 
 /**
@@ -25,7 +25,7 @@ export function checkPeerId(peerId: string): void {
 export function checkData(data: unknown): void {
   const type = typeof data;
   if (type === 'undefined' || type === 'function' || type === 'symbol') {
-    refuse('missing_data', 'data is missing');
+    refuse('missing_data');
   }
 }
 
@@ -35,7 +35,7 @@ export function withData(encode: (requestId: string) => string): (requestId: str
     try {
       return encode(requestId);
     } catch (cause) {
-      return refuse('missing_data', 'data is not JSON-serialisable', cause);
+      return refuse('missing_data', cause);
     }
   };
 }
