@@ -1,7 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPeer, flush, record, until, useFakeTimers } from '../test/harness.js';
 import { FakeRoom } from './testing/index.js';
-import { FatalError, Left, PeerLeft, StateChange, type MeteredPeer } from './index.js';
+import {
+  FatalError,
+  Left,
+  MeteredRealtimeError,
+  PeerLeft,
+  SignallingConnectError,
+  StateChange,
+  type MeteredPeer,
+} from './index.js';
 import { createFakePeerConnectionFactory, FakeMediaStreamTrack } from './testing/index.js';
 
 beforeEach(() => {
@@ -45,6 +53,7 @@ describe('terminal signalling conditions', () => {
       room.drop('peer-a', code, 'kicked');
       await until(() => a.state === 'closed', 'closed');
       expect(events.fatal).toHaveLength(1);
+      expect(events.fatal[0]?.err).toBeInstanceOf(SignallingConnectError);
       expect(events.fatal[0]?.err).toMatchObject({ closeCode: code, closeReason: 'kicked' });
       expect(events.left).toEqual([
         expect.objectContaining({ peerId: 'peer-a', channel: 'room-1', reason: 'kicked' }),
@@ -73,6 +82,8 @@ describe('terminal signalling conditions', () => {
     await advance(10_000);
     expect(a.state).toBe('closed');
     expect(events.fatal).toHaveLength(1);
+    expect(events.fatal[0]?.err).toBeInstanceOf(SignallingConnectError);
+    expect(events.fatal[0]?.err).toMatchObject({ closeCode: 1006 });
     expect(events.left).toHaveLength(1);
     expect(events.left[0]?.reason).toMatch(/1006/);
     await flush();
@@ -98,6 +109,7 @@ describe('terminal signalling conditions', () => {
     expect(calls).toBeGreaterThan(1);
     expect(a.state).toBe('closed');
     expect(events.fatal).toHaveLength(1);
+    expect(events.fatal[0]?.err).toBeInstanceOf(MeteredRealtimeError);
     expect(events.left).toHaveLength(1);
     await flush();
     expect(vi.getTimerCount()).toBe(0);
@@ -121,6 +133,7 @@ describe('terminal signalling conditions', () => {
     await advance(20_000);
     expect(a.state).toBe('closed');
     expect(events.fatal).toHaveLength(1);
+    expect(events.fatal[0]?.err).toBeInstanceOf(MeteredRealtimeError);
     expect(events.left).toHaveLength(1);
     await flush();
     expect(vi.getTimerCount()).toBe(0);

@@ -198,6 +198,21 @@ describe('replaceTrack errors', () => {
     await a.close();
   });
 
+  it('addTrack without a track raises MeteredPeerStateError and tracks nothing', async () => {
+    const room = new FakeRoom();
+    const pcs = createFakePeerConnectionFactory();
+    const a = createPeer(room, 'peer-a', pcs);
+    const b = createPeer(room, 'peer-b', pcs);
+    await joinAll([a, b]);
+    for (const track of [undefined, null]) {
+      const error = thrown(() => a.addTrack(track as unknown as FakeMediaStreamTrack));
+      expect(error).toBeInstanceOf(MeteredPeerStateError);
+      expect(error).toMatchObject({ code: 'invalid_state', method: 'add_track' });
+    }
+    expect(pcOf(a, 'peer-b').senders).toEqual([]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('never raises track_already_attached (only addTrack and addStream do)', async () => {
     const room = new FakeRoom();
     const pcs = createFakePeerConnectionFactory();

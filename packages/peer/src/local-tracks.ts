@@ -159,6 +159,7 @@ export class LocalTracks {
     stream: MediaStreamLike | undefined,
     metadata: JsonObject | undefined,
   ): void {
+    if (!track) throw this.#stateError(method, 'no track');
     const existing = this.byTrack.get(track);
     if (existing && existing.stream !== stream) {
       throw new MeteredPeerStateError({

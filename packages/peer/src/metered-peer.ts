@@ -1,3 +1,7 @@
+// MeteredPeer: the public surface of a room (join, send, the media methods with their docs) and
+// its reaction to each signalling event. About 470 lines because of that documented surface; the
+// concepts behind it live in roster-reconciler.ts, local-tracks.ts, held-directs.ts, frame-size.ts
+// and peer-connection-config.ts.
 import {
   MeteredPeerSendError,
   MeteredPeerStateError,

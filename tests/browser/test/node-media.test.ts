@@ -14,7 +14,7 @@ import { joinRoom, launchChromium, screenshot, startTestDemo, waitFor } from './
 // "agent already in the call" case. The page's peer id is `ada-…`; one Node id sorts before it
 // and one after, so each side is the polite one once.
 
-describe('media between a page and a Node peer that added its track before joining', () => {
+describe('media between a page and a Node peer that added its track before the page joined', () => {
   let demo: RunningDemo;
   let browser: Browser;
   const closers: (() => Promise<void>)[] = [];
