@@ -100,16 +100,19 @@ describe('terminal signalling conditions', () => {
         if (calls > 1) throw new Error('login expired');
         return 'token-1';
       },
-      reconnect: { maxAttempts: 3, initialDelayMs: 100, jitterRatio: 0 },
+      reconnect: { maxAttempts: 10, initialDelayMs: 100, jitterRatio: 0 },
     });
     await a.join('room-1');
     const events = watch(a);
     room.drop('peer-a');
     await advance(10_000);
-    expect(calls).toBeGreaterThan(1);
+    expect(calls).toBe(4);
     expect(a.state).toBe('closed');
     expect(events.fatal).toHaveLength(1);
-    expect(events.fatal[0]?.err).toBeInstanceOf(MeteredRealtimeError);
+    const err = events.fatal[0]?.err;
+    expect(err).toBeInstanceOf(SignallingConnectError);
+    expect((err as SignallingConnectError).cause).toBeInstanceOf(Error);
+    expect(((err as SignallingConnectError).cause as Error).message).toBe('login expired');
     expect(events.left).toHaveLength(1);
     await flush();
     expect(vi.getTimerCount()).toBe(0);

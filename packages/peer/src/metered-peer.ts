@@ -27,6 +27,7 @@ import {
   Presence,
   SignallingClient,
   StateChange as SignallingStateChange,
+  TokenProviderError,
   type SignallingLogger,
 } from '@metered/signalling';
 import { Emitter, type EventClass, type EventHandler } from '@metered/events';
@@ -91,6 +92,8 @@ export class MeteredPeer {
   readonly #heldDirects = new HeldDirects();
   /** The server announced its shutdown on this connection. */
   #goingAway = false;
+  /** The token provider's last error since the last welcome. */
+  #providerError: unknown;
   #closing: Promise<void> | undefined;
 
   constructor(options: MeteredPeerOptions) {
@@ -163,6 +166,9 @@ export class MeteredPeer {
       }),
       client.on(Message, (event) => this.#onMessage(event)),
       client.on(Direct, (event) => this.#onDirect(event)),
+      client.on(TokenProviderError, (event) => {
+        this.#providerError = event.err;
+      }),
     ];
   }
 
@@ -333,6 +339,7 @@ export class MeteredPeer {
 
   #onConnected(event: Connected): void {
     this.#goingAway = false;
+    this.#providerError = undefined;
     this.#peerId = event.peerId;
     this.#cap = event.maxMessageSize;
     if (event.iceServers) {
@@ -365,6 +372,8 @@ export class MeteredPeer {
         closeCode: event.code,
         closeReason: event.reason,
         message: `signalling closed for good (code ${event.code})`,
+        // A token provider stuck failing ends the client: its own error is the cause.
+        cause: this.#providerError,
       }),
       reason,
     );
