@@ -10,10 +10,16 @@ import {
   PeerJoined,
   PeerLeft,
   StateChange,
+  StreamAdded,
+  StreamRemoved,
   Track,
   type MeteredPeer,
 } from './index.js';
-import { createFakePeerConnectionFactory, FakeMediaStreamTrack } from './testing/index.js';
+import {
+  createFakePeerConnectionFactory,
+  FakeMediaStream,
+  FakeMediaStreamTrack,
+} from './testing/index.js';
 
 beforeEach(() => {
   useFakeTimers();
@@ -92,6 +98,42 @@ describe('reconcile after a signalling reconnect', () => {
     await b.sendTo('peer-a', 'after');
     await until(() => atA.length === 1, 'data after reconcile');
     await Promise.all([a.close(), b.close(), d.close()]);
+    await flush();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("a reset announces the old connection's streams as removed and the new connection's as added", async () => {
+    const room = new FakeRoom();
+    const pcs = createFakePeerConnectionFactory();
+    const a = createPeer(room, 'peer-a', pcs);
+    const b = createPeer(room, 'peer-b', pcs);
+    await joinAll([a, b]);
+    const remote = b.remotePeers.get('peer-a');
+    if (!remote) throw new Error('member missing');
+    const order: string[] = [];
+    const added = record(remote, StreamAdded);
+    const removed = record(remote, StreamRemoved);
+    remote.on(StreamAdded, () => order.push('added'));
+    remote.on(StreamRemoved, () => order.push('removed'));
+    remote.on(ConnectionReset, () => order.push('reset'));
+    a.addStream(new FakeMediaStream([new FakeMediaStreamTrack('video', 'cam-a')], 'stream-a'), {
+      role: 'camera',
+    });
+    await until(() => added.length === 1, 'stream before the reconnect');
+    const before = added[0]?.stream;
+
+    room.drop('peer-b');
+    await until(() => b.state === 'reconnecting', 'reconnecting');
+    await advance(2_000);
+    await until(() => b.state === 'joined', 'joined again');
+    await until(() => added.length === 2, 'stream on the new connection');
+
+    expect(removed.map((event) => event.stream)).toEqual([before]);
+    expect(added[1]?.stream.id).toBe('stream-a');
+    expect(added[1]?.stream).not.toBe(before);
+    expect(added[1]?.metadata).toEqual({ role: 'camera' });
+    expect(order).toEqual(['added', 'removed', 'reset', 'added']);
+    await Promise.all([a.close(), b.close()]);
     await flush();
     expect(vi.getTimerCount()).toBe(0);
   });

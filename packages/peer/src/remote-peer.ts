@@ -233,6 +233,10 @@ export class RemotePeer {
     this.#polite = localPeerId < this.id;
     this.#negotiation.detach();
     this.#dropConnection();
+    // The old connection's streams ended with it; the new one announces its own.
+    const streams = [...this.#streams.values()];
+    this.#streams.clear();
+    for (const stream of streams) this.#emit(new StreamRemoved({ stream }));
     this.#pc = this.#attach();
     this.#emit(new ConnectionReset());
   }
