@@ -1,6 +1,7 @@
 import { encodePublish, encodeSend, trackMetaPayload, utf8ByteLength } from '@metered/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createPeer, FakeRoom, flush, until, useFakeTimers } from '../test/fake-room.js';
+import { createPeer, flush, until, useFakeTimers } from '../test/harness.js';
+import { FakeRoom } from './testing/index.js';
 import { MeteredPeerOversizedError, type MeteredPeer } from './index.js';
 import { createFakePeerConnectionFactory, FakeMediaStreamTrack } from './testing/index.js';
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createPeer, FakeRoom, flush, until, useFakeTimers } from '../test/fake-room.js';
+import { createPeer, flush, until, useFakeTimers } from '../test/harness.js';
+import { FakeRoom } from './testing/index.js';
 import {
   MeteredPeerReplaceTrackError,
   MeteredPeerStateError,
