@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 // The one launcher of a throwaway redis-server, shared with the server's own Redis tests.
@@ -58,25 +59,50 @@ async function redisCli(url: string, ...args: string[]): Promise<string[]> {
   return stdout.split('\n').filter((line) => line !== '');
 }
 
+/** Runs `commands` in one redis-cli; one line of reply per command (an empty line for nil). */
+async function redisBatch(url: string, commands: readonly string[][]): Promise<string[]> {
+  if (commands.length === 0) return [];
+  const child = spawn('redis-cli', ['-u', url], { stdio: ['pipe', 'pipe', 'ignore'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  // redis-cli reads double-quoted arguments with backslash escapes, as JSON writes them.
+  child.stdin.end(
+    `${commands.map((args) => args.map((arg) => JSON.stringify(arg)).join(' ')).join('\n')}\n`,
+  );
+  await once(child, 'close');
+  return output.split('\n').slice(0, commands.length);
+}
+
 /**
  * What the Redis broker still holds for connections once every client left: every key under the
- * current prefix except the node registry (`nodes`, `lease:*`) and the per-app counters, whose
- * concurrent count (`c`) must be back to 0. Empty when Redis is at rest (and for the memory broker).
+ * current prefix that would stay for good, except the node registry (`nodes`, `lease:*`) and the
+ * per-app counters, whose concurrent count (`c`) must be back to 0. Keys that expire on their own
+ * (records kept for a while by design) are bounded and not counted. Empty when Redis is at rest
+ * (and for the memory broker).
  */
 export async function redisLeftovers(): Promise<string[]> {
   const config = brokerConfig();
   if (config.kind !== 'redis') return [];
   const prefix = config.keyPrefix;
-  const left: string[] = [];
-  for (const key of await redisCli(config.url, '--scan', '--pattern', `${prefix}:*`)) {
+  const keys = (await redisCli(config.url, '--scan', '--pattern', `${prefix}:*`)).filter((key) => {
     const name = key.slice(prefix.length + 1);
-    if (name === 'nodes' || name.startsWith('lease:')) continue;
-    if (name.startsWith('app:')) {
-      const [concurrent = '0'] = await redisCli(config.url, 'HGET', key, 'c');
-      if (concurrent !== '0') left.push(`${key} c=${concurrent}`);
-      continue;
-    }
-    left.push(key);
-  }
+    return name !== 'nodes' && !name.startsWith('lease:');
+  });
+  const ttls = await redisBatch(
+    config.url,
+    keys.map((key) => ['PTTL', key]),
+  );
+  // -1: no expiry; -2: gone meanwhile; a positive TTL: it expires on its own.
+  const lasting = keys.filter((_, index) => ttls[index] === '-1');
+  const apps = lasting.filter((key) => key.slice(prefix.length + 1).startsWith('app:'));
+  const counts = await redisBatch(
+    config.url,
+    apps.map((key) => ['HGET', key, 'c']),
+  );
+  const left = lasting.filter((key) => !apps.includes(key));
+  apps.forEach((key, index) => {
+    const concurrent = counts[index] || '0';
+    if (concurrent !== '0') left.push(`${key} c=${concurrent}`);
+  });
   return left.sort();
 }
