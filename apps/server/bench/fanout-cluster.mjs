@@ -8,12 +8,11 @@
 // Usage (after `pnpm --filter @metered/server build`, with redis-server installed):
 //   node apps/server/bench/fanout-cluster.mjs [--subscribers 50] [--messages 200] [--runs 5]
 // Starts its own redis-server on a free loopback port. Prints a markdown table.
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { startServer } from '../dist/index.js';
+import { startRedis } from './redis.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -39,40 +38,6 @@ const app = {
     connectAttemptsPerIpPerMinute: 100_000,
   },
 };
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 15_000);
-    child.once('error', reject);
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        child.stdout.resume();
-        resolve();
-      }
-    });
-  });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
-}
 
 /** Opens a client, waits for `welcome`, subscribes to `channel` and waits for the snapshot. */
 function subscriber(url, channel, onMessage) {

@@ -272,6 +272,15 @@ const brokerSchema = z.discriminatedUnion('kind', [
         .describe(
           'A node that has not renewed its lease for this long is dead: the other nodes remove its members (they hear `left`). Renewed every third of it.',
         ),
+      busShards: z
+        .number()
+        .int()
+        .min(1)
+        .max(64)
+        .optional()
+        .describe(
+          "Shards of the Redis bus (default 4), each app's events on one, each read by every node on a connection of its own: when Redis drops one (an app flooding the bus overflowed it), only the sockets of that shard's apps are closed with 1013. Must be the same on every node; 1 uses the pub/sub channels of earlier versions.",
+        ),
     })
     .strict()
     .describe('Several nodes sharing one Redis (6 or later, not Redis Cluster).'),

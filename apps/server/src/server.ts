@@ -141,6 +141,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           url: brokerConfig.url,
           keyPrefix: brokerConfig.keyPrefix,
           leaseMs: brokerConfig.leaseMs,
+          ...(brokerConfig.busShards !== undefined && { busShards: brokerConfig.busShards }),
           logger,
         })
       : new MemoryBroker());

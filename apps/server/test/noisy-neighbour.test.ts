@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shardOf } from '../src/broker/redis/bus-shards.js';
 import {
   AUTHORIZATION,
   PUBLISHABLE_KEY,
@@ -9,21 +12,34 @@ import {
   testApp,
   type TestClient,
 } from './helpers.js';
+import { eventually, startRedis, type RedisProcess } from './redis-server.js';
 
 // One app publishing as fast as it can must not take the node (or the Redis bus) from the others.
 
-const quietApp = testApp({
-  id: 'quiet',
-  publishableKeys: [
-    {
-      key: 'pk_quiet',
-      channelPatterns: ['**'],
-      actions: ['subscribe', 'publish', 'presence', 'send'],
-      allowedOrigins: [],
-    },
-  ],
-  secretKeys: [],
+let redis: RedisProcess;
+beforeAll(async () => {
+  redis = await startRedis();
 });
+afterAll(async () => {
+  await redis?.stop();
+});
+
+function quietAppWithId(id: string) {
+  return testApp({
+    id,
+    publishableKeys: [
+      {
+        key: 'pk_quiet',
+        channelPatterns: ['**'],
+        actions: ['subscribe', 'publish', 'presence', 'send'],
+        allowedOrigins: [],
+      },
+    ],
+    secretKeys: [],
+  });
+}
+
+const quietApp = quietAppWithId('quiet');
 
 async function publishMany(client: TestClient, count: number): Promise<string[]> {
   const outcomes: string[] = [];
@@ -69,5 +85,65 @@ describe('per-app publish bandwidth', () => {
     expect(await publishMany(noisy, 1)).toEqual(['ack']);
     // The socket stayed open throughout.
     expect(noisy.socket.readyState).toBe(noisy.socket.OPEN);
+  });
+});
+
+describe('a bus connection dropped by Redis', () => {
+  it('closes only the sockets of the apps on that shard of the bus', async () => {
+    const busShards = 4;
+    const noisyShard = shardOf('app1', busShards);
+    const quietId = ['quiet', 'quiet-1', 'quiet-2', 'quiet-3', 'quiet-4'].find(
+      (id) => shardOf(id, busShards) !== noisyShard,
+    ) as string;
+    const server = await startTestServer({
+      apps: [testApp(), quietAppWithId(quietId)],
+      broker: {
+        kind: 'redis',
+        url: redis.url,
+        keyPrefix: `shards-${randomUUID()}`,
+        leaseMs: 10_000,
+        busShards,
+      },
+    });
+    const noisy = connect(server, { key: PUBLISHABLE_KEY });
+    const quietSubscriber = connect(server, { key: 'pk_quiet' });
+    const quietPublisher = connect(server, { key: 'pk_quiet' });
+    await Promise.all([noisy.welcome(), quietSubscriber.welcome(), quietPublisher.welcome()]);
+    expect(await quietSubscriber.request({ type: 'subscribe', channel: 'q' })).toMatchObject({
+      type: 'ack',
+    });
+
+    // Redis drops the noisy app's bus connection, as it does when its output buffer overflows.
+    const admin = new Redis(redis.url);
+    try {
+      const clients = String(await admin.call('CLIENT', 'LIST'));
+      const line = clients
+        .split('\n')
+        .find((entry) => entry.includes(`name=metered-subscriber-${noisyShard} `));
+      const id = /\bid=(\d+)/.exec(line ?? '')?.[1];
+      expect(id).toBeDefined();
+      expect(await admin.call('CLIENT', 'KILL', 'ID', id as string)).toBe(1);
+    } finally {
+      admin.disconnect();
+    }
+    expect((await noisy.closed).code).toBe(1013);
+
+    expect(
+      await quietPublisher.request({ type: 'publish', channel: 'q', data: 'still here' }),
+    ).toMatchObject({ type: 'ack' });
+    expect((await quietSubscriber.waitFor((frame) => frame.type === 'message')).data).toBe(
+      'still here',
+    );
+    expect(quietSubscriber.socket.readyState).toBe(quietSubscriber.socket.OPEN);
+
+    // The shard is read again: the noisy app's clients come back.
+    await eventually(async () => {
+      const client = connect(server, { key: PUBLISHABLE_KEY });
+      const outcome = await Promise.race([
+        client.welcome().then(() => 'welcome'),
+        client.closed.then(() => 'closed'),
+      ]);
+      return outcome === 'welcome';
+    }, 'the noisy app welcomed again');
   });
 });

@@ -96,6 +96,17 @@ export class LocalIndex {
     return app ? [...app.connections.values()] : [];
   }
 
+  /** Every local socket of the apps `appIds` accepts, forgetting them. */
+  takeApps(appIds: (appId: string) => boolean): BrokerConnection[] {
+    const connections: BrokerConnection[] = [];
+    for (const [appId, app] of this.apps) {
+      if (!appIds(appId)) continue;
+      connections.push(...app.connections.values());
+      this.apps.delete(appId);
+    }
+    return connections;
+  }
+
   /** Every local socket, forgetting them all. */
   takeAll(): BrokerConnection[] {
     const connections = [...this.apps.values()].flatMap((app) => [...app.connections.values()]);

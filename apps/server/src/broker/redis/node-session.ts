@@ -2,38 +2,50 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BrokerUnavailableError } from '../broker-unavailable.js';
-import { REDIS_SCRIPTS, type RedisScriptName } from './redis-scripts.js';
+import { busChannel, inboxChannel } from './bus-shards.js';
+import { redisScripts, type RedisScriptName } from './redis-scripts.js';
 
 export interface NodeSessionOptions {
   readonly url: string;
   readonly prefix: string;
   readonly leaseMs: number;
   readonly commandTimeoutMs: number;
+  /** Shards of the bus (bus-shards.ts), each read on a subscriber connection of its own. */
+  readonly busShards: number;
   readonly logger: Logger;
   /** One message of the bus or of this node's inbox, in Redis's order. */
   readonly onEvent: (text: string) => void;
   /** The session ended (Redis lost, lease expired, closed): drop what depends on it. */
   readonly onLost: (reason: string) => void;
+  /**
+   * One shard's subscriber connection closed while the session lives: drop what depends on that
+   * shard (its apps' sockets) — events of its apps may have been lost until it is read again.
+   */
+  readonly onShardLost: (shard: number) => void;
 }
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
 /**
- * A node's membership of the cluster: the two Redis connections (commands, and the subscriber
- * that reads the bus and this node's inbox), the node session registered with its lease, the
- * heartbeat that renews the lease every third of it and the sweep that removes the sockets of
- * nodes whose lease expired, every half lease. A session starts when both connections are ready
- * and ends when either closes or the lease is found gone; the next session first removes what
- * Redis still holds of the previous one.
+ * A node's membership of the cluster: its Redis connections (commands, and one subscriber per
+ * bus shard that reads the shard's bus channel and this node's inbox channel of the shard), the
+ * node session registered with its lease, the heartbeat that renews the lease every third of it
+ * and the sweep that removes the sockets of nodes whose lease expired, every half lease. A
+ * session starts when every connection is ready and ends when the command connection closes or
+ * the lease is found gone; the next session first removes what Redis still holds of the previous
+ * one. A subscriber connection that closes while the session lives takes down its shard only
+ * (`onShardLost`); the shard is read again once that connection is back.
  *
  * A Redis that stops answering without closing anything (a network partition) is found by the
- * lease itself: each heartbeat also pings the subscriber connection, and when no heartbeat has
+ * lease itself: each heartbeat also pings the subscriber connections, and when no heartbeat has
  * been answered on both connections for a whole lease (by then the other nodes are removing
  * this node's sockets), the session ends and both connections are dropped and reopened.
  */
 export class NodeSession {
   readonly command: Redis;
-  private readonly subscriber: Redis;
+  private readonly subscribers: readonly Redis[];
+  /** Shards whose subscriber connection was lost during the session and is not read again yet. */
+  private readonly downShards = new Set<number>();
   private readonly readyWaiters = new Set<() => void>();
   private readonly inflight = new Set<Promise<unknown>>();
   /** The current node session; undefined while not ready. */
@@ -61,21 +73,32 @@ export class NodeSession {
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
     };
     this.command = new Redis(options.url, { ...clientOptions, connectionName: 'metered-command' });
-    this.subscriber = new Redis(options.url, {
-      ...clientOptions,
-      connectionName: 'metered-subscriber',
-    });
-    for (const [name, lua] of Object.entries(REDIS_SCRIPTS)) {
+    this.subscribers = Array.from(
+      { length: options.busShards },
+      (_, shard) =>
+        new Redis(options.url, {
+          ...clientOptions,
+          connectionName:
+            options.busShards === 1 ? 'metered-subscriber' : `metered-subscriber-${shard}`,
+        }),
+    );
+    for (const [name, lua] of Object.entries(redisScripts(options.busShards))) {
       this.command.defineCommand(name, { numberOfKeys: 0, lua });
     }
-    for (const client of [this.command, this.subscriber]) {
-      client.on('error', (error: Error) => this.logError(error));
-      client.on('ready', () => this.start());
-      client.on('close', () => this.lose('connection to Redis lost'));
-    }
-    this.subscriber.on('message', (_channel: string, text: string) => options.onEvent(text));
+    this.command.on('error', (error: Error) => this.logError(error));
+    this.command.on('ready', () => this.start());
+    this.command.on('close', () => this.lose('connection to Redis lost'));
+    this.subscribers.forEach((subscriber, shard) => {
+      subscriber.on('error', (error: Error) => this.logError(error));
+      subscriber.on('ready', () => {
+        if (this.session === undefined) this.start();
+        else this.resubscribe(shard, this.session);
+      });
+      subscriber.on('close', () => this.loseShard(shard));
+      subscriber.on('message', (_channel: string, text: string) => options.onEvent(text));
+    });
     this.command.connect().catch(() => undefined);
-    this.subscriber.connect().catch(() => undefined);
+    for (const subscriber of this.subscribers) subscriber.connect().catch(() => undefined);
   }
 
   /** The current session id; undefined while not ready. */
@@ -83,10 +106,16 @@ export class NodeSession {
     return this.session;
   }
 
-  /** The current session id; throws {@link BrokerUnavailableError} while not ready. */
-  require(): string {
+  /**
+   * The current session id; throws {@link BrokerUnavailableError} while not ready, or while the
+   * bus shard of `shard` (when given) is not read.
+   */
+  require(shard?: number): string {
     if (this.closed) throw new BrokerUnavailableError('the broker is closed');
     if (this.session === undefined) throw new BrokerUnavailableError('Redis is unavailable');
+    if (shard !== undefined && this.downShards.has(shard)) {
+      throw new BrokerUnavailableError('the bus shard of this app is reconnecting');
+    }
     return this.session;
   }
 
@@ -131,7 +160,9 @@ export class NodeSession {
     this.closed = true;
     this.lose('broker closed');
     for (const waiter of [...this.readyWaiters]) waiter();
-    await Promise.allSettled([this.quit(this.command), this.quit(this.subscriber)]);
+    await Promise.allSettled(
+      [this.command, ...this.subscribers].map((client) => this.quit(client)),
+    );
   }
 
   private logError(error: Error): void {
@@ -141,20 +172,55 @@ export class NodeSession {
     this.options.logger.warn({ err: error }, 'redis broker: connection error');
   }
 
-  private channelName(kind: 'bus' | 'inbox', node?: string): string {
-    const { prefix } = this.options;
-    return kind === 'bus' ? `${prefix}:bus` : `${prefix}:inbox:${node}`;
+  private allReady(): boolean {
+    return (
+      this.command.status === 'ready' &&
+      this.subscribers.every((subscriber) => subscriber.status === 'ready')
+    );
+  }
+
+  private subscribeShard(shard: number, session: string): Promise<unknown> {
+    const { prefix, busShards } = this.options;
+    return (this.subscribers[shard] as Redis).subscribe(
+      busChannel(prefix, shard, busShards),
+      inboxChannel(prefix, session, shard, busShards),
+    );
+  }
+
+  /** A subscriber connection closed: its shard is down until it is read again. */
+  private loseShard(shard: number): void {
+    if (this.session === undefined || this.downShards.has(shard)) return;
+    this.downShards.add(shard);
+    this.options.logger.warn({ shard }, 'redis broker: bus shard lost, reconnecting');
+    this.options.onShardLost(shard);
+  }
+
+  /** A lost shard's connection is back: read its channels again. */
+  private resubscribe(shard: number, session: string): void {
+    if (!this.downShards.has(shard)) return;
+    this.subscribeShard(shard, session).then(
+      () => {
+        if (this.session !== session) return;
+        this.downShards.delete(shard);
+        this.options.logger.info({ shard }, 'redis broker: bus shard read again');
+      },
+      (error: unknown) => {
+        this.logError(error as Error);
+        // Try again through a fresh connection (its `ready` comes back here).
+        this.subscribers[shard]?.disconnect(true);
+      },
+    );
   }
 
   private start(): void {
     if (this.closed || this.session !== undefined || this.starting) return;
-    if (this.command.status !== 'ready' || this.subscriber.status !== 'ready') return;
+    if (!this.allReady()) return;
     this.starting = true;
     const session = randomUUID();
     const { leaseMs, logger } = this.options;
     const startedAt = Date.now();
     const run = async (): Promise<void> => {
-      await this.subscriber.subscribe(this.channelName('bus'), this.channelName('inbox', session));
+      await Promise.all(this.subscribers.map((_, shard) => this.subscribeShard(shard, session)));
       await this.script('meteredRegister', session, leaseMs);
       const previous = this.previousSession;
       if (previous !== undefined) {
@@ -167,7 +233,7 @@ export class NodeSession {
       () => {
         this.starting = false;
         if (this.closed) return;
-        if (this.command.status !== 'ready' || this.subscriber.status !== 'ready') {
+        if (!this.allReady()) {
           this.start();
           return;
         }
@@ -196,7 +262,9 @@ export class NodeSession {
     const sentAt = Date.now();
     Promise.all([
       this.script('meteredHeartbeat', session, this.options.leaseMs),
-      this.subscriber.ping(),
+      ...this.subscribers
+        .filter((_, shard) => !this.downShards.has(shard))
+        .map((subscriber) => subscriber.ping()),
     ]).then(
       ([renewed]) => {
         if (this.session !== session) return;
@@ -220,8 +288,7 @@ export class NodeSession {
         this.lose('Redis did not answer within the lease');
         // The connections look open but carry nothing: reopen them (ioredis reconnects with
         // backoff, and the next session starts once both are ready).
-        this.command.disconnect(true);
-        this.subscriber.disconnect(true);
+        for (const client of [this.command, ...this.subscribers]) client.disconnect(true);
       },
       Math.max(0, renewedAt + this.options.leaseMs - Date.now()),
     );
@@ -252,7 +319,13 @@ export class NodeSession {
     clearInterval(this.heartbeatTimer);
     clearInterval(this.sweepTimer);
     clearTimeout(this.leaseTimer);
-    this.subscriber.unsubscribe(this.channelName('inbox', session)).catch(() => undefined);
+    this.downShards.clear();
+    const { prefix, busShards } = this.options;
+    this.subscribers.forEach((subscriber, shard) => {
+      subscriber
+        .unsubscribe(inboxChannel(prefix, session, shard, busShards))
+        .catch(() => undefined);
+    });
     this.options.onLost(reason);
   }
 

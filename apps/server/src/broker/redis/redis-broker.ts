@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  encodeDirect,
-  encodeMessage,
-  encodePresence,
-  type PresenceMember,
-} from '@metered/protocol';
+import type { PresenceMember } from '@metered/protocol';
 import type { Logger } from 'pino';
-import { fanOutFrame } from '../../outbound.js';
 import { silentLogger } from '../../logger.js';
 import type {
   AppUsage,
@@ -27,7 +21,9 @@ import {
   parseBusEvent,
   type BusEvent,
 } from './bus-events.js';
+import { shardOf } from './bus-shards.js';
 import { CleanupRetries } from './cleanup-retries.js';
+import { deliverBusEvent } from './deliver-bus-event.js';
 import { LocalIndex } from './local-index.js';
 import { NodeSession } from './node-session.js';
 import { appCountersKey, revocationKey, rosterKey } from './redis-keys.js';
@@ -44,6 +40,12 @@ export interface RedisBrokerOptions {
   readonly leaseMs?: number;
   /** How long a Redis command may take before it fails. */
   readonly commandTimeoutMs?: number;
+  /**
+   * Shards of the bus, each app's events on one, each read on a subscriber connection of its
+   * own: when Redis drops one (a flooding app overflowed its output buffer), only the sockets
+   * of that shard's apps are closed. The same on every node of the cluster.
+   */
+  readonly busShards?: number;
   readonly logger?: Logger;
 }
 
@@ -51,6 +53,7 @@ export const REDIS_BROKER_DEFAULTS = Object.freeze({
   keyPrefix: 'metered',
   leaseMs: 15_000,
   commandTimeoutMs: 5_000,
+  busShards: 4,
 });
 
 interface PendingSnapshot {
@@ -62,8 +65,6 @@ interface PendingSnapshot {
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
 }
-
-const NO_MEMBERS: readonly PresenceMember[] = Object.freeze([]);
 
 function memberJson(connection: BrokerConnection): string {
   return JSON.stringify(
@@ -87,6 +88,7 @@ function memberJson(connection: BrokerConnection): string {
  */
 export class RedisBroker implements Broker {
   private readonly prefix: string;
+  private readonly busShards: number;
   private readonly logger: Logger;
   private readonly session: NodeSession;
   private readonly local = new LocalIndex();
@@ -100,6 +102,7 @@ export class RedisBroker implements Broker {
     this.prefix = options.keyPrefix ?? REDIS_BROKER_DEFAULTS.keyPrefix;
     this.logger = options.logger ?? silentLogger();
     const leaseMs = options.leaseMs ?? REDIS_BROKER_DEFAULTS.leaseMs;
+    this.busShards = options.busShards ?? REDIS_BROKER_DEFAULTS.busShards;
     this.recordMs = Math.max(60_000, 4 * leaseMs);
     this.cleanups = new CleanupRetries(Math.max(100, leaseMs / 3), 10_000, () =>
       this.logger.warn('redis broker: too many clean-ups waiting for Redis, dropped the oldest'),
@@ -111,7 +114,9 @@ export class RedisBroker implements Broker {
       commandTimeoutMs: options.commandTimeoutMs ?? REDIS_BROKER_DEFAULTS.commandTimeoutMs,
       logger: this.logger,
       onEvent: (text) => this.onEvent(text),
+      busShards: this.busShards,
       onLost: (reason) => this.onSessionLost(reason),
+      onShardLost: (shard) => this.onShardLost(shard),
     });
   }
 
@@ -146,6 +151,34 @@ export class RedisBroker implements Broker {
     }
   }
 
+  /** Like a lost session, for the apps of one bus shard; their sockets also leave Redis. */
+  private onShardLost(shard: number): void {
+    const inShard = (appId: string): boolean => shardOf(appId, this.busShards) === shard;
+    for (const [token, pending] of [...this.pending]) {
+      if (!inShard(pending.connection.appId)) continue;
+      this.pending.delete(token);
+      clearTimeout(pending.timer);
+      pending.reject(new BrokerUnavailableError('bus shard lost'));
+    }
+    const session = this.session.id;
+    for (const connection of this.local.takeApps(inShard)) {
+      if (session !== undefined) {
+        const { id, appId, peerId } = connection;
+        this.cleanups.add(() => this.session.script('meteredDetach', session, id, appId, peerId));
+      }
+      try {
+        connection.close(BROKER_UNAVAILABLE_CLOSE_CODE, 'broker unavailable, try again later');
+      } catch (error) {
+        this.logger.error({ err: error }, 'redis broker: closing a socket failed');
+      }
+    }
+  }
+
+  /** The current session, when the bus shard of `appId` is read; throws otherwise. */
+  private requireApp(appId: string): string {
+    return this.session.require(shardOf(appId, this.busShards));
+  }
+
   // ---- events ----
 
   private onEvent(text: string): void {
@@ -159,83 +192,26 @@ export class RedisBroker implements Broker {
   }
 
   private handleEvent(event: BusEvent): void {
-    switch (event.t) {
-      case 'm': {
-        const subscribers = this.local.subscribers(event.a, event.c);
-        if (!subscribers) return;
-        const data = 'd' in event ? event.d : null;
-        // Encoded once per event; every local receiver gets the same bytes.
-        const plain = fanOutFrame(encodeMessage(event.c, event.f, data));
-        let withMetadata: Buffer | undefined;
-        for (const { connection, includeSenderMetadata } of subscribers.values()) {
-          if (connection.id === event.x) continue;
-          if (includeSenderMetadata && event.md !== undefined) {
-            withMetadata ??= fanOutFrame(encodeMessage(event.c, event.f, data, event.md));
-            connection.deliver(withMetadata);
-          } else connection.deliver(plain);
-        }
-        return;
-      }
-      case 'p': {
-        const subscribers = this.local.subscribers(event.a, event.c);
-        if (!subscribers) return;
-        const frames =
-          event.k === 'j'
-            ? [fanOutFrame(encodePresence(event.c, [event.m], NO_MEMBERS))]
-            : event.k === 'l'
-              ? [fanOutFrame(encodePresence(event.c, NO_MEMBERS, [event.m]))]
-              : [
-                  fanOutFrame(encodePresence(event.c, NO_MEMBERS, [event.pm as PresenceMember])),
-                  fanOutFrame(encodePresence(event.c, [event.m], NO_MEMBERS)),
-                ];
-        for (const { connection } of subscribers.values()) {
-          if (connection.peerId === event.p) continue;
-          for (const frame of frames) connection.deliver(frame);
-        }
-        return;
-      }
-      case 'd': {
-        const sockets = this.local.sockets(event.a, event.to);
-        if (!sockets || sockets.size === 0) return;
-        const text = encodeDirect(event.f, 'd' in event ? event.d : null, event.md);
-        const frame = sockets.size === 1 ? text : fanOutFrame(text);
-        for (const connection of sockets) connection.deliver(frame);
-        return;
-      }
-      case 's': {
-        const pending = this.pending.get(event.k);
-        if (!pending) return;
-        this.pending.delete(event.k);
-        clearTimeout(pending.timer);
-        const { connection, channel, options } = pending;
-        if (pending.session === this.session.id && this.local.has(connection)) {
-          this.local.subscribe(connection, channel, options.includeSenderMetadata);
-          options.beforeAnnounce(event.m);
-        }
-        pending.resolve();
-        return;
-      }
-      case 'kp': {
-        const sockets = this.local.sockets(event.a, event.p);
-        if (!sockets) return;
-        for (const connection of [...sockets]) connection.close(event.code, event.r);
-        return;
-      }
-      case 'ka': {
-        for (const connection of this.local.connectionsOf(event.a)) {
-          connection.close(event.code, event.r);
-        }
-        return;
-      }
-      default:
-        return;
+    if (event.t !== 's') {
+      deliverBusEvent(event, this.local);
+      return;
     }
+    const pending = this.pending.get(event.k);
+    if (!pending) return;
+    this.pending.delete(event.k);
+    clearTimeout(pending.timer);
+    const { connection, channel, options } = pending;
+    if (pending.session === this.session.id && this.local.has(connection)) {
+      this.local.subscribe(connection, channel, options.includeSenderMetadata);
+      options.beforeAnnounce(event.m);
+    }
+    pending.resolve();
   }
 
   // ---- Broker ----
 
   async acquireConnection(appId: string, maxConcurrent: number): Promise<boolean> {
-    this.session.require();
+    this.requireApp(appId);
     const token = randomUUID();
     try {
       const taken = await this.session.script(
@@ -259,7 +235,7 @@ export class RedisBroker implements Broker {
   }
 
   async attach(connection: BrokerConnection): Promise<void> {
-    const session = this.session.require();
+    const session = this.requireApp(connection.appId);
     const { id, appId, peerId } = connection;
     const abandon = (): Promise<unknown> =>
       this.session.script('meteredAbandon', session, id, appId, peerId, this.recordMs);
@@ -308,7 +284,7 @@ export class RedisBroker implements Broker {
   ): Promise<void> {
     let session: string;
     try {
-      session = this.session.require();
+      session = this.requireApp(connection.appId);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new BrokerUnavailableError());
     }

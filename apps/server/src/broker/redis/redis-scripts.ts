@@ -16,17 +16,24 @@
 //   P:subs:<A>:<channel>     hash connection id → visible flag ('1'/'0') .. peer id
 //   P:roster:<A>:<channel>   hash peer id → member JSON
 //   P:rn:<A>:<channel>       hash peer id → number of visible subscribed sockets
-//   P:bus                    pub/sub: channel messages, presence deltas, app-wide closes
-//   P:inbox:<node>           pub/sub: directs, snapshots and kicks for one node
+//   P:bus:<shard>            pub/sub: channel messages, presence deltas, app-wide closes
+//   P:inbox:<node>:<shard>   pub/sub: directs, snapshots and kicks for one node
+// Each app's events go through one shard of the bus (bus-shards.ts); with one shard the pub/sub
+// channels are P:bus and P:inbox:<node>.
 
 import { LUA_BUS_EVENTS } from './bus-events.js';
+import { LUA_BUS_SHARDS } from './bus-shards.js';
+
+const SHARDS_PLACEHOLDER = '__BUS_SHARDS__';
 
 const COMMON = `
 local P = ARGV[1]
+local SHARDS = ${SHARDS_PLACEHOLDER}
 local function appKey(app) return #app .. ':' .. app end
+${LUA_BUS_SHARDS}
 ${LUA_BUS_EVENTS}
 local function presence(app, channel, peer, kind, member, previous)
-  redis.call('PUBLISH', P .. ':bus', presenceEvent(app, channel, peer, kind, member, previous))
+  redis.call('PUBLISH', busOf(app), presenceEvent(app, channel, peer, kind, member, previous))
 end
 local function leave(app, channel, conn)
   local a = appKey(app)
@@ -79,7 +86,7 @@ end
 `;
 
 /** Script bodies, all with `numberOfKeys: 0`; ARGV[1] is the key prefix. */
-export const REDIS_SCRIPTS = {
+const REDIS_SCRIPTS = {
   /** ARGV: P, node, leaseMs → registers a node session with its lease. */
   meteredRegister: `${COMMON}
 redis.call('SADD', P .. ':nodes', ARGV[2])
@@ -194,7 +201,7 @@ local members = {}
 for i = 1, #entries, 2 do
   if entries[i] ~= peer then members[#members + 1] = entries[i + 1] end
 end
-redis.call('PUBLISH', P .. ':inbox:' .. node, snapshotEvent(token, members))
+redis.call('PUBLISH', inboxOf(node, app), snapshotEvent(token, members))
 return 1`,
 
   /** ARGV: P, connection, app, channel. */
@@ -209,7 +216,7 @@ local subs = P .. ':subs:' .. appKey(ARGV[2]) .. ':' .. ARGV[3]
 local receivers = redis.call('HLEN', subs)
 if receivers == 0 then return 0 end
 if ARGV[4] ~= '' and redis.call('HEXISTS', subs, ARGV[4]) == 1 then receivers = receivers - 1 end
-redis.call('PUBLISH', P .. ':bus', ARGV[5])
+redis.call('PUBLISH', busOf(ARGV[2]), ARGV[5])
 return receivers`,
 
   /** ARGV: P, app, peer, event → sockets of the peer (the event goes once to each of their nodes). */
@@ -220,7 +227,7 @@ for i = 1, #entries, 2 do
   local node = entries[i + 1]
   if not nodes[node] then
     nodes[node] = true
-    redis.call('PUBLISH', P .. ':inbox:' .. node, ARGV[4])
+    redis.call('PUBLISH', inboxOf(node, ARGV[2]), ARGV[4])
   end
 end
 return #entries / 2`,
@@ -228,7 +235,7 @@ return #entries / 2`,
   /** ARGV: P, app, event → sockets of the app (the event goes on the bus). */
   meteredToApp: `${COMMON}
 local count = redis.call('HLEN', P .. ':appconns:' .. appKey(ARGV[2]))
-if count > 0 then redis.call('PUBLISH', P .. ':bus', ARGV[3]) end
+if count > 0 then redis.call('PUBLISH', busOf(ARGV[2]), ARGV[3]) end
 return count`,
 
   /** ARGV: P, app, periodStart → messages used in that period, this one included. */
@@ -241,3 +248,12 @@ return redis.call('HINCRBY', key, 'qu', 1)`,
 } as const;
 
 export type RedisScriptName = keyof typeof REDIS_SCRIPTS;
+
+/** The scripts of a cluster whose bus has `busShards` shards (the same on every node). */
+export function redisScripts(busShards: number): Record<RedisScriptName, string> {
+  const scripts = {} as Record<RedisScriptName, string>;
+  for (const [name, lua] of Object.entries(REDIS_SCRIPTS) as [RedisScriptName, string][]) {
+    scripts[name] = lua.replace(SHARDS_PLACEHOLDER, String(busShards));
+  }
+  return scripts;
+}
