@@ -89,77 +89,10 @@ export function compileCountingMatcher(
 /** Matches `channel` from code unit `start` to `end`. */
 type RangeMatcher = (channel: string, start: number, end: number) => boolean;
 
-function automaton(tokens: Int32Array, counter: PatternStepCounter | undefined): RangeMatcher {
-  return tokens.length <= MAX_WORD_TOKENS
-    ? wordMatcher(tokens, counter)
-    : arrayMatcher(tokens, counter);
-}
-
 const SURROGATE = /[\uD800-\uDFFF]/;
 
-/** Patterns of up to this many tokens keep their positions as the bits of one integer. */
-const MAX_WORD_TOKENS = 30;
-
-/** Bit `position` set for every position at which `tokens` holds `codePoint`. */
-function literalMasks(tokens: Int32Array): {
-  ascii: Int32Array;
-  other: Map<number, number>;
-} {
-  const ascii = new Int32Array(128);
-  const other = new Map<number, number>();
-  tokens.forEach((token, position) => {
-    if (token < 0) return;
-    if (token < 128) ascii[token] = (ascii[token] as number) | (1 << position);
-    else other.set(token, (other.get(token) ?? 0) | (1 << position));
-  });
-  return { ascii, other };
-}
-
-/** The set of positions as one integer, bit `p` for position `p`: one step per code point. */
-function wordMatcher(tokens: Int32Array, counter: PatternStepCounter | undefined): RangeMatcher {
-  const { ascii, other } = literalMasks(tokens);
-  let stars = 0;
-  let globstars = 0;
-  tokens.forEach((token, position) => {
-    if (token === STAR) stars |= 1 << position;
-    else if (token === GLOBSTAR) globstars |= 1 << position;
-  });
-  const wildcards = stars | globstars;
-  const accept = 1 << tokens.length;
-  const close = (states: number): number => {
-    let closed = states | ((states & wildcards) << 1);
-    while (closed !== states) {
-      states = closed;
-      closed = states | ((states & wildcards) << 1);
-    }
-    return closed;
-  };
-  const initial = close(1);
-  return (channel, start, end) => {
-    let states = initial;
-    for (let index = start; index < end;) {
-      let codePoint = channel.charCodeAt(index);
-      let literals: number;
-      if (codePoint < 128) {
-        index++;
-        literals = ascii[codePoint] as number;
-      } else {
-        codePoint = channel.codePointAt(index) as number;
-        index += codePoint > 0xffff ? 2 : 1;
-        literals = other.get(codePoint) ?? 0;
-      }
-      if (counter !== undefined) counter.steps += tokens.length;
-      let next = ((states & literals) << 1) | (states & globstars);
-      if (codePoint !== SLASH) next |= states & stars;
-      if (next === 0) return false;
-      states = (next & wildcards) === 0 ? next : close(next);
-    }
-    return (states & accept) !== 0;
-  };
-}
-
-/** The set of positions as an array of flags, for longer patterns. */
-function arrayMatcher(tokens: Int32Array, counter: PatternStepCounter | undefined): RangeMatcher {
+/** The set of positions as an array of flags, one per pattern position. */
+function automaton(tokens: Int32Array, counter: PatternStepCounter | undefined): RangeMatcher {
   const width = tokens.length + 1;
   // Reused across calls: a match runs to completion before the next one starts.
   let current = new Uint8Array(width);
