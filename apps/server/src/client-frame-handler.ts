@@ -2,7 +2,9 @@ import { WsCloseCode, type ErrorCode } from '@metered/errors';
 import {
   PONG_FRAME,
   encodeAck,
+  encodeDirect,
   encodeError,
+  encodeMessage,
   encodePresence,
   parseClientFrame,
   utf8ByteLength,
@@ -20,6 +22,7 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { consumeMessageQuota } from './message-quota.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
+import { relayedFrameFits } from './relayed-frame-size.js';
 
 /** What the handler needs of a welcomed socket and the server around it. */
 export interface ClientFrameContext {
@@ -43,6 +46,8 @@ export interface ClientFrameContext {
 export class ClientFrameHandler {
   /** The channels this socket is subscribed to (or subscribing). */
   private readonly channels = new Set<string>();
+  /** UTF-8 length of what a relayed frame adds: the sender's id and metadata. */
+  private senderBytes: number | undefined;
 
   constructor(private readonly context: ClientFrameContext) {}
 
@@ -99,7 +104,7 @@ export class ClientFrameHandler {
       case 'publish':
         return this.publish(frame, text);
       case 'send':
-        return this.send(frame);
+        return this.send(frame, text);
       default: {
         const unknownFrame: never = frame;
         return unknownFrame;
@@ -157,6 +162,13 @@ export class ClientFrameHandler {
     if (!identity.scope.allows(channel)) {
       return this.sendError('channel_not_authorized', 'channel not authorized', requestId);
     }
+    if (
+      !this.fitsClientCap(text, () =>
+        encodeMessage(channel, identity.peerId, frame.data, identity.peerMetadata),
+      )
+    ) {
+      return this.refuseOverCap(requestId);
+    }
     const limit = this.context.app().limits.maxPublishBytesPerSecond;
     if (
       limit !== undefined &&
@@ -187,7 +199,7 @@ export class ClientFrameHandler {
     });
   }
 
-  private send(frame: SendFrame): MaybePromise<void> {
+  private send(frame: SendFrame, text: string): MaybePromise<void> {
     const { identity, connection } = this.context;
     const { to, requestId } = frame;
     if (!identity.permissions.has('send')) {
@@ -195,6 +207,13 @@ export class ClientFrameHandler {
     }
     if (to === identity.peerId) {
       return this.sendError('invalid_peer_id', 'cannot send to yourself', requestId);
+    }
+    if (
+      !this.fitsClientCap(text, () =>
+        encodeDirect(identity.peerId, frame.data, identity.peerMetadata),
+      )
+    ) {
+      return this.refuseOverCap(requestId);
     }
     return andThen(this.consumeQuota(), (allowed) => {
       if (!allowed) {
@@ -215,6 +234,28 @@ export class ClientFrameHandler {
         },
       );
     });
+  }
+
+  /**
+   * Whether the frame relayed to receivers stays within the clients' 1 MiB cap: `data` is
+   * re-encoded from its parsed value, and numbers can come out longer than they went in.
+   */
+  private fitsClientCap(text: string, encode: () => string): boolean {
+    const { identity } = this.context;
+    this.senderBytes ??=
+      utf8ByteLength(identity.peerId) +
+      (identity.peerMetadata === undefined
+        ? 0
+        : utf8ByteLength(JSON.stringify(identity.peerMetadata)));
+    return relayedFrameFits(utf8ByteLength(text), this.senderBytes, encode);
+  }
+
+  private refuseOverCap(requestId: string | undefined): void {
+    return this.sendError(
+      'malformed_message',
+      'data re-encodes to a frame over the 1 MiB a client accepts',
+      requestId,
+    );
   }
 
   private sendError(code: ErrorCode, message: string, requestId: string | undefined): void {

@@ -70,6 +70,8 @@ export class Connection implements BrokerConnection {
   private closeCode: number | undefined;
   /** Cleared by each heartbeat, set again by the client's pong or any frame. */
   private alive = true;
+  /** Set by {@link finishAndClose}: called once every received frame has been answered. */
+  private onIdle: (() => void) | undefined;
 
   /**
    * @param transport the socket's TCP stream (the upgrade's), corked while a turn of the event
@@ -239,6 +241,11 @@ export class Connection implements BrokerConnection {
         return;
       }
     }
+    if (!this.processing && this.inbound.length === 0 && this.onIdle !== undefined) {
+      const idle = this.onIdle;
+      this.onIdle = undefined;
+      idle();
+    }
   }
 
   private fail(error: unknown): void {
@@ -294,6 +301,30 @@ export class Connection implements BrokerConnection {
    */
   announceGoingAway(retryAfterMs: number): void {
     if (this.state === 'open') this.write(encodeGoingAway(retryAfterMs));
+  }
+
+  /**
+   * Graceful shutdown, last step: stops reading the socket, answers every frame already received
+   * (in order, through the broker), then closes with `code`. Frames the client sends meanwhile
+   * stay unread in the kernel: the server never received them, and the client learns so from
+   * the close, and what it sent before seeing the close is discarded. Resolves once the close
+   * was asked for.
+   */
+  finishAndClose(code: number, reason: string): Promise<void> {
+    if (this.state !== 'open') {
+      this.close(code, reason);
+      return Promise.resolve();
+    }
+    this.socket.pause();
+    return new Promise<void>((resolve) => {
+      this.onIdle = () => {
+        this.close(code, reason);
+        // Reading again lets the client's closing frame in; frames before it are discarded.
+        this.socket.resume();
+        resolve();
+      };
+      if (!this.processing) this.drain();
+    });
   }
 
   /** Closes the socket with a code; the connection leaves the broker at once. Idempotent. */
@@ -353,6 +384,9 @@ export class Connection implements BrokerConnection {
 
   private leaveBroker(wasOpen: boolean): void {
     this.inbound.length = 0;
+    const idle = this.onIdle;
+    this.onIdle = undefined;
+    idle?.();
     this.outboundBeforeWelcome.length = 0;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;

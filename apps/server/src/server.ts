@@ -26,6 +26,7 @@ import { RedisBroker } from './broker/redis/redis-broker.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectAttemptLimiter } from './connect-attempt-limiter.js';
 import { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
+import { InFlightRequests } from './in-flight-requests.js';
 import { handleRestRequest, type RestContext } from './rest-api.js';
 import { credentialInForce, revokedBy } from './revocation.js';
 
@@ -37,9 +38,15 @@ export interface ServerHooks {
   readonly logger?: Logger;
   /** A broker implementation to use instead of the one `broker.kind` names. */
   readonly brokerImplementation?: Broker;
-  /** `retryAfterMs` of the `going_away` frame sent on shutdown. Default 1000. */
+  /**
+   * `retryAfterMs` of the `going_away` frame sent on shutdown, and how long the server keeps
+   * serving after it (clients move meanwhile) before it closes the remaining sockets. Default 1000.
+   */
   readonly shutdownRetryAfterMs?: number;
-  /** How long `close()` waits for sockets to finish their closing handshake. Default 5000. */
+  /**
+   * How long `close()` waits, after the `retryAfterMs` grace, for sockets to answer what they
+   * received and finish their closing handshake, and for REST requests to be answered. Default 5000.
+   */
   readonly drainTimeoutMs?: number;
   /** Bound of each socket's outbound buffer in bytes; a socket over it is closed. Default 4 MiB. */
   readonly maxOutboundBufferBytes?: number;
@@ -68,7 +75,11 @@ export interface RunningServer {
    * sockets of suspended (or removed) apps are closed with 4012. Throws `ConfigError`.
    */
   reload(config: ServerConfigInput): void;
-  /** Graceful: `going_away` + close 1001 to every socket, resolves once drained. Idempotent. */
+  /**
+   * Graceful: stops accepting, sends `going_away {retryAfterMs}` to every socket and serves for
+   * `retryAfterMs`, then answers every frame and REST request received and closes 1001.
+   * Resolves once drained. Idempotent.
+   */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -156,6 +167,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let closePromise: Promise<void> | undefined;
   let drained: (() => void) | undefined;
 
+  const restRequests = new InFlightRequests();
   const publishBandwidth = new PublishBandwidthLimiter(now);
   const connectionContext: ConnectionContext = {
     broker,
@@ -270,6 +282,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         request.resume();
         return;
       }
+      restRequests.track(response);
       void handleRestRequest(restContext, request, response, url);
       return;
     }
@@ -355,8 +368,19 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       result.catch((error: unknown) => logger.error({ err: error }, 'closeApp failed'));
   };
 
+  /** Resolves after `ms`, or at once when `done` settles first; the timer never outlives it. */
+  const within = async (done: Promise<void>, ms: number): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const elapsed = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    });
+    await Promise.race([done, elapsed]);
+    clearTimeout(timer);
+  };
+
   const close = (): Promise<void> => {
     closePromise ??= (async () => {
+      // 1. Stop accepting: the listener closes, upgrades get 503, idle keep-alive sockets go.
       closing = true;
       clearInterval(heartbeatTimer);
       const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
@@ -365,17 +389,22 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         drained = resolve;
         if (connections.size === 0) resolve();
       });
+      const drainTimeoutMs = hooks.drainTimeoutMs ?? SERVER_DEFAULTS.drainTimeoutMs;
       const retryAfterMs = hooks.shutdownRetryAfterMs ?? SERVER_DEFAULTS.shutdownRetryAfterMs;
-      const open = [...connections];
-      for (const connection of open) connection.announceGoingAway(retryAfterMs);
-      for (const connection of open)
-        connection.close(WsCloseCode.GOING_AWAY, 'server shutting down');
-      let drainTimer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<void>((resolve) => {
-        drainTimer = setTimeout(resolve, hooks.drainTimeoutMs ?? SERVER_DEFAULTS.drainTimeoutMs);
-      });
-      await Promise.race([allDrained, timedOut]);
-      clearTimeout(drainTimer);
+      // 2. Tell every socket before closing any, so no member hears another one leave first, and
+      //    keep serving for `retryAfterMs`: clients move to another node meanwhile.
+      for (const connection of [...connections]) connection.announceGoingAway(retryAfterMs);
+      await within(allDrained, retryAfterMs);
+      // 3. Stop reading, answer every frame received, then close 1001; REST requests finish.
+      const finished = Promise.all(
+        [...connections].map((connection) =>
+          connection.finishAndClose(WsCloseCode.GOING_AWAY, 'server shutting down'),
+        ),
+      );
+      await within(
+        Promise.all([finished, allDrained, restRequests.idle()]).then(() => undefined),
+        drainTimeoutMs,
+      );
       if (connections.size > 0) {
         for (const connection of [...connections]) connection.terminate();
         await allDrained;
