@@ -13,6 +13,7 @@ export const BROWSER_ENTRIES = [
   '@metered/signalling',
   '@metered/signalling/testing',
   '@metered/datachannel',
+  '@metered/datachannel/testing',
   '@metered/peer',
   '@metered/peer/testing',
 ] as const;
@@ -38,6 +39,7 @@ export const EXPECTED: Readonly<Record<string, unknown>> = {
   '@metered/signalling': true,
   '@metered/signalling/testing': 'closed',
   '@metered/datachannel': 6,
+  '@metered/datachannel/testing': 'open',
   '@metered/peer': 'idle',
   '@metered/peer/testing': 'stable',
   '@metered/node-webrtc-adapter': 'closed',
@@ -84,6 +86,7 @@ import serverFrames from '@metered/protocol/test-vectors/server-frames.json' wit
 import { SignallingClient, SignallingError } from '@metered/signalling';
 import { createFakeWebSocketFactory } from '@metered/signalling/testing';
 import { payloadSize } from '@metered/datachannel';
+import { FakeDataChannel } from '@metered/datachannel/testing';
 import { MeteredPeer } from '@metered/peer';
 import { createFakePeerConnectionFactory, FakeRTCPeerConnection } from '@metered/peer/testing';
 
@@ -99,6 +102,7 @@ const client = new SignallingClient({ apiKey: 'pk_test', webSocketFactory: creat
 await client.close();
 results['@metered/signalling/testing'] = client.state;
 results['@metered/datachannel'] = payloadSize('héllo');
+results['@metered/datachannel/testing'] = new FakeDataChannel('chat').readyState;
 const peer = new MeteredPeer({
   apiKey: 'pk_test',
   webSocketFactory: createFakeWebSocketFactory(),
@@ -145,6 +149,7 @@ const serverFrames = require('@metered/protocol/test-vectors/server-frames.json'
 const { SignallingClient, SignallingError } = require('@metered/signalling');
 const { createFakeWebSocketFactory } = require('@metered/signalling/testing');
 const { payloadSize } = require('@metered/datachannel');
+const { FakeDataChannel } = require('@metered/datachannel/testing');
 const { MeteredPeer } = require('@metered/peer');
 const { createFakePeerConnectionFactory, FakeRTCPeerConnection } = require('@metered/peer/testing');
 const { RTCPeerConnection } = require('@metered/node-webrtc-adapter');
@@ -162,6 +167,7 @@ async function main() {
   await client.close();
   results['@metered/signalling/testing'] = client.state;
   results['@metered/datachannel'] = payloadSize('héllo');
+  results['@metered/datachannel/testing'] = new FakeDataChannel('chat').readyState;
   const peer = new MeteredPeer({
     apiKey: 'pk_test',
     webSocketFactory: createFakeWebSocketFactory(),
