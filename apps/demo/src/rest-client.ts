@@ -63,11 +63,16 @@ export class RestClient {
     return (await this.#call('POST', '/v1/tokens', body, signal)) as MintedToken;
   }
 
-  /** `DELETE /v1/peers/:peerId`: closes every socket of the peer with 4020; resolves the count. */
-  async kickPeer(peerId: string, signal?: AbortSignal): Promise<number> {
+  /**
+   * `DELETE /v1/peers/:peerId`: closes every socket of the peer with 4020; resolves the count.
+   * `ttlSeconds` is how long the peer's earlier tokens stay refused (0: only close the sockets;
+   * omitted: until they can all have expired).
+   */
+  async kickPeer(peerId: string, signal?: AbortSignal, ttlSeconds?: number): Promise<number> {
+    const query = ttlSeconds === undefined ? '' : `?ttlSeconds=${ttlSeconds}`;
     const answer = (await this.#call(
       'DELETE',
-      `/v1/peers/${encodeURIComponent(peerId)}`,
+      `/v1/peers/${encodeURIComponent(peerId)}${query}`,
       undefined,
       signal,
     )) as { closed: number };

@@ -148,15 +148,17 @@ export class P2PView {
       this.#videos.removePeer(remote.id);
     });
     peer.on(FatalError, ({ err }) => this.#options.log(`p2p: fatal ${String(err)}`));
-    // A call started before a reconnect that replaced the client (a kick, then rejoin) goes on.
-    if (this.#options.call.media) await this.#startCall(callButton);
     try {
       await peer.join(`demo/${this.#options.room}/rtc`);
       this.#options.log('p2p: joined the WebRTC channel');
-      callButton.disabled = false;
     } catch (error) {
       this.#options.log(`p2p: join failed: ${String(error)}`);
+      return;
     }
+    // A call started before a reconnect that replaced the client (a kick, then rejoin) goes on,
+    // once joined: media is added to a joined peer only.
+    if (this.#options.call.media) await this.#startCall(callButton);
+    else callButton.disabled = false;
   }
 
   /**
