@@ -482,6 +482,11 @@ async function check(generated: string): Promise<void> {
     if (frame.type === 'ack') counts.acks++;
   }
   if (expected.observed) {
+    // With the Redis broker the message crosses the bus: it may reach the observer after the
+    // publisher's ack. Wait for it (a timeout fails), then for anything that would follow it.
+    await observer.waitFor(() =>
+      observer.frames.slice(observedFrom).some((frame) => frame.type === 'message'),
+    );
     await observer.sync();
     const messages = observer.frames
       .slice(observedFrom)
