@@ -105,6 +105,14 @@ export class ClientFrameHandler {
         return this.publish(frame, text);
       case 'send':
         return this.send(frame, text);
+      case 'session':
+      case 'refresh':
+        // Extension frames: served only where the extension is on.
+        return this.sendError(
+          'unknown_type',
+          `unknown frame type "${frame.type}"`,
+          frame.requestId,
+        );
       default: {
         const unknownFrame: never = frame;
         return unknownFrame;

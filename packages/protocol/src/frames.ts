@@ -15,6 +15,21 @@ export interface SubscribeFrame {
   readonly requestId?: string;
   /** Present (as `true`) only when the subscriber wants sender metadata on messages. */
   readonly includeSenderMetadata?: true;
+  /**
+   * Extension `recovery`: replay what the channel published after this position (see
+   * `docs/protocol.md`, "Extensions"). Sent only to a server that advertised `recovery`.
+   */
+  readonly since?: StreamPosition;
+}
+
+/**
+ * A place in a channel's stream: the `offset` of a message (strictly increasing per channel,
+ * starting at 1; 0 = before the first) in the stream incarnation named by `epoch`. An offset
+ * means nothing under another epoch: the epoch changes whenever history was lost.
+ */
+export interface StreamPosition {
+  readonly offset: number;
+  readonly epoch: string;
 }
 
 export interface UnsubscribeFrame {
@@ -28,12 +43,32 @@ export interface PublishFrame {
   readonly channel: string;
   readonly data: unknown;
   readonly requestId?: string;
+  /** Extension `idempotency`: a publish repeated with the same key is applied once. */
+  readonly idempotencyKey?: string;
 }
 
 export interface SendFrame {
   readonly type: 'send';
   readonly to: string;
   readonly data: unknown;
+  readonly requestId?: string;
+  /** Extension `idempotency`: a send repeated with the same key is applied once. */
+  readonly idempotencyKey?: string;
+}
+
+/**
+ * Extension `resume`: asks the server to hold this session through an abnormal disconnect.
+ * Answered by an `ack` carrying `resumeToken` and `windowMs`.
+ */
+export interface SessionFrame {
+  readonly type: 'session';
+  readonly requestId?: string;
+}
+
+/** Extension `refresh`: a fresh token for the open connection, answered by `ack` with `expiresAt`. */
+export interface RefreshFrame {
+  readonly type: 'refresh';
+  readonly token: string;
   readonly requestId?: string;
 }
 
@@ -42,7 +77,14 @@ export interface PingFrame {
 }
 
 /** Every frame a client sends. */
-export type ClientFrame = SubscribeFrame | UnsubscribeFrame | PublishFrame | SendFrame | PingFrame;
+export type ClientFrame =
+  | SubscribeFrame
+  | UnsubscribeFrame
+  | PublishFrame
+  | SendFrame
+  | PingFrame
+  | SessionFrame
+  | RefreshFrame;
 
 /** The `type` of a {@link ClientFrame}. */
 export type ClientFrameType = ClientFrame['type'];
@@ -66,11 +108,43 @@ export interface WelcomeFrame {
   readonly maxMessageSize: number;
   /** The token's private `metadata` claim, if any. */
   readonly metadata?: JsonObject;
+  /** The protocol extensions this server supports (absent: none). */
+  readonly extensions?: WelcomeExtensions;
+}
+
+/**
+ * The extensions a server advertises in `welcome`; a key is present only when the extension is
+ * on. A client uses an extension only when its key is here. See `docs/protocol.md`, "Extensions".
+ */
+export interface WelcomeExtensions {
+  /** Channel history: `message` frames carry `offset`/`epoch`, `subscribe` takes `since`. */
+  readonly recovery?: JsonObject;
+  /**
+   * Session resume: a client that sent `session` and drops abnormally may reconnect within
+   * `windowMs` with `resume=<token>` in the URL and get its session back (`resumed: true`).
+   */
+  readonly resume?: { readonly windowMs: number; readonly resumed?: true };
+  /** In-band token refresh: the `refresh` frame. */
+  readonly refresh?: JsonObject;
+  /** `idempotencyKey` on `publish` and `send`, remembered for `windowMs`. */
+  readonly idempotency?: { readonly windowMs: number };
 }
 
 export interface AckFrame {
   readonly type: 'ack';
   readonly requestId: string;
+  /** Extension `recovery`, on a `subscribe`: the channel's position when subscribed. */
+  readonly position?: StreamPosition;
+  /** Extension `recovery`, on a `subscribe` with `since`: true when nothing can be missing. */
+  readonly recovered?: boolean;
+  /** Extension `resume`, on a `session`: the single-use credential for the next connect. */
+  readonly resumeToken?: string;
+  /** Extension `resume`, on a `session`: how long the session is held after a drop. */
+  readonly windowMs?: number;
+  /** Extension `refresh`, on a `refresh`: the new expiry, Unix seconds. */
+  readonly expiresAt?: number;
+  /** Extension `idempotency`: the key was seen before; nothing was applied again. */
+  readonly duplicate?: true;
 }
 
 export interface ErrorFrame {
@@ -86,6 +160,9 @@ export interface MessageFrame {
   readonly from: string;
   readonly data: unknown;
   readonly fromMetadata?: JsonObject;
+  /** Extension `recovery`: the message's place in the channel's stream. */
+  readonly offset?: number;
+  readonly epoch?: string;
 }
 
 export interface DirectFrame {
@@ -117,6 +194,16 @@ export interface PongFrame {
   readonly type: 'pong';
 }
 
+/**
+ * Extension `refresh`: the server ended a subscription that the connection's refreshed token no
+ * longer allows (`code` `channel_not_authorized`). Sent only to clients that sent `refresh`.
+ */
+export interface UnsubscribedFrame {
+  readonly type: 'unsubscribed';
+  readonly channel: string;
+  readonly code: ErrorCode;
+}
+
 /** Every frame a server sends. */
 export type ServerFrame =
   | WelcomeFrame
@@ -126,7 +213,8 @@ export type ServerFrame =
   | DirectFrame
   | PresenceFrame
   | GoingAwayFrame
-  | PongFrame;
+  | PongFrame
+  | UnsubscribedFrame;
 
 /** The `type` of a {@link ServerFrame}. */
 export type ServerFrameType = ServerFrame['type'];

@@ -6,6 +6,10 @@ export const MAX_REQUEST_ID_LENGTH = 128;
 /** Largest text frame a client accepts from a server, in UTF-16 code units. */
 export const MAX_SERVER_FRAME_LENGTH = 1_048_576;
 export const MAX_ICE_SERVERS = 16;
+/** Longest `epoch` of a stream position (extension `recovery`). */
+export const MAX_EPOCH_LENGTH = 64;
+/** Longest token a `refresh` frame may carry (extension `refresh`). */
+export const MAX_TOKEN_LENGTH = 16_384;
 export const MAX_ICE_SERVER_URL_LENGTH = 512;
 export const MAX_ICE_SERVER_CREDENTIAL_LENGTH = 1_024;
 /** From socket creation to `welcome`, in milliseconds. */

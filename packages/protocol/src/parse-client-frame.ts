@@ -1,5 +1,6 @@
 import type { ErrorCode } from '@metered/errors';
-import type { ClientFrame, ClientFrameType } from './frames.js';
+import type { ClientFrame, ClientFrameType, StreamPosition } from './frames.js';
+import { MAX_EPOCH_LENGTH, MAX_TOKEN_LENGTH } from './limits.js';
 import { isValidPeerId, isValidRequestId, validateChannelName } from './validation.js';
 
 /**
@@ -22,6 +23,20 @@ export type ParseClientFrameResult =
   | { readonly ok: false; readonly rejection: ClientFrameRejection };
 
 type Fields = Record<string, unknown>;
+
+/** A `since` position: `{offset, epoch}` with a safe integer offset ≥ 0 and a 1–64 char epoch. */
+function isStreamPosition(value: unknown): value is StreamPosition {
+  const { offset, epoch } = (value ?? {}) as Fields;
+  return (
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Number.isSafeInteger(offset) &&
+    (offset as number) >= 0 &&
+    typeof epoch === 'string' &&
+    epoch.length > 0 &&
+    epoch.length <= MAX_EPOCH_LENGTH
+  );
+}
 
 function reject(code: ErrorCode, message: string, requestId?: string): ParseClientFrameResult {
   return {
@@ -63,9 +78,30 @@ export function parseClientFrame(text: string): ParseClientFrameResult {
     return reject('malformed_message', 'type must be a string', requestId);
   }
   const type = fields.type as ClientFrameType;
+  const key = fields.idempotencyKey;
+  if (key !== undefined && (type === 'publish' || type === 'send') && !isValidRequestId(key)) {
+    return reject(
+      'malformed_message',
+      'idempotencyKey must be a string of 1-128 characters',
+      requestId,
+    );
+  }
+  const idempotency = key === undefined ? undefined : { idempotencyKey: key as string };
   switch (type) {
     case 'ping':
       return { ok: true, frame: { type: 'ping' } };
+    case 'session':
+      return { ok: true, frame: requestId === undefined ? { type } : { type, requestId } };
+    case 'refresh': {
+      const { token } = fields;
+      if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+        return reject('malformed_message', 'token must be a non-empty string', requestId);
+      }
+      return {
+        ok: true,
+        frame: requestId === undefined ? { type, token } : { type, token, requestId },
+      };
+    }
     case 'subscribe':
     case 'unsubscribe':
     case 'publish': {
@@ -78,17 +114,29 @@ export function parseClientFrame(text: string): ParseClientFrameResult {
       const base = requestId === undefined ? { channel } : { channel, requestId };
       if (type === 'publish') {
         if (!('data' in fields)) return reject('missing_data', 'data is required', requestId);
-        return { ok: true, frame: { type, ...base, data: fields.data } };
+        return { ok: true, frame: { type, ...base, data: fields.data, ...idempotency } };
       }
       if (type === 'unsubscribe') return { ok: true, frame: { type, ...base } };
       const include = fields.includeSenderMetadata;
       if (include !== undefined && typeof include !== 'boolean') {
         return reject('malformed_message', 'includeSenderMetadata must be a boolean', requestId);
       }
+      const { since } = fields;
+      if (since !== undefined && !isStreamPosition(since)) {
+        return reject(
+          'malformed_message',
+          'since must be {offset, epoch}: an integer offset >= 0 and an epoch of 1-64 characters',
+          requestId,
+        );
+      }
       return {
         ok: true,
-        frame:
-          include === true ? { type, ...base, includeSenderMetadata: true } : { type, ...base },
+        frame: {
+          type,
+          ...base,
+          ...(include === true && { includeSenderMetadata: true as const }),
+          ...(since !== undefined && { since: { offset: since.offset, epoch: since.epoch } }),
+        },
       };
     }
     case 'send': {
@@ -101,8 +149,8 @@ export function parseClientFrame(text: string): ParseClientFrameResult {
         ok: true,
         frame:
           requestId === undefined
-            ? { type, to, data: fields.data }
-            : { type, to, data: fields.data, requestId },
+            ? { type, to, data: fields.data, ...idempotency }
+            : { type, to, data: fields.data, requestId, ...idempotency },
       };
     }
     default:

@@ -25,17 +25,18 @@ function isObject(value: unknown): value is Fields {
  * The fields of each server frame, copied in this order. Required fields (checked by
  * `validateServerFrame`) are copied as they are, presence members (`:m`) as `{peerId, metadata?}`;
  * optional fields are dropped when of the wrong type: `:S` a string, `:o` an object, `:p` a
- * finite number ≥ 0.
+ * finite number ≥ 0, `:b` a boolean. The extensions' fields are optional fields.
  */
 const FIELDS: Record<ServerFrameType, string> = {
-  message: 'channel from data fromMetadata:o',
+  message: 'channel from data fromMetadata:o offset:p epoch:S',
   direct: 'from data fromMetadata:o',
-  ack: 'requestId',
+  ack: 'requestId position:o recovered:b resumeToken:S windowMs:p expiresAt:p duplicate:b',
   presence: 'channel joined:m left:m',
   error: 'code requestId:S message:S',
-  welcome: 'peerId expiresAt serverTime maxMessageSize metadata:o',
+  welcome: 'peerId expiresAt serverTime maxMessageSize metadata:o extensions:o',
   going_away: 'retryAfterMs:p',
   pong: '',
+  unsubscribed: 'channel code',
 };
 
 /** Presence members, normalised to `{peerId, metadata?}` (metadata only when an object). */
@@ -57,6 +58,8 @@ function field(value: unknown, kind: string | undefined): unknown {
       return typeof value === 'string' ? value : undefined;
     case 'p':
       return Number.isFinite(value) && (value as number) >= 0 ? value : undefined;
+    case 'b':
+      return typeof value === 'boolean' ? value : undefined;
     default:
       return isObject(value) ? value : undefined;
   }

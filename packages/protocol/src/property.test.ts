@@ -9,7 +9,16 @@ import { isValidPeerId, isValidRequestId, validateChannelName } from './validati
 
 const RUNS = 2_000;
 
-const clientTypes = ['subscribe', 'unsubscribe', 'publish', 'send', 'ping', 'auth'];
+const clientTypes = [
+  'subscribe',
+  'unsubscribe',
+  'publish',
+  'send',
+  'ping',
+  'session',
+  'refresh',
+  'auth',
+];
 const serverTypes = [
   'welcome',
   'ack',
@@ -19,6 +28,7 @@ const serverTypes = [
   'presence',
   'going_away',
   'pong',
+  'unsubscribed',
   'x',
 ];
 
@@ -40,16 +50,31 @@ function checkClient(text: string): void {
   if ('requestId' in frame) expect(isValidRequestId(frame.requestId)).toBe(true);
   switch (frame.type) {
     case 'ping':
+    case 'session':
+      break;
+    case 'refresh':
+      expect(typeof frame.token).toBe('string');
+      expect(frame.token.length).toBeGreaterThan(0);
       break;
     case 'send':
       expect(isValidPeerId(frame.to)).toBe(true);
       expect('data' in frame).toBe(true);
+      if (frame.idempotencyKey !== undefined)
+        expect(isValidRequestId(frame.idempotencyKey)).toBe(true);
       break;
     case 'publish':
       expect('data' in frame).toBe(true);
       expect(validateChannelName(frame.channel)).toBeNull();
+      if (frame.idempotencyKey !== undefined)
+        expect(isValidRequestId(frame.idempotencyKey)).toBe(true);
       break;
     case 'subscribe':
+      expect(validateChannelName(frame.channel)).toBeNull();
+      if (frame.since !== undefined) {
+        expect(Number.isSafeInteger(frame.since.offset) && frame.since.offset >= 0).toBe(true);
+        expect(typeof frame.since.epoch).toBe('string');
+      }
+      break;
     case 'unsubscribe':
       expect(validateChannelName(frame.channel)).toBeNull();
       break;
@@ -86,6 +111,10 @@ function checkServer(text: string): void {
     case 'going_away':
     case 'pong':
       break;
+    case 'unsubscribed':
+      expect(typeof frame.channel).toBe('string');
+      expect(ERROR_CODES).toContain(frame.code);
+      break;
   }
 }
 
@@ -109,7 +138,16 @@ describe('parseClientFrame under random input', () => {
   it('never accepts an invalid frame-shaped object', () => {
     fc.assert(
       fc.property(
-        frameLike(clientTypes, ['channel', 'requestId', 'data', 'to', 'includeSenderMetadata']),
+        frameLike(clientTypes, [
+          'channel',
+          'requestId',
+          'data',
+          'to',
+          'includeSenderMetadata',
+          'since',
+          'idempotencyKey',
+          'token',
+        ]),
         (value) => checkClient(JSON.stringify(value)),
       ),
       { numRuns: RUNS },
@@ -158,6 +196,9 @@ describe('parseServerFrame under random input', () => {
           'joined',
           'left',
           'retryAfterMs',
+          'offset',
+          'epoch',
+          'extensions',
         ]),
         (value) => checkServer(JSON.stringify(value)),
       ),

@@ -59,6 +59,8 @@ const REQUIRED: Record<ServerFrameType, (frame: Fields) => string> = {
             : 'maxMessageSize',
   going_away: () => '',
   pong: () => '',
+  unsubscribed: (frame) =>
+    !isString(frame.channel) ? 'channel' : isErrorCode(frame.code) ? '' : 'code',
 };
 
 /**

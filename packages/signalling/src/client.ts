@@ -463,6 +463,7 @@ export class SignallingClient {
         return;
       }
       case 'pong':
+      case 'unsubscribed':
     }
   }
 
