@@ -271,6 +271,7 @@ export class SignallingClient {
    * server has the `recovery` extension.
    */
   subscribe(channel: string, options: RecoveringSubscribeOptions): Promise<SubscribeResult>;
+  /** Subscribes to a channel without recovery; resolves on the server's ack. */
   subscribe(channel: string, options?: SubscribeOptions): Promise<void>;
   async subscribe(channel: string, options: RecoverOptions = {}): Promise<SubscribeResult | void> {
     checkChannel(channel);
@@ -318,6 +319,7 @@ export class SignallingClient {
    * {@link PublishOptions} it resolves to a {@link PublishResult}.
    */
   publish(channel: string, data: unknown): Promise<void>;
+  /** Publishes with an idempotency key: resolves to whether the server saw it before. */
   publish(channel: string, data: unknown, options: PublishOptions): Promise<PublishResult>;
   async publish(
     channel: string,
@@ -334,6 +336,7 @@ export class SignallingClient {
    * {@link PublishResult}.
    */
   send(peerId: string, data: unknown): Promise<void>;
+  /** Sends with an idempotency key: resolves to whether the server saw it before. */
   send(peerId: string, data: unknown, options: PublishOptions): Promise<PublishResult>;
   async send(
     peerId: string,
@@ -502,12 +505,13 @@ export class SignallingClient {
     if (this.#state !== 'connected') return this.#log('warn', `${frame.type} before welcome`);
     switch (frame.type) {
       case 'message': {
-        const position = toPosition(frame.offset, frame.epoch);
-        const subscription = this.#subscriptions.get(frame.channel);
-        if (position && subscription?.recover) {
+        const position = toPosition(frame);
+        const subscription = position && this.#subscriptions.get(frame.channel);
+        if (subscription?.recover) {
           const held = subscription.position;
+          const { offset, epoch } = position as StreamPosition;
           // Already delivered (a replay that overlaps): exactly once.
-          if (held?.epoch === position.epoch && position.offset <= held.offset) return;
+          if (held?.epoch === epoch && offset <= held.offset) return;
           subscription.position = position;
         }
         return this.#emitter.emit(messageEvent(frame, position));
@@ -556,9 +560,8 @@ export class SignallingClient {
     }
     this.#timers.clear(this.#welcomeTimer);
     const isReconnect = this.#welcomed;
-    const { extensions } = frame;
-    const { resume } = (this.#extensions =
-      typeof extensions === 'object' && extensions !== null ? extensions : {});
+    // `Object()`: an object as is, `{}` for none (the welcome's optional fields are unchecked).
+    const { resume } = (this.#extensions = Object(frame.extensions) as WelcomeExtensions);
     this.#clockOffset = frame.serverTime - Date.now();
     this.#welcomed = true;
     this.#attempts = 0;
@@ -673,8 +676,7 @@ export class SignallingClient {
       encodeSubscribe(channel, requestId, includeSenderMetadata, since),
     );
     const recovered = since !== undefined && ack.recovered === true;
-    if (recover && !recovered)
-      subscription.position = toPosition(ack.position?.offset, ack.position?.epoch);
+    if (recover && !recovered) subscription.position = toPosition(ack.position);
     return recovered;
   }
 

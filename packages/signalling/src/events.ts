@@ -80,6 +80,7 @@ export class Message extends SignallingEvent {
    * channel's stream (strictly increasing) and the stream's epoch.
    */
   declare readonly offset?: number;
+  /** Extension `recovery`: the incarnation of the channel's stream `offset` belongs to. */
   declare readonly epoch?: string;
   constructor(fields: EventFields<Message>) {
     super(fields);
