@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { flush, reconnect, setup } from '../test/harness.js';
 import { Message, Resubscribed, SubscriptionEnded } from './index.js';
+import type { FakeWebSocket } from './testing/index.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -10,6 +11,18 @@ afterEach(() => {
 });
 
 const RECOVERY = { extensions: { recovery: {} } };
+/** Acks the last subscribe with `extras`, followed by `frames` in the same burst. */
+const ackSubscribe = (
+  socket: FakeWebSocket,
+  extras: Record<string, unknown>,
+  ...frames: Record<string, unknown>[]
+): void => {
+  socket.deliver(
+    { type: 'ack', requestId: socket.lastSent('subscribe')!.requestId, ...extras },
+    ...frames,
+  );
+};
+
 const message = (offset?: number, epoch = 'e1', channel = 'room') => ({
   type: 'message',
   channel,
@@ -89,13 +102,9 @@ describe('recovery advertised', () => {
       },
     ]);
     // The server replays 8 and 9 twice, then goes live: each reaches the app once.
-    next.deliver(
-      {
-        type: 'ack',
-        requestId: next.lastSent()!.requestId,
-        position: { offset: 9, epoch: 'e1' },
-        recovered: true,
-      },
+    ackSubscribe(
+      next,
+      { position: { offset: 9, epoch: 'e1' }, recovered: true },
       message(8),
       message(9),
       message(8),
@@ -117,13 +126,9 @@ describe('recovery advertised', () => {
     socket.ackLast('subscribe', { position: { offset: 5, epoch: 'e1' } });
     await subscribing;
     const next = await reconnect(socket, factory, RECOVERY);
-    next.deliver(
-      {
-        type: 'ack',
-        requestId: next.lastSent()!.requestId,
-        position: { offset: 0, epoch: 'e2' },
-        recovered: false,
-      },
+    ackSubscribe(
+      next,
+      { position: { offset: 0, epoch: 'e2' }, recovered: false },
       message(1, 'e2'),
     );
     await flush();
@@ -143,13 +148,10 @@ describe('recovery advertised', () => {
       requestId: expect.any(String),
       since,
     });
-    socket.deliver(
-      {
-        type: 'ack',
-        requestId: socket.lastSent()!.requestId,
-        position: { offset: 42, epoch: 'k3x9' },
-        recovered: true,
-      },
+    ackSubscribe(
+      socket,
+      { position: { offset: 42, epoch: 'k3x9' }, recovered: true },
+      message(41, 'k3x9'),
       message(42, 'k3x9'),
     );
     expect(await recovering).toEqual({ recovered: true, position: since });

@@ -29,6 +29,19 @@ function scriptedProvider() {
   return { provider, calls };
 }
 
+/** A client whose token provider the test answers, connected with a token that expires in `seconds`. */
+async function connectScripted(seconds: number) {
+  const { provider, calls } = scriptedProvider();
+  const harness = setup({ tokenProvider: provider, inactivityTimeoutMs: 0 });
+  const connecting = harness.client.connect();
+  await flush();
+  calls[0]!.resolve('jwt-1');
+  await flush();
+  harness.factory.last.welcome({ expiresAt: NOW_S + seconds, extensions: REFRESH });
+  await connecting;
+  return { ...harness, calls, socket: harness.factory.last };
+}
+
 const refreshes = (socket: { sentFrames: Record<string, unknown>[] }) =>
   socket.sentFrames.filter((frame) => frame.type === 'refresh');
 
@@ -115,15 +128,7 @@ describe('token refresh advertised', () => {
   });
 
   it('drops a refresh whose token arrives after a reconnect: one chain, on the new connection', async () => {
-    const { provider, calls } = scriptedProvider();
-    const { factory, client } = setup({ tokenProvider: provider });
-    const connecting = client.connect();
-    await flush();
-    calls[0]!.resolve('jwt-1');
-    await flush();
-    factory.last.welcome({ expiresAt: NOW_S + 3, extensions: REFRESH });
-    await connecting;
-    const first = factory.last;
+    const { factory, calls, socket: first } = await connectScripted(3);
     await vi.advanceTimersByTimeAsync(2_000);
     expect(calls).toHaveLength(2);
     // The refresh's token is still being fetched when the connection drops.
@@ -143,15 +148,30 @@ describe('token refresh advertised', () => {
     expect(calls).toHaveLength(4);
   });
 
+  it('drops a refresh whose ack never came before a reconnect: one chain, on the new connection', async () => {
+    const { factory, calls, socket: first } = await connectScripted(3);
+    await vi.advanceTimersByTimeAsync(2_000);
+    calls[1]!.resolve('jwt-2');
+    await flush();
+    expect(refreshes(first)).toHaveLength(1);
+    first.serverClose(1006);
+    await vi.advanceTimersByTimeAsync(500);
+    calls[2]!.resolve('jwt-3');
+    await flush();
+    // 9 s left by the server's clock: refreshed after 6 s, once.
+    const second = factory.last.welcome({ expiresAt: NOW_S + 9, extensions: REFRESH });
+    await vi.advanceTimersByTimeAsync(5_999);
+    expect(calls).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toHaveLength(4);
+    calls[3]!.resolve('jwt-4');
+    await flush();
+    expect(refreshes(second).map((frame) => frame.token)).toEqual(['jwt-4']);
+    expect(refreshes(first)).toHaveLength(1);
+  });
+
   it('clears every timer and aborts a fetch in progress on close()', async () => {
-    const { provider, calls } = scriptedProvider();
-    const { client, factory } = setup({ tokenProvider: provider });
-    const connecting = client.connect();
-    await flush();
-    calls[0]!.resolve('jwt-1');
-    await flush();
-    factory.last.welcome({ expiresAt: NOW_S + 3, extensions: REFRESH });
-    await connecting;
+    const { client, calls } = await connectScripted(3);
     await vi.advanceTimersByTimeAsync(2_000);
     expect(calls).toHaveLength(2);
     await client.close();
