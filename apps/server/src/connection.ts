@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { WsCloseCode } from '@metered/errors';
 import { encodeGoingAway, encodeWelcome, type JsonObject } from '@metered/protocol';
 import type { Logger } from 'pino';
-import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { TOKEN_EXPIRY_MARGIN_MS, type ConnectionIdentity } from './auth.js';
 import {
@@ -24,6 +23,7 @@ import { MessageRateLimiter } from './message-rate-limiter.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
 import {
+  afterDrain,
   coalesceWrites,
   flushNow,
   type CorkableTransport,
@@ -300,24 +300,12 @@ export class Connection implements BrokerConnection {
       {
         write: (frame) => this.write(frame),
         buffered: () => this.socket.bufferedAmount,
-        waitForDrain: (resume) => this.waitForDrain(resume),
+        waitForDrain: (resume) => afterDrain(this.transport, resume),
         fail: (error) => this.fail(error),
       },
       this.context.maxOutboundBufferBytes,
     );
     this.replay.start(source);
-  }
-
-  /** Calls `resume` once the transport took what was written; returns the cancel. */
-  private waitForDrain(resume: () => void): () => void {
-    const transport = this.transport as (CorkableTransport & Partial<Duplex>) | undefined;
-    if (transport !== undefined) flushNow(transport);
-    if (transport?.once !== undefined && (transport.writableLength ?? 0) > 0) {
-      transport.once('drain', resume);
-      return () => transport.removeListener?.('drain', resume);
-    }
-    const immediate = setImmediate(resume);
-    return () => clearImmediate(immediate);
   }
 
   /**

@@ -1,3 +1,6 @@
+// The REST API: the route table and every handler next to each other, so a route is read beside
+// the others (hence its length); the history route's query and body live in history/rest-history.ts.
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WsCloseCode } from '@metered/errors';
 import {
