@@ -235,7 +235,7 @@ describe('a publishable-key client that blips', () => {
     const resumed: boolean[] = [];
     client.on(Connected, (event) => {
       peerIds.push(event.peerId);
-      if (event.isReconnect) resumed.push(event.resumed);
+      if (event.isReconnect) resumed.push(event.resumed === true);
     });
     await Promise.all([client.connect(), observer.connect()]);
     await client.subscribe(channel, { recover: true });
