@@ -6,6 +6,7 @@ import {
   parseIceServers,
 } from '@metered/protocol';
 import { z } from 'zod';
+import { extensionsSchema, historySchema, idempotencySchema } from './history/history-config.js';
 
 // The configuration file's shape, validated with zod. Every field but `apps` has a default, so a
 // minimal file names only its apps; with no file at all the server runs on DEFAULT_CONFIG.
@@ -226,6 +227,8 @@ const appSchema = z
     plan: planSchema.default({}),
     limits: limitsSchema.default({}),
     tokens: tokensSchema.default({}),
+    history: historySchema.default({}),
+    idempotency: idempotencySchema.default({}),
     iceServers: z
       .array(iceServerSchema)
       .max(PROTOCOL_LIMITS.maxIceServers)
@@ -325,6 +328,7 @@ export const serverConfigSchema = z
     broker: brokerSchema
       .default({ kind: 'memory' })
       .describe('Where channels, presence and counters live: this process, or Redis.'),
+    extensions: extensionsSchema.default({}),
     apps: z
       .array(appSchema)
       .min(1, 'at least one app is required')

@@ -16,15 +16,20 @@ import {
 } from './broker/broker-unavailable.js';
 import { ClientFrameHandler } from './client-frame-handler.js';
 import type { AppConfig } from './config.js';
+import type { ExtensionsConfig } from './history/history-config.js';
+import type { ReplaySource } from './history/history-types.js';
+import { OutboundReplay } from './outbound-replay.js';
 import { MessageRateLimiter } from './message-rate-limiter.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
 import {
+  afterDrain,
   coalesceWrites,
   flushNow,
   type CorkableTransport,
   type OutboundFrame,
 } from './outbound.js';
+import { welcomeExtensions } from './welcome-extensions.js';
 
 /** Close code for a socket whose outbound buffer stays over the bound (a slow consumer). */
 export const SLOW_CONSUMER_CLOSE_CODE = WsCloseCode.POLICY_VIOLATION;
@@ -50,6 +55,8 @@ export interface ConnectionContext {
   readonly maxOutboundBufferBytes: number;
   /** Each app's publish bandwidth on this node. */
   readonly publishBandwidth: PublishBandwidthLimiter;
+  /** The protocol extensions the server offers. */
+  readonly extensions: ExtensionsConfig;
   readonly onClosed: (connection: Connection) => void;
 }
 
@@ -72,6 +79,8 @@ export class Connection implements BrokerConnection {
   private alive = true;
   /** Set by {@link finishAndClose}: called once every received frame has been answered. */
   private onIdle: (() => void) | undefined;
+  /** A recovery replay being written, and the frames waiting behind it. */
+  private replay: OutboundReplay | undefined;
 
   /**
    * @param transport the socket's TCP stream (the upgrade's), corked while a turn of the event
@@ -169,6 +178,8 @@ export class Connection implements BrokerConnection {
       metrics: this.context.metrics,
       now: () => this.context.now(),
       publishBandwidth: this.context.publishBandwidth,
+      extensions: this.context.extensions,
+      replay: (source) => this.startReplay(source),
     });
     let metadata = identity.metadata;
     if (app.iceServers.length > 0 && (metadata === undefined || !('iceServers' in metadata))) {
@@ -181,6 +192,7 @@ export class Connection implements BrokerConnection {
         serverTime: now,
         maxMessageSize: app.limits.maxMessageSize,
         metadata,
+        extensions: welcomeExtensions(this.context.extensions, app),
       }),
     );
     this.state = 'open';
@@ -271,11 +283,29 @@ export class Connection implements BrokerConnection {
       if (this.state === 'establishing') this.outboundBeforeWelcome.push(frame);
       return;
     }
-    if (this.overOutboundBound()) {
+    if (this.replay?.active === true ? !this.replay.hold(frame) : this.overOutboundBound()) {
       this.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: outbound buffer full');
       return;
     }
-    this.write(frame);
+    if (this.replay?.active !== true) this.write(frame);
+  }
+
+  /**
+   * Writes a recovery replay after every frame written so far, in pages within the outbound
+   * bound; frames delivered meanwhile follow it.
+   */
+  private startReplay(source: ReplaySource): void {
+    if (this.state !== 'open') return;
+    this.replay ??= new OutboundReplay(
+      {
+        write: (frame) => this.write(frame),
+        buffered: () => this.socket.bufferedAmount,
+        waitForDrain: (resume) => afterDrain(this.transport, resume),
+        fail: (error) => this.fail(error),
+      },
+      this.context.maxOutboundBufferBytes,
+    );
+    this.replay.start(source);
   }
 
   /**
@@ -384,6 +414,7 @@ export class Connection implements BrokerConnection {
 
   private leaveBroker(wasOpen: boolean): void {
     this.inbound.length = 0;
+    this.replay?.close();
     const idle = this.onIdle;
     this.onIdle = undefined;
     idle?.();

@@ -155,7 +155,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           ...(brokerConfig.busShards !== undefined && { busShards: brokerConfig.busShards }),
           logger,
         })
-      : new MemoryBroker());
+      : new MemoryBroker({ now }));
   const ownsBroker = hooks.brokerImplementation === undefined;
   let registry = new AppRegistry(config);
   const limiter = new ConnectAttemptLimiter(now);
@@ -177,6 +177,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     now,
     app: (appId) => registry.app(appId),
     maxOutboundBufferBytes: hooks.maxOutboundBufferBytes ?? SERVER_DEFAULTS.maxOutboundBufferBytes,
+    extensions: config.extensions,
     onClosed: (connection) => {
       connections.delete(connection);
       if (connections.size === 0) drained?.();
@@ -189,6 +190,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     metrics,
     logger,
     publishBandwidth,
+    extensions: config.extensions,
   };
 
   const wss = new WebSocketServer({
