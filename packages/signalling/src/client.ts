@@ -284,7 +284,7 @@ export class SignallingClient {
     const subscription: Subscription = {
       includeSenderMetadata: options.includeSenderMetadata === true,
       recover,
-      position: since ?? (recover ? known?.position : undefined),
+      position: toPosition(since) ?? (recover ? known?.position : undefined),
     };
     if (this.#state === 'connected') subscriptions.set(channel, subscription);
     let request = this.#subscribe(channel, subscription);
