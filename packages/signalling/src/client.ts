@@ -1,9 +1,10 @@
 // The client's state machine: the public API, connection attempts, reconnects, the welcome and
-// the dispatch of inbound frames. It runs past 450 lines because these share the connection's
-// state; each concept they lean on has its own file: `pending-requests.ts`, `keepalive.ts`,
-// `inbound-queue.ts`, `inbound-events.ts`, `token-provider.ts`, `token-refresh.ts`,
-// `stream-position.ts`, `request-arguments.ts`, and the frame check and encoders of
-// `@metered/protocol`. The protocol extensions (`docs/protocol.md`, "Extensions") are used only
+// the dispatch of inbound frames. It runs past 450 lines (about half of them comments) because
+// these share the connection's state (its socket, timers, pending requests, subscriptions and
+// the welcome's extensions), and the bundle budget favours one class; each concept they lean
+// on has its own file: `pending-requests.ts`, `keepalive.ts`, `inbound-queue.ts`,
+// `inbound-events.ts`, `token-provider.ts`, `token-refresh.ts`, `stream-position.ts`,
+// `request-arguments.ts`, and the frame check and encoders of `@metered/protocol`. The protocol extensions (`docs/protocol.md`, "Extensions") are used only
 // when the welcome advertises them: `recovery` (positions, `since`), `resume` (`session`, the
 // `resume` URL parameter), `refresh` (`refresh` before expiry), `idempotency` (`idempotencyKey`).
 import {
@@ -283,7 +284,7 @@ export class SignallingClient {
     const subscription: Subscription = {
       includeSenderMetadata: options.includeSenderMetadata === true,
       recover,
-      position: since ?? (recover ? known?.position : undefined),
+      position: toPosition(since) ?? (recover ? known?.position : undefined),
     };
     if (this.#state === 'connected') subscriptions.set(channel, subscription);
     let request = this.#subscribe(channel, subscription);

@@ -164,6 +164,17 @@ describe('recovery advertised', () => {
     expect(client.position('other')).toEqual({ offset: 8, epoch: 'new' });
   });
 
+  it('holds a copy of the given position: changing the caller object changes nothing', async () => {
+    const { client, connect } = setup();
+    const socket = await connect(RECOVERY);
+    const since = { offset: 7, epoch: 'e1' };
+    const subscribing = client.subscribe('room', { since });
+    socket.ackLast('subscribe', { position: { offset: 7, epoch: 'e1' }, recovered: true });
+    await subscribing;
+    since.offset = 0;
+    expect(client.position('room')).toEqual({ offset: 7, epoch: 'e1' });
+  });
+
   it('keeps no position for a channel without recovery and reports its resubscribe as not recovered', async () => {
     const { client, factory, connect, of } = setup();
     const socket = await connect(RECOVERY);

@@ -111,6 +111,16 @@ describe('token refresh advertised', () => {
     expect(factory.sockets).toHaveLength(2);
   });
 
+  it('never sends an empty token: a provider that returns none counts as a failed fetch', async () => {
+    let count = 0;
+    const tokenProvider = vi.fn(() => (count++ === 0 ? 'jwt' : ''));
+    const { connect } = setup({ tokenProvider, inactivityTimeoutMs: 0 });
+    const socket = await connect({ expiresAt: NOW_S + 3, extensions: REFRESH });
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(tokenProvider).toHaveBeenCalledTimes(1 + 4);
+    expect(socket.sent).toEqual([]);
+  });
+
   it('retries a refused refresh, bounded', async () => {
     const tokenProvider = vi.fn(() => 'jwt');
     const { connect } = setup({ tokenProvider });
