@@ -304,6 +304,47 @@ describe('recovery while messages keep coming (Redis, two nodes)', () => {
   });
 });
 
+describe('history across the loss of a node', () => {
+  it('memory broker: a restarted server starts a new epoch, so recovery answers recovered:false', async () => {
+    const first = await startTestServer();
+    const publisher = await connectWithKey(first);
+    await publishAll(publisher, 'r', [1, 2]);
+    const probe = await connectWithKey(first);
+    const before = await probe.request({ type: 'subscribe', channel: 'r' });
+    await first.close();
+    const second = await startTestServer();
+    const client = await connectWithKey(second);
+    const ack = await client.request({ type: 'subscribe', channel: 'r', since: before.position });
+    expect(ack.recovered).toBe(false);
+    expect(ack.position.epoch).not.toBe(before.position.epoch);
+  });
+
+  it('Redis: a subscriber whose node went away recovers on the other node with nothing lost', async () => {
+    const [a, b] = await startNodes('redis');
+    const publisher = await connectWithKey(b);
+    const client = await connectWithKey(a);
+    await client.request({ type: 'subscribe', channel: 'ha' });
+    await publishAll(publisher, 'ha', [1, 2]);
+    await client.waitFor(() => messagesOf(client, 'ha').length === 2);
+    const last = messagesOf(client, 'ha')[1] as Frame;
+    await a.close();
+    await publishAll(publisher, 'ha', [3, 4, 5]);
+    const moved = await connectWithKey(b);
+    const ack = await moved.request({
+      type: 'subscribe',
+      channel: 'ha',
+      since: { offset: last.offset, epoch: last.epoch },
+    });
+    expect(ack.recovered).toBe(true);
+    await moved.waitFor(() => messagesOf(moved, 'ha').length === 3);
+    expect(messagesOf(moved, 'ha').map((frame) => [frame.offset, frame.data])).toEqual([
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
+  });
+});
+
 describe('replay paging', () => {
   it('writes a replay larger than the outbound bound in pages to a client that reads slowly', async () => {
     const server = await startTestServer({ maxOutboundBufferBytes: 256 * 1024 });
