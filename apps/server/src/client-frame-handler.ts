@@ -24,7 +24,8 @@ import {
 } from './broker/broker.js';
 import { hasLoneSurrogate } from './channel-name.js';
 import type { AppConfig } from './config.js';
-import { historyPolicy, type ExtensionsConfig } from './history/history-config.js';
+import type { ExtensionsConfig } from './extensions-config.js';
+import { historyPolicy } from './history/history-config.js';
 import {
   DUPLICATE,
   type HistoryEntry,
