@@ -374,6 +374,34 @@ describe('replay paging', () => {
   });
 });
 
+describe('the client frame cap with offsets', () => {
+  it('refuses a publish whose message frame would pass 1 MiB only once it carries offset and epoch', async () => {
+    const server = await startTestServer({
+      apps: [testApp({ limits: { maxMessageSize: 1_040_384 } })],
+    });
+    const reader = await connectWithKey(server);
+    await reader.request({ type: 'subscribe', channel: 'c' });
+    const alice = await connectWithToken(server, 'alice');
+    const numbers = Array.from({ length: 40_000 }, () => 1e20);
+    const frameOf = (pad: number) =>
+      JSON.stringify({
+        type: 'message',
+        channel: 'c',
+        from: 'alice',
+        data: [...numbers, 'x'.repeat(pad)],
+      });
+    const pad = 1_048_576 - 10 - frameOf(0).length;
+    expect(frameOf(pad).length).toBe(1_048_566);
+    // Written with `1e20`: the relayed frame spells each out in 21 digits.
+    const text = `{"type":"publish","channel":"c","requestId":"big","data":[${numbers.map(() => '1e20').join(',')},"${'x'.repeat(pad)}"]}`;
+    alice.socket.send(text);
+    const reply = await alice.waitFor((frame) => frame.requestId === 'big');
+    expect(reply).toMatchObject({ type: 'error', code: 'malformed_message' });
+    await reader.sync();
+    expect(messagesOf(reader, 'c')).toEqual([]);
+  });
+});
+
 describe('extensions off', () => {
   it('is plain protocol v1: no extensions in welcome, no offsets, since and idempotencyKey ignored', async () => {
     const server = await startTestServer({ extensions: PLAIN_V1 });
