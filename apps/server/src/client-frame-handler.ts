@@ -10,6 +10,7 @@ import {
   utf8ByteLength,
   type PresenceMember,
   type PublishFrame,
+  type StreamPosition,
   type SendFrame,
   type SubscribeFrame,
   type UnsubscribeFrame,
@@ -24,7 +25,8 @@ import {
 } from './broker/broker.js';
 import { hasLoneSurrogate } from './channel-name.js';
 import type { AppConfig } from './config.js';
-import { historyPolicy, type ExtensionsConfig } from './history/history-config.js';
+import type { ExtensionsConfig } from './extensions-config.js';
+import { historyPolicy } from './history/history-config.js';
 import {
   DUPLICATE,
   type HistoryEntry,
@@ -243,9 +245,18 @@ export class ClientFrameHandler {
     if (!identity.scope.allows(channel)) {
       return this.sendError('channel_not_authorized', 'channel not authorized', requestId);
     }
+    const history = this.context.extensions.recovery
+      ? historyPolicy(this.context.app().history, channel)
+      : undefined;
     if (
       !this.fitsClientCap(text, () =>
-        encodeMessage(channel, identity.peerId, frame.data, identity.peerMetadata),
+        encodeMessage(
+          channel,
+          identity.peerId,
+          frame.data,
+          identity.peerMetadata,
+          history && LONGEST_POSITION,
+        ),
       )
     ) {
       return this.refuseOverCap(requestId);
@@ -274,9 +285,7 @@ export class ClientFrameHandler {
             data: frame.data,
             fromMetadata: identity.peerMetadata,
             excludeConnectionId: connection.id,
-            history: this.context.extensions.recovery
-              ? historyPolicy(this.context.app().history, channel)
-              : undefined,
+            history,
             idempotency,
           }),
           (receivers) => {
@@ -357,6 +366,12 @@ export class ClientFrameHandler {
     this.context.connection.deliver(encodeError(code, message, requestId));
   }
 }
+
+/** The longest `offset` and `epoch` a message frame may carry, for the frame cap. */
+const LONGEST_POSITION: StreamPosition = Object.freeze({
+  offset: Number.MAX_SAFE_INTEGER,
+  epoch: 'x'.repeat(64),
+});
 
 /** The `message` frames of a replay, encoded one by one as the connection writes them. */
 function* replayFrames(

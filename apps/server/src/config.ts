@@ -6,7 +6,8 @@ import {
   parseIceServers,
 } from '@metered/protocol';
 import { z } from 'zod';
-import { extensionsSchema, historySchema, idempotencySchema } from './history/history-config.js';
+import { extensionsSchema } from './extensions-config.js';
+import { historySchema, idempotencySchema } from './history/history-config.js';
 
 // The configuration file's shape, validated with zod. Every field but `apps` has a default, so a
 // minimal file names only its apps; with no file at all the server runs on DEFAULT_CONFIG.

@@ -16,7 +16,7 @@ import {
 } from './broker/broker-unavailable.js';
 import { ClientFrameHandler } from './client-frame-handler.js';
 import type { AppConfig } from './config.js';
-import type { ExtensionsConfig } from './history/history-config.js';
+import type { ExtensionsConfig } from './extensions-config.js';
 import type { ReplaySource } from './history/history-types.js';
 import { OutboundReplay } from './outbound-replay.js';
 import { MessageRateLimiter } from './message-rate-limiter.js';

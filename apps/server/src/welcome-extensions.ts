@@ -1,6 +1,6 @@
 import type { WelcomeExtensions } from '@metered/protocol';
 import type { AppConfig } from './config.js';
-import type { ExtensionsConfig } from './history/history-config.js';
+import type { ExtensionsConfig } from './extensions-config.js';
 
 /**
  * The extensions a `welcome` advertises, for an app on a server with these switches; undefined

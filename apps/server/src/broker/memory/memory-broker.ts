@@ -238,8 +238,13 @@ export class MemoryBroker implements Broker {
     let position: StreamPosition | undefined;
     let plain: Buffer | undefined;
     if (message.history && state) {
-      const entry = state.history.append(message.channel, message.history, message, this.now());
-      position = { offset: entry.offset, epoch: entry.epoch };
+      const { entry, epoch } = state.history.append(
+        message.channel,
+        message.history,
+        message,
+        this.now(),
+      );
+      position = { offset: entry.offset, epoch };
       plain = fanOutFrame(
         encodeMessage(message.channel, message.from, message.data, undefined, position),
       );
