@@ -1,9 +1,11 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer, StartServerOptions } from '../src/index.js';
 import { startTwoNodes, type BrokerKind } from './extension-nodes.js';
 import {
   PUBLISHABLE_KEY,
   connect,
+  rest,
   signTestToken,
   testApp,
   type Frame,
@@ -73,7 +75,7 @@ async function negotiate(client: TestClient): Promise<string> {
   return ack.resumeToken as string;
 }
 
-describe.each<BrokerKind>(['memory'])('session resume on the %s broker', (kind) => {
+describe.each<BrokerKind>(['memory', 'redis'])('session resume on the %s broker', (kind) => {
   const nodes = (options: StartServerOptions = {}) =>
     startTwoNodes(kind, () => redis, { apps: [testApp(), OTHER_APP], ...options });
 
@@ -120,6 +122,9 @@ describe.each<BrokerKind>(['memory'])('session resume on the %s broker', (kind) 
         presenceChanges(observer, 'room').filter((change) => change.endsWith(welcome.peerId)),
       ).toEqual([`+${welcome.peerId}`]);
     }
+    // The held session's connection slot was given back: three sockets, three slots.
+    const usage = await rest(a, 'GET', '/v1/usage');
+    expect(usage.body.concurrentNow).toBe(3);
     // The credential worked once; a new one is asked for with `session` again.
     const replay = (await keyClient(a, { resume: resumeToken })).welcome;
     expect(replay.peerId).not.toBe(welcome.peerId);
@@ -176,6 +181,27 @@ describe.each<BrokerKind>(['memory'])('session resume on the %s broker', (kind) 
       `-${secondWelcome.peerId}`,
     ]);
   }, 30_000);
+
+  it('sends no left from the holding node once the session was resumed elsewhere', async () => {
+    const windowMs = 1_000;
+    const [a, b] = await nodes({ resume: { windowMs } });
+    const observer = (await keyClient(a)).client;
+    await observer.request({ type: 'subscribe', channel: 'room' });
+    const { client, welcome } = await keyClient(a);
+    await client.request({ type: 'subscribe', channel: 'room' });
+    const token = await negotiate(client);
+    await drop(a, client);
+    const { client: back } = await keyClient(b, { resume: token });
+    await back.request({ type: 'subscribe', channel: 'room' });
+    // The absence of a frame cannot be awaited: wait past the window the old node held it for.
+    await delay(windowMs + 500);
+    await observer.sync();
+    expect(presenceChanges(observer, 'room')).toEqual([`+${welcome.peerId}`]);
+    back.socket.close(1000);
+    await observer.waitFor(
+      (frame) => frame.type === 'presence' && frame.left[0]?.peerId === welcome.peerId,
+    );
+  });
 
   it("starts fresh with a forged, replayed, another app's or another peer's credential", async () => {
     const [a, b] = await nodes();
@@ -247,6 +273,47 @@ describe.each<BrokerKind>(['memory'])('session resume on the %s broker', (kind) 
     await back.sync();
     expect(back.ofType('direct').map((frame) => frame.data)).toEqual([0, 1]);
   });
+});
+
+describe('session resume through a graceful shutdown on Redis', () => {
+  it('holds the sessions a draining node closes with 1001; another node resumes them without left or joined', async () => {
+    const [a, b] = await startTwoNodes('redis', () => redis, {
+      shutdownRetryAfterMs: 0,
+      resume: { windowMs: 5_000 },
+    });
+    const observer = (await keyClient(b)).client;
+    await observer.request({ type: 'subscribe', channel: 'room' });
+    const { client, welcome } = await keyClient(a);
+    await client.request({ type: 'subscribe', channel: 'room' });
+    const token = await negotiate(client);
+    await a.close();
+    expect((await client.closed).code).toBe(1001);
+    const { client: back, welcome: again } = await keyClient(b, { resume: token });
+    expect(again.peerId).toBe(welcome.peerId);
+    expect(again.extensions.resume).toEqual({ windowMs: 5_000, resumed: true });
+    await back.request({ type: 'subscribe', channel: 'room' });
+    await observer.sync();
+    expect(presenceChanges(observer, 'room')).toEqual([`+${welcome.peerId}`]);
+  });
+
+  it("lets the other nodes remove a drained node's sessions nobody resumed once their window ends", async () => {
+    const [a, b] = await startTwoNodes('redis', () => redis, {
+      shutdownRetryAfterMs: 0,
+      resume: { windowMs: 1_000 },
+    });
+    const observer = (await keyClient(b)).client;
+    await observer.request({ type: 'subscribe', channel: 'room' });
+    const { client, welcome } = await keyClient(a);
+    await client.request({ type: 'subscribe', channel: 'room' });
+    await negotiate(client);
+    await a.close();
+    // Removed by the sweep of node b, every half lease (5 s here) after the window.
+    await observer.waitFor(
+      (frame) => frame.type === 'presence' && frame.left[0]?.peerId === welcome.peerId,
+    );
+    await observer.sync();
+    expect(presenceChanges(observer, 'room')).toEqual([`+${welcome.peerId}`, `-${welcome.peerId}`]);
+  }, 30_000);
 });
 
 describe('session resume switched off', () => {

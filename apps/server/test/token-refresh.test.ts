@@ -45,7 +45,7 @@ describe.each<BrokerKind>(['memory', 'redis'])('token refresh on the %s broker',
     const token = await mint(server, { peerId: 'alice', expiresInSec: 3 });
     const client = connect(server, { token });
     const welcome = await client.welcome();
-    expect(welcome.extensions).toMatchObject({ refresh: {} });
+    expect(welcome.extensions).toMatchObject({ refresh: {}, resume: { windowMs: 15_000 } });
     await client.request({ type: 'subscribe', channel: 'room' });
     const started = Date.now();
     let expiresAt = welcome.expiresAt as number;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PresenceMember } from '@metered/protocol';
+import { encodeDirect, type PresenceMember } from '@metered/protocol';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../logger.js';
 import type {
@@ -7,12 +7,17 @@ import type {
   Broker,
   BrokerConnection,
   ChannelMessage,
+  ClaimedSession,
   DirectMessage,
+  HeldIdentity,
+  HoldOptions,
   PeerRevocation,
   QuotaResult,
   SubscribeOptions,
 } from '../broker.js';
 import { BROKER_UNAVAILABLE_CLOSE_CODE, BrokerUnavailableError } from '../broker-unavailable.js';
+import { HeldSession } from '../held-session.js';
+import type { OutboundFrame } from '../../outbound.js';
 import {
   encodeCloseAppEvent,
   encodeClosePeerEvent,
@@ -20,6 +25,7 @@ import {
   encodeMessageEvent,
   parseBusEvent,
   type BusEvent,
+  type DirectEvent,
 } from './bus-events.js';
 import { shardOf } from './bus-shards.js';
 import { CleanupRetries } from './cleanup-retries.js';
@@ -66,6 +72,17 @@ interface PendingSnapshot {
   readonly timer: NodeJS.Timeout;
 }
 
+/** A session this node holds (extension `resume`) until it is claimed or its window passes. */
+interface LocalHold {
+  readonly held: HeldSession;
+  readonly credential: string;
+  /** When its window ends (epoch ms). */
+  readonly until: number;
+  /** The node session it was held under. */
+  readonly session: string;
+  readonly timer: NodeJS.Timeout;
+}
+
 function memberJson(connection: BrokerConnection): string {
   return JSON.stringify(
     connection.peerMetadata === undefined
@@ -93,6 +110,10 @@ export class RedisBroker implements Broker {
   private readonly session: NodeSession;
   private readonly local = new LocalIndex();
   private readonly pending = new Map<string, PendingSnapshot>();
+  /** Sessions held on this node, by connection id. */
+  private readonly holds = new Map<string, LocalHold>();
+  /** Holds being recorded in Redis, awaited before the node leaves. */
+  private readonly recordingHolds = new Set<Promise<unknown>>();
   private readonly cleanups: CleanupRetries;
   /** How long Redis keeps the records that make the compensating scripts exact. */
   private readonly recordMs: number;
@@ -192,6 +213,10 @@ export class RedisBroker implements Broker {
   }
 
   private handleEvent(event: BusEvent): void {
+    if (event.t === 'rc') {
+      this.forgetHold(event.c);
+      return;
+    }
     if (event.t !== 's') {
       deliverBusEvent(event, this.local);
       return;
@@ -277,6 +302,102 @@ export class RedisBroker implements Broker {
     }
   }
 
+  // ---- extension resume ----
+
+  async hold(connection: BrokerConnection, options: HoldOptions): Promise<void> {
+    if (!this.local.has(connection)) return;
+    const session = this.session.id;
+    if (session === undefined) {
+      // Without a session the sweeper (or the next session's start) removes it from Redis.
+      this.local.remove(connection);
+      return;
+    }
+    const { id, appId, peerId } = connection;
+    const held = new HeldSession(connection, options.maxDirects, () => this.endHold(id));
+    this.local.replace(connection, held);
+    const timer = setTimeout(() => this.endHold(id), options.windowMs);
+    timer.unref();
+    const until = Date.now() + options.windowMs;
+    this.holds.set(id, { held, credential: options.credential, session, timer, until });
+    const recording = this.session.script(
+      'meteredHold',
+      session,
+      id,
+      appId,
+      peerId,
+      options.credential,
+      options.binding,
+      options.windowMs,
+      options.maxDirects,
+    );
+    this.recordingHolds.add(recording);
+    let recorded: unknown;
+    try {
+      recorded = await recording;
+    } catch (error) {
+      this.endHold(id);
+      throw error;
+    } finally {
+      this.recordingHolds.delete(recording);
+    }
+    if (recorded !== 1) this.endHold(id);
+  }
+
+  /** A hold that ends unclaimed here (window passed, kick, suspension): members hear `left`. */
+  private endHold(connectionId: string): void {
+    const hold = this.forgetHold(connectionId);
+    if (hold === undefined) return;
+    const { id, appId, peerId } = hold.held;
+    const end = (): Promise<unknown> =>
+      this.session.script('meteredEndHold', hold.session, id, appId, peerId, hold.credential);
+    // Idempotent: tried again until Redis answers.
+    end().catch(() => this.cleanups.add(end));
+  }
+
+  /** Forgets a hold of this node without a departure (it was claimed, here or elsewhere). */
+  private forgetHold(connectionId: string): LocalHold | undefined {
+    const hold = this.holds.get(connectionId);
+    if (hold === undefined) return undefined;
+    this.holds.delete(connectionId);
+    clearTimeout(hold.timer);
+    this.local.remove(hold.held);
+    return hold;
+  }
+
+  async resume(
+    appId: string,
+    credential: string,
+    binding: string,
+    adopt: (held: HeldIdentity) => BrokerConnection,
+  ): Promise<ClaimedSession | undefined> {
+    const session = this.requireApp(appId);
+    let reply: unknown;
+    try {
+      reply = await this.session.script('meteredClaim', session, credential, appId, binding);
+    } catch (error) {
+      throw new BrokerUnavailableError('Redis is unavailable', { cause: error });
+    }
+    if (!Array.isArray(reply)) return undefined;
+    const [connectionId, peerId, count, ...rest] = reply.map(String) as [
+      string,
+      string,
+      string,
+      ...string[],
+    ];
+    const channelCount = Number(count);
+    // Directs that reached this node before the hold was recorded in Redis come first.
+    const directs: OutboundFrame[] = this.forgetHold(connectionId)?.held.takeDirects() ?? [];
+    for (const text of rest.slice(channelCount)) {
+      const event = parseBusEvent(text) as DirectEvent | undefined;
+      if (event?.t === 'd') {
+        directs.push(encodeDirect(event.f, 'd' in event ? event.d : null, event.md));
+      }
+    }
+    const connection = adopt({ connectionId, peerId });
+    this.local.add(connection);
+    return { channels: rest.slice(0, channelCount), directs };
+  }
+
   subscribe(
     connection: BrokerConnection,
     channel: string,
@@ -349,7 +470,7 @@ export class RedisBroker implements Broker {
   async sendDirect(appId: string, message: DirectMessage): Promise<number> {
     this.session.require();
     const event = encodeDirectEvent(appId, message);
-    return Number(await this.session.script('meteredToPeer', appId, message.to, event));
+    return Number(await this.session.script('meteredToPeer', appId, message.to, event, 'd'));
   }
 
   async members(appId: string, channel: string): Promise<readonly PresenceMember[]> {
@@ -361,7 +482,7 @@ export class RedisBroker implements Broker {
   async closePeer(appId: string, peerId: string, code: number, reason: string): Promise<number> {
     this.session.require();
     const event = encodeClosePeerEvent(appId, peerId, code, reason);
-    return Number(await this.session.script('meteredToPeer', appId, peerId, event));
+    return Number(await this.session.script('meteredToPeer', appId, peerId, event, 'k'));
   }
 
   async revokePeerTokens(
@@ -426,9 +547,40 @@ export class RedisBroker implements Broker {
     };
   }
 
+  /**
+   * Sessions still held when the node leaves (a graceful shutdown holds those that negotiated
+   * resume) move to a stand-in node session whose lease ends with the last of their windows:
+   * any node can still claim them, and the other nodes' sweep removes the rest (their members
+   * hear `left`) once it expires.
+   */
+  private async handOverHolds(session: string): Promise<void> {
+    await Promise.allSettled([...this.recordingHolds]);
+    const holds = [...this.holds.values()];
+    for (const hold of holds) clearTimeout(hold.timer);
+    this.holds.clear();
+    const remaining = holds.filter((hold) => hold.session === session);
+    if (remaining.length === 0) return;
+    const leaseMs = Math.max(1, Math.max(...remaining.map((hold) => hold.until)) - Date.now());
+    try {
+      await this.session.script(
+        'meteredHandOver',
+        session,
+        `${session}-held`,
+        Math.ceil(leaseMs),
+        ...remaining.map((hold) => hold.held.id),
+      );
+    } catch (error) {
+      this.logger.warn({ err: error }, 'redis broker: held sessions could not be handed over');
+    }
+  }
+
   /** Leaves the cluster (this node's remaining sockets are removed at once) and disconnects. */
   close(): Promise<void> {
     this.closePromise ??= (async () => {
+      const session = this.session.id;
+      if (session !== undefined) await this.handOverHolds(session);
+      for (const hold of this.holds.values()) clearTimeout(hold.timer);
+      this.holds.clear();
       if (this.session.id !== undefined) await this.cleanups.flush();
       this.cleanups.close();
       await this.session.close();
