@@ -47,7 +47,10 @@ export interface ClientFrameContext {
   /** Extension `refresh`: the connection now runs under `identity` (its expiry moves). */
   readonly onRefreshed: (identity: ConnectionIdentity) => void;
   /** Extension `resume`: the connection's resume credential, for the `session` ack. */
-  readonly issueResumeToken: () => { readonly resumeToken: string; readonly windowMs: number };
+  readonly issueResumeToken: () => MaybePromise<{
+    readonly resumeToken: string;
+    readonly windowMs: number;
+  }>;
   /** False once the socket is closing: what a slow step finds out afterwards changes nothing. */
   readonly isOpen: () => boolean;
 }
@@ -166,11 +169,12 @@ export class ClientFrameHandler {
   }
 
   /** Extension `resume`: a fresh single-use credential; the session is held from now on. */
-  private session(frame: SessionFrame): void {
-    const { resumeToken, windowMs } = this.context.issueResumeToken();
-    if (frame.requestId !== undefined) {
-      this.context.connection.deliver(encodeAck(frame.requestId, { resumeToken, windowMs }));
-    }
+  private session(frame: SessionFrame): MaybePromise<void> {
+    return andThen(this.context.issueResumeToken(), ({ resumeToken, windowMs }) => {
+      if (frame.requestId !== undefined) {
+        this.context.connection.deliver(encodeAck(frame.requestId, { resumeToken, windowMs }));
+      }
+    });
   }
 
   /**

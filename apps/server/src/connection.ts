@@ -275,9 +275,18 @@ export class Connection implements BrokerConnection {
   }
 
   /** Extension `resume`: a new single-use credential; the one issued before no longer works. */
-  private issueResumeToken(): { resumeToken: string; windowMs: number } {
-    this.resumeToken = randomBytes(32).toString('base64url');
-    return { resumeToken: this.resumeToken, windowMs: this.context.settings().resume.windowMs };
+  private issueResumeToken(): MaybePromise<{ resumeToken: string; windowMs: number }> {
+    const resumeToken = randomBytes(32).toString('base64url');
+    this.resumeToken = resumeToken;
+    const issued = { resumeToken, windowMs: this.context.settings().resume.windowMs };
+    const { broker } = this.context;
+    if (broker.registerResume === undefined || this.identity === undefined) return issued;
+    const registered = broker.registerResume(
+      this,
+      resumeCredentialHash(resumeToken),
+      resumeBinding(this.identity),
+    );
+    return isPromise(registered) ? registered.then(() => issued) : issued;
   }
 
   /** Extension `refresh`: the connection runs under a new token; its expiry moves. */

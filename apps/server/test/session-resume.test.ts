@@ -182,6 +182,27 @@ describe.each<BrokerKind>(['memory', 'redis'])('session resume on the %s broker'
     ]);
   }, 30_000);
 
+  it('takes over a session whose old socket the server still thinks open, and closes that one with 1001', async () => {
+    const [a, b] = await nodes();
+    const observer = (await keyClient(b)).client;
+    await observer.request({ type: 'subscribe', channel: 'room' });
+    const { client, welcome } = await keyClient(a);
+    await client.request({ type: 'subscribe', channel: 'room' });
+    const token = await negotiate(client);
+    // The old socket stays open (a dead TCP connection is found by the heartbeat only).
+    const { client: back, welcome: again } = await keyClient(b, { resume: token });
+    expect(again.peerId).toBe(welcome.peerId);
+    expect(again.extensions.resume).toEqual({ windowMs: 15_000, resumed: true });
+    expect((await client.closed).code).toBe(1001);
+    await back.request({ type: 'subscribe', channel: 'room' });
+    await observer.request({ type: 'publish', channel: 'room', data: 'to the new socket' });
+    await back.waitFor((frame) => frame.type === 'message' && frame.data === 'to the new socket');
+    await observer.sync();
+    expect(presenceChanges(observer, 'room')).toEqual([`+${welcome.peerId}`]);
+    const usage = await rest(a, 'GET', '/v1/usage');
+    expect(usage.body.concurrentNow).toBe(2);
+  });
+
   it('sends no left from the holding node once the session was resumed elsewhere', async () => {
     const windowMs = 1_000;
     const [a, b] = await nodes({ resume: { windowMs } });

@@ -165,6 +165,17 @@ export interface Broker {
   consumeMessage(appId: string, periodStart: number, limit: number): MaybePromise<QuotaResult>;
   usage(appId: string, periodStart: number): MaybePromise<AppUsage>;
   /**
+   * Extension `resume`: `credential` (replacing the connection's earlier one) claims the live
+   * connection's session too: a resume that comes before the server noticed the old socket's
+   * end (a dead TCP connection is found by the heartbeat only) takes the session over, and the
+   * old socket is closed with 1001 without a departure.
+   */
+  registerResume?(
+    connection: BrokerConnection,
+    credential: string,
+    binding: string,
+  ): MaybePromise<void>;
+  /**
    * Extension `resume`, instead of {@link detach}: keeps an attached connection's memberships
    * (members hear nothing) and routes its directs into a bounded buffer for `windowMs`. When the
    * hold ends unclaimed (the window passed, a kick, a suspension) the connection is detached as
@@ -172,7 +183,7 @@ export interface Broker {
    */
   hold?(connection: BrokerConnection, options: HoldOptions): MaybePromise<void>;
   /**
-   * Extension `resume`: claims the session held under `credential` for `appId` and `binding`,
+   * Extension `resume`: claims the session held (or live) under `credential` for `appId` and `binding`,
    * once, from any node. On success `adopt` gets the held id (the resuming connection takes it
    * before the call returns) and the connection replaces the held one everywhere: no `joined`,
    * no `left`. Its memberships stay dormant (no channel traffic) until it subscribes again.

@@ -59,6 +59,10 @@ export class MemoryBroker implements Broker {
   private readonly revocations = new PeerRevocations();
   /** Held sessions (extension `resume`) by the hash of their credential. */
   private readonly holds = new Map<string, Hold>();
+  /** Live connections that negotiated resume, by the hash of their credential. */
+  private readonly live = new Map<string, { connection: BrokerConnection; binding: string }>();
+  /** The credential of each live connection in {@link live}, by connection id. */
+  private readonly liveCredentials = new Map<string, string>();
 
   private app(appId: string): AppState {
     let state = this.apps.get(appId);
@@ -103,6 +107,7 @@ export class MemoryBroker implements Broker {
   }
 
   detach(connection: BrokerConnection): void {
+    this.forgetLive(connection);
     const state = this.app(connection.appId);
     if (!state.connections.delete(connection)) return;
     const channels = state.channelsOfConnection.get(connection.id);
@@ -227,7 +232,22 @@ export class MemoryBroker implements Broker {
     return receivers;
   }
 
+  registerResume(connection: BrokerConnection, credential: string, binding: string): void {
+    if (!this.apps.get(connection.appId)?.connections.has(connection)) return;
+    this.forgetLive(connection);
+    this.live.set(credential, { connection, binding });
+    this.liveCredentials.set(connection.id, credential);
+  }
+
+  private forgetLive(connection: BrokerConnection): void {
+    const credential = this.liveCredentials.get(connection.id);
+    if (credential === undefined || this.live.get(credential)?.connection !== connection) return;
+    this.live.delete(credential);
+    this.liveCredentials.delete(connection.id);
+  }
+
   hold(connection: BrokerConnection, options: HoldOptions): void {
+    this.forgetLive(connection);
     const state = this.apps.get(connection.appId);
     if (!state?.connections.has(connection)) return;
     const held = new HeldSession(connection, options.maxDirects, () =>
@@ -259,6 +279,14 @@ export class MemoryBroker implements Broker {
     binding: string,
     adopt: (held: HeldIdentity) => BrokerConnection,
   ): ClaimedSession | undefined {
+    const live = this.live.get(credential);
+    if (live && live.connection.appId === appId && live.binding === binding) {
+      // The old socket is still open here (its end not noticed yet): it is held at once, taken
+      // over below, and closed without a departure.
+      const { connection } = live;
+      this.hold(connection, { credential, binding, windowMs: 1_000, maxDirects: 0 });
+      connection.close(1001, 'session resumed on another connection');
+    }
     const hold = this.holds.get(credential);
     if (!hold || hold.held.appId !== appId || hold.binding !== binding) return undefined;
     this.holds.delete(credential);
@@ -349,6 +377,8 @@ export class MemoryBroker implements Broker {
   close(): void {
     for (const hold of this.holds.values()) clearTimeout(hold.timer);
     this.holds.clear();
+    this.live.clear();
+    this.liveCredentials.clear();
     this.apps.clear();
     this.revocations.clear();
   }

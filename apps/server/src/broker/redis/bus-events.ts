@@ -71,6 +71,8 @@ export interface SessionClaimedEvent {
   readonly t: 'rc';
   readonly a: string;
   readonly c: string;
+  /** The node session that claimed it (which handles its own claims itself). */
+  readonly n: string;
 }
 
 export type BusEvent =
@@ -146,8 +148,8 @@ const PRESENCE_KIND = {
 /**
  * Lua builders of the events the scripts publish. `presenceEvent(app, channel, peer, kind,
  * member, previous)` takes member JSON as stored in the roster and one of `JOINED`, `LEFT`,
- * `REPLACED`; `snapshotEvent(token, members)` takes a list of member JSON strings; `claimedEvent(app, conn)`
- * tells a node that its held session was claimed.
+ * `REPLACED`; `snapshotEvent(token, members)` takes a list of member JSON strings; `claimedEvent(app, conn, node)`
+ * tells a node that its held (or live) session was claimed by `node`.
  */
 export const LUA_BUS_EVENTS = `
 local JOINED, LEFT, REPLACED = '${PRESENCE_KIND.JOINED}', '${PRESENCE_KIND.LEFT}', '${PRESENCE_KIND.REPLACED}'
@@ -159,9 +161,10 @@ local function presenceEvent(app, channel, peer, kind, member, previous)
   if previous then event = event .. ',${key<PresenceEvent>('pm')}:' .. previous end
   return event .. '}'
 end
-local function claimedEvent(app, conn)
+local function claimedEvent(app, conn, node)
   return '{${key<SessionClaimedEvent>('t')}:${tag<SessionClaimedEvent>('rc')},${key<SessionClaimedEvent>('a')}:' .. cjson.encode(app) ..
-    ',${key<SessionClaimedEvent>('c')}:' .. cjson.encode(conn) .. '}'
+    ',${key<SessionClaimedEvent>('c')}:' .. cjson.encode(conn) ..
+    ',${key<SessionClaimedEvent>('n')}:' .. cjson.encode(node) .. '}'
 end
 local function snapshotEvent(token, members)
   return '{${key<SnapshotEvent>('t')}:${tag<SnapshotEvent>('s')},${key<SnapshotEvent>('k')}:"' .. token ..

@@ -33,6 +33,11 @@ export class LocalIndex {
     sockets.add(connection);
   }
 
+  /** The attached connection with this id, if it is on this node. */
+  get(appId: string, connectionId: string): BrokerConnection | undefined {
+    return this.apps.get(appId)?.connections.get(connectionId);
+  }
+
   /** True when this very connection is attached. */
   has(connection: BrokerConnection): boolean {
     return this.apps.get(connection.appId)?.connections.get(connection.id) === connection;

@@ -214,7 +214,8 @@ export class RedisBroker implements Broker {
 
   private handleEvent(event: BusEvent): void {
     if (event.t === 'rc') {
-      this.forgetHold(event.c);
+      // A claim by this node was handled where it was made.
+      if (event.n !== this.session.id) this.release(event.a, event.c);
       return;
     }
     if (event.t !== 's') {
@@ -343,6 +344,40 @@ export class RedisBroker implements Broker {
     if (recorded !== 1) this.endHold(id);
   }
 
+  async registerResume(
+    connection: BrokerConnection,
+    credential: string,
+    binding: string,
+  ): Promise<void> {
+    if (!this.local.has(connection)) return;
+    const session = this.session.require();
+    const { id, appId, peerId } = connection;
+    await this.session.script(
+      'meteredRegisterResume',
+      session,
+      id,
+      appId,
+      peerId,
+      credential,
+      binding,
+    );
+  }
+
+  /**
+   * A session of this node was claimed: a hold is forgotten, a live socket (its end not noticed
+   * yet) leaves without a departure and is closed. Returns the directs kept while held.
+   */
+  private release(appId: string, connectionId: string): OutboundFrame[] {
+    const hold = this.forgetHold(connectionId);
+    if (hold !== undefined) return hold.held.takeDirects();
+    const live = this.local.get(appId, connectionId);
+    if (live !== undefined) {
+      this.local.remove(live);
+      live.close(1001, 'session resumed on another connection');
+    }
+    return [];
+  }
+
   /** A hold that ends unclaimed here (window passed, kick, suspension): members hear `left`. */
   private endHold(connectionId: string): void {
     const hold = this.forgetHold(connectionId);
@@ -386,7 +421,7 @@ export class RedisBroker implements Broker {
     ];
     const channelCount = Number(count);
     // Directs that reached this node before the hold was recorded in Redis come first.
-    const directs: OutboundFrame[] = this.forgetHold(connectionId)?.held.takeDirects() ?? [];
+    const directs = this.release(appId, connectionId);
     for (const text of rest.slice(channelCount)) {
       const event = parseBusEvent(text) as DirectEvent | undefined;
       if (event?.t === 'd') {

@@ -16,6 +16,7 @@
 //   P:cc:<connection>        set of the connection's channels
 //   P:resume:<credential>    a held session (extension resume): JSON {c, a, p, b}, expiring with its window
 //   P:hd:<connection>        list of the directs (events) kept for a held session
+//   P:rk:<connection>        the credential registered last by a live connection
 //   P:subs:<A>:<channel>     hash connection id → visible flag ('1'/'0') .. peer id
 //   P:roster:<A>:<channel>   hash peer id → member JSON
 //   P:rn:<A>:<channel>       hash peer id → number of visible subscribed sockets
@@ -60,8 +61,18 @@ local function release(app)
   local key = P .. ':app:' .. appKey(app)
   if redis.call('HINCRBY', key, 'c', -1) < 0 then redis.call('HSET', key, 'c', 0) end
 end
+local function forgetCredential(conn)
+  local rk = P .. ':rk:' .. conn
+  local credential = redis.call('GET', rk)
+  if not credential then return end
+  local key = P .. ':resume:' .. credential
+  local raw = redis.call('GET', key)
+  if raw and cjson.decode(raw).c == conn then redis.call('DEL', key) end
+  redis.call('DEL', rk)
+end
 local function detach(node, conn, app, peer)
   if redis.call('HDEL', P .. ':node:' .. node, conn) == 0 then return 0 end
+  forgetCredential(conn)
   local a = appKey(app)
   local cc = P .. ':cc:' .. conn
   for _, channel in ipairs(redis.call('SMEMBERS', cc)) do leave(app, channel, conn) end
@@ -253,6 +264,21 @@ end
 return receivers`,
 
   /**
+   * ARGV: P, node, connection, app, peer, credential, binding → 1 when the live connection's
+   * session can now be claimed with the credential (the one it registered before no longer
+   * works), 0 when the connection is gone.
+   */
+  meteredRegisterResume: `${COMMON}
+local node, conn, app, peer, credential, binding =
+  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+if redis.call('HEXISTS', P .. ':node:' .. node, conn) == 0 then return 0 end
+forgetCredential(conn)
+redis.call('SET', P .. ':resume:' .. credential,
+  cjson.encode({ c = conn, a = app, p = peer, b = binding }))
+redis.call('SET', P .. ':rk:' .. conn, credential)
+return 1`,
+
+  /**
    * ARGV: P, node, connection, app, peer, credential, binding, windowMs, maxDirects → 1 when the
    * connection is held (its directs are kept from now on and the credential claims it), 0 when
    * the connection is gone.
@@ -264,6 +290,7 @@ if redis.call('HEXISTS', P .. ':node:' .. node, conn) == 0 then return 0 end
 redis.call('HSET', P .. ':peer:' .. appKey(app) .. ':' .. peer, conn, 'h' .. max .. ':' .. node)
 redis.call('SET', P .. ':resume:' .. credential,
   cjson.encode({ c = conn, a = app, p = peer, b = binding }), 'PX', windowMs)
+redis.call('SET', P .. ':rk:' .. conn, credential, 'PX', windowMs)
 return 1`,
 
   /**
@@ -312,8 +339,8 @@ end
 return moved`,
 
   /**
-   * ARGV: P, node, credential, app, binding → claims a held session for a connection on \`node\`,
-   * once: the record moves to \`node\` (it takes the held connection's id), the held slot is
+   * ARGV: P, node, credential, app, binding → claims a held (or live) session for a connection
+   * on \`node\`, once: the record moves to \`node\` (it takes the held connection's id), the held slot is
    * given back, the holding node is told (\`claimedEvent\`). Returns {connection, peer, number
    * of channels, channels…, kept direct events…}, or nil when nothing matches.
    */
@@ -325,7 +352,7 @@ local raw = redis.call('GET', key)
 if not raw then return false end
 local held = cjson.decode(raw)
 if held.a ~= app or held.b ~= binding then return false end
-redis.call('DEL', key)
+redis.call('DEL', key, P .. ':rk:' .. held.c)
 local a = appKey(app)
 local conn, peer = held.c, held.p
 local previous = redis.call('HGET', P .. ':appconns:' .. a, conn)
@@ -340,7 +367,7 @@ release(app)
 local kept = P .. ':hd:' .. conn
 local directs = redis.call('LRANGE', kept, 0, -1)
 redis.call('DEL', kept)
-redis.call('PUBLISH', inboxOf(previous, app), claimedEvent(app, conn))
+redis.call('PUBLISH', inboxOf(previous, app), claimedEvent(app, conn, node))
 local channels = redis.call('SMEMBERS', P .. ':cc:' .. conn)
 local reply = { conn, peer, tostring(#channels) }
 for _, channel in ipairs(channels) do reply[#reply + 1] = channel end
