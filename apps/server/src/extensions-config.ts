@@ -15,6 +15,18 @@ export const extensionsSchema = z
       .boolean()
       .default(true)
       .describe('`idempotencyKey` on `publish` and `send`. `false`: the key is ignored.'),
+    resume: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Session resume: a client that sent `session` and drops abnormally gets its peer id, memberships and held directs back when it reconnects within `resume.windowMs`. `false`: `welcome` does not advertise it and `session` is answered with `unknown_type`.',
+      ),
+    refresh: z
+      .boolean()
+      .default(true)
+      .describe(
+        'In-band token refresh: `refresh {token}` on a token connection moves its expiry and replaces its scope. `false`: `welcome` does not advertise it and `refresh` is answered with `unknown_type`.',
+      ),
   })
   .strict()
   .describe(

@@ -177,11 +177,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     now,
     app: (appId) => registry.app(appId),
     maxOutboundBufferBytes: hooks.maxOutboundBufferBytes ?? SERVER_DEFAULTS.maxOutboundBufferBytes,
-    extensions: config.extensions,
     onClosed: (connection) => {
       connections.delete(connection);
       if (connections.size === 0) drained?.();
     },
+    registry: () => registry,
+    settings: () => config,
   };
   const restContext: RestContext = {
     registry: () => registry,
@@ -230,7 +231,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           connection.close(WsCloseCode.INVALID_TOKEN, 'key removed');
           return;
         }
-        return connection.establish(identity);
+        // Extension `resume`: a credential that is not valid just starts a fresh session.
+        return connection.establish(identity, url.searchParams.get('resume') ?? undefined);
       })
       .catch((error: unknown) => {
         if (error instanceof BrokerUnavailableError) {
