@@ -6,6 +6,7 @@ import {
   parseIceServers,
 } from '@metered/protocol';
 import { z } from 'zod';
+import { connectionsSchema } from './connections-config.js';
 
 // The configuration file's shape, validated with zod. Every field but `apps` has a default, so a
 // minimal file names only its apps; with no file at all the server runs on DEFAULT_CONFIG.
@@ -322,6 +323,7 @@ export const serverConfigSchema = z
       .describe(
         "Reverse proxies in front of the server that append to `X-Forwarded-For`. 0: per-address limits count the socket's peer. N: they count the Nth address from the right of that header, the one your outermost proxy saw; entries a client wrote itself are never believed.",
       ),
+    connections: connectionsSchema.default({}),
     broker: brokerSchema
       .default({ kind: 'memory' })
       .describe('Where channels, presence and counters live: this process, or Redis.'),
@@ -377,6 +379,7 @@ export type SecretKeyConfig = AppConfig['secretKeys'][number];
 export type AppLimits = AppConfig['limits'];
 export type AppPlan = AppConfig['plan'];
 export type AppTokenRules = AppConfig['tokens'];
+export type ConnectionLimits = ServerConfig['connections'];
 
 /** The embedded development credentials, used when the server starts without a config file. */
 export const DEV_CREDENTIALS = Object.freeze({
