@@ -5,7 +5,6 @@ import {
   encodeDirect,
   encodeError,
   encodeMessage,
-  encodePresence,
   parseClientFrame,
   utf8ByteLength,
   type PresenceMember,
@@ -22,6 +21,7 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { consumeMessageQuota } from './message-quota.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
+import { presenceSnapshotFrames } from './presence-snapshot-frames.js';
 import { relayedFrameFits } from './relayed-frame-size.js';
 
 /** What the handler needs of a welcomed socket and the server around it. */
@@ -134,7 +134,7 @@ export class ClientFrameHandler {
       includeSenderMetadata: frame.includeSenderMetadata === true,
       beforeAnnounce: (members: readonly PresenceMember[]) => {
         if (requestId !== undefined) connection.deliver(encodeAck(requestId));
-        connection.deliver(encodePresence(channel, members, []));
+        for (const frame of presenceSnapshotFrames(channel, members)) connection.deliver(frame);
       },
     });
   }
