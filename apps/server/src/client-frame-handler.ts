@@ -5,7 +5,6 @@ import {
   encodeDirect,
   encodeError,
   encodeMessage,
-  encodePresence,
   encodeUnsubscribed,
   parseClientFrame,
   utf8ByteLength,
@@ -42,6 +41,7 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { consumeMessageQuota } from './message-quota.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
+import { presenceSnapshotFrames } from './presence-snapshot-frames.js';
 import { relayedFrameFits } from './relayed-frame-size.js';
 import { checkRefresh } from './token-refresh.js';
 
@@ -274,7 +274,7 @@ export class ClientFrameHandler {
                 : encodeAck(requestId),
           );
         }
-        connection.deliver(encodePresence(channel, members, []));
+        for (const frame of presenceSnapshotFrames(channel, members)) connection.deliver(frame);
         if (recovery?.recovered === true) {
           const { epoch } = recovery.position;
           const frames = (entries: readonly HistoryEntry[]): Iterator<string> =>

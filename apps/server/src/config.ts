@@ -8,6 +8,7 @@ import {
 import { z } from 'zod';
 import { extensionsSchema } from './extensions-config.js';
 import { historySchema, idempotencySchema } from './history/history-config.js';
+import { connectionsSchema } from './connections-config.js';
 
 // The configuration file's shape, validated with zod. Every field but `apps` has a default, so a
 // minimal file names only its apps; with no file at all the server runs on DEFAULT_CONFIG.
@@ -352,6 +353,7 @@ export const serverConfigSchema = z
       ),
     extensions: extensionsSchema.default({}),
     resume: resumeSchema.default({}),
+    connections: connectionsSchema.default({}),
     broker: brokerSchema
       .default({ kind: 'memory' })
       .describe('Where channels, presence and counters live: this process, or Redis.'),
@@ -409,6 +411,7 @@ export type AppPlan = AppConfig['plan'];
 export type AppTokenRules = AppConfig['tokens'];
 export type ExtensionsConfig = ServerConfig['extensions'];
 export type ResumeConfig = ServerConfig['resume'];
+export type ConnectionLimits = ServerConfig['connections'];
 
 /** The embedded development credentials, used when the server starts without a config file. */
 export const DEV_CREDENTIALS = Object.freeze({

@@ -1,3 +1,6 @@
+// One client socket, over 450 lines because its states (authenticating → open → closing →
+// closed) are shared by its inbound queue, its outbound writes and bounds, and its close paths,
+// which all have to agree on them; the pieces without state (queue, coalescing, caps) live apart.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { WsCloseCode } from '@metered/errors';
 import { encodeGoingAway, encodeWelcome, type JsonObject } from '@metered/protocol';
@@ -20,8 +23,11 @@ import { ClientFrameHandler } from './client-frame-handler.js';
 import type { AppConfig } from './config.js';
 import type { ReplaySource } from './history/history-types.js';
 import { OutboundReplay } from './outbound-replay.js';
+import { InboundQueue } from './inbound-queue.js';
+import type { ConnectionLimits } from './config.js';
 import { MessageRateLimiter } from './message-rate-limiter.js';
 import type { ServerMetrics } from './metrics.js';
+import type { OutboundHolder, OutboundMemoryCap } from './outbound-memory-cap.js';
 import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
 import {
   afterDrain,
@@ -35,6 +41,13 @@ import { welcomeExtensions, type ExtensionSettings } from './welcome-extensions.
 
 /** Close code for a socket whose outbound buffer stays over the bound (a slow consumer). */
 export const SLOW_CONSUMER_CLOSE_CODE = WsCloseCode.POLICY_VIOLATION;
+
+/**
+ * Close code for a socket whose frames wait behind one the broker has not answered, over
+ * `connections.maxQueuedInboundBytes` or twice the app's `messageBurst` (a slow Redis): try again
+ * later, as when the broker is unavailable.
+ */
+export const INBOUND_QUEUE_FULL_CLOSE_CODE = BROKER_UNAVAILABLE_CLOSE_CODE;
 
 /** Close code for an unexpected server fault while handling a frame. */
 const INTERNAL_ERROR_CLOSE_CODE = 1011;
@@ -60,6 +73,12 @@ export interface ConnectionContext {
   readonly maxOutboundBufferBytes: number;
   /** Each app's publish bandwidth on this node. */
   readonly publishBandwidth: PublishBandwidthLimiter;
+  /** The node's limits against exhaustion (they change on reload). */
+  readonly connectionLimits: () => ConnectionLimits;
+  /** What every socket of the node may hold unsent. */
+  readonly outboundMemory: OutboundMemoryCap;
+  /** The socket got its `welcome`. */
+  readonly onWelcomed: (connection: Connection) => void;
   readonly onClosed: (connection: Connection) => void;
   /** The apps and keys in force (a `refresh` token is verified against them). */
   readonly registry: () => AppRegistry;
@@ -70,14 +89,14 @@ export interface ConnectionContext {
 type ConnectionState = 'authenticating' | 'establishing' | 'open' | 'closing' | 'closed';
 
 /** One client socket: authentication outcome, frame handling, limits, and its broker membership. */
-export class Connection implements BrokerConnection {
+export class Connection implements BrokerConnection, OutboundHolder {
   /** Unique across nodes; a resumed connection takes the held session's. */
   private connectionId: string = randomUUID();
   private state: ConnectionState = 'authenticating';
   private identity: ConnectionIdentity | undefined;
   private frames: ClientFrameHandler | undefined;
   private readonly rate = new MessageRateLimiter();
-  private readonly inbound: string[] = [];
+  private readonly inbound = new InboundQueue();
   private readonly outboundBeforeWelcome: OutboundFrame[] = [];
   private processing = false;
   private attached = false;
@@ -255,6 +274,7 @@ export class Connection implements BrokerConnection {
       }),
     );
     this.state = 'open';
+    this.context.onWelcomed(this);
     this.context.metrics.connectsTotal.inc({ outcome: 'welcome' });
     this.context.metrics.connections.inc({ app: app.id });
     if (claimed !== undefined) {
@@ -324,7 +344,14 @@ export class Connection implements BrokerConnection {
       this.close(WsCloseCode.OVER_MESSAGE_RATE, 'over the message rate');
       return;
     }
-    this.inbound.push(data.toString('utf8'));
+    // Before the welcome the rate limiter already holds the queue to `messageBurst` frames.
+    const maxFrames = app === undefined ? undefined : 2 * app.limits.messageBurst;
+    const maxBytes = this.context.connectionLimits().maxQueuedInboundBytes;
+    if (!this.inbound.hasRoomFor(data.byteLength, maxBytes, maxFrames)) {
+      this.close(INBOUND_QUEUE_FULL_CLOSE_CODE, 'server busy: too many frames waiting');
+      return;
+    }
+    this.inbound.push(data);
     if (this.state === 'open') this.drain();
   }
 
@@ -424,6 +451,29 @@ export class Connection implements BrokerConnection {
   private write(frame: OutboundFrame): void {
     if (this.transport !== undefined) coalesceWrites(this.transport);
     this.socket.send(frame, TEXT_FRAME);
+    this.context.outboundMemory.record(this, this.socket.bufferedAmount);
+  }
+
+  /** {@link OutboundHolder}: unsent bytes, once this turn's held-back frames were offered. */
+  unsentBytes(): number {
+    if (this.transport !== undefined) flushNow(this.transport);
+    return this.socket.bufferedAmount;
+  }
+
+  /** {@link OutboundHolder}: the server closed the socket and awaits its closing handshake. */
+  get isClosing(): boolean {
+    return this.state === 'closing';
+  }
+
+  /**
+   * {@link OutboundHolder}: the node's outbound memory is full and this socket holds the most.
+   * Closed as a slow consumer (1008) and dropped at once, so that what it holds is freed now
+   * rather than after its closing handshake: its client, which has not read its backlog, sees
+   * the connection end (1006).
+   */
+  shedAsSlowConsumer(): void {
+    this.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: server outbound memory full');
+    this.socket.terminate();
   }
 
   /**
@@ -510,6 +560,7 @@ export class Connection implements BrokerConnection {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.leaveBroker(wasOpen, holdsSessionAfter({ clientCode }));
+    this.context.outboundMemory.forget(this);
     this.context.onClosed(this);
   }
 
@@ -518,7 +569,7 @@ export class Connection implements BrokerConnection {
    * negotiated one and `mayHold` (the close was not a clean or terminal one).
    */
   private leaveBroker(wasOpen: boolean, mayHold: boolean): void {
-    this.inbound.length = 0;
+    this.inbound.clear();
     this.replay?.close();
     if (this.heldChannelsTimer) clearTimeout(this.heldChannelsTimer);
     this.heldChannelsTimer = undefined;
