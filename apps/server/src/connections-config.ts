@@ -47,7 +47,7 @@ export const connectionsSchema = z
       .min(65_536)
       .default(DEFAULT_MAX_OUTBOUND_BYTES)
       .describe(
-        'What the unsent bytes of every socket of this node (`ws.bufferedAmount`) may add up to. Over it, sockets are dropped until the sum is back under it: first those already closing that still hold bytes, then the slowest consumers, the socket holding the most first, each closed as a slow consumer (1008, as the per-socket bound `maxOutboundBufferBytes`) and its TCP connection ended at once so that what it held is freed now (its client, behind on reading, sees the connection drop, 1006, and reconnects).',
+        'What the unsent bytes of every socket of this node (`ws.bufferedAmount`) may add up to; a fan-out frame waiting on several sockets counts once for each. Over it, sockets are dropped until the sum is back under it: first those already closing that still hold bytes, then the slowest consumers, the socket holding the most first, each closed as a slow consumer (1008, as the per-socket bound `maxOutboundBufferBytes`) and its TCP connection ended at once so that what it held is freed now (its client, behind on reading, sees the connection drop, 1006, and reconnects).',
       ),
     maxQueuedInboundBytes: z
       .number()
