@@ -45,12 +45,14 @@ export function mintToken(peerId: string, lifetimeSec = 3600): Promise<string> {
   );
 }
 
-/** A MeteredPeer on Node with the adapter's peer connections and a short reconnect backoff. */
+/** A MeteredPeer on Node with the adapter's peer connections (on 127.0.0.1) and a short reconnect backoff. */
 export function createNodePeer(url: string, peerId: string, tokenLifetimeSec = 3600): MeteredPeer {
   return new MeteredPeer({
     url,
     tokenProvider: () => mintToken(peerId, tokenLifetimeSec),
-    rtcPeerConnectionFactory,
+    // ICE on loopback only.
+    rtcPeerConnectionFactory: (configuration) =>
+      rtcPeerConnectionFactory({ ...configuration, bindAddress: '127.0.0.1' }),
     reconnect: {
       initialDelayMs: 200,
       maxDelayMs: 1_000,
