@@ -1,4 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+// Over 450 lines: one socket's whole life cycle (authentication outcome, inbound queue, outbound
+// bound, closes, heartbeat, expiry); frame handling is in client-frame-handler.ts and the resume
+// extension in connection-resume.ts.
+import { randomUUID } from 'node:crypto';
 import { WsCloseCode } from '@metered/errors';
 import { encodeGoingAway, encodeWelcome, type JsonObject } from '@metered/protocol';
 import type { Logger } from 'pino';
@@ -9,7 +12,6 @@ import {
   isPromise,
   type Broker,
   type BrokerConnection,
-  type ClaimedSession,
   type MaybePromise,
 } from './broker/broker.js';
 import {
@@ -27,7 +29,8 @@ import {
   type CorkableTransport,
   type OutboundFrame,
 } from './outbound.js';
-import { holdsSessionAfter, resumeBinding, resumeCredentialHash } from './session-hold.js';
+import { ConnectionResume } from './connection-resume.js';
+import { holdsSessionAfter } from './session-hold.js';
 import { welcomeExtensions, type ExtensionSettings } from './welcome-extensions.js';
 
 /** Close code for a socket whose outbound buffer stays over the bound (a slow consumer). */
@@ -35,9 +38,6 @@ export const SLOW_CONSUMER_CLOSE_CODE = WsCloseCode.POLICY_VIOLATION;
 
 /** Close code for an unexpected server fault while handling a frame. */
 const INTERNAL_ERROR_CLOSE_CODE = 1011;
-
-/** How long a resumed connection has to subscribe again to a held channel before it is left. */
-export const HELD_CHANNEL_GRACE_MS = 10_000;
 
 /** Longest delay `setTimeout` accepts. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -84,10 +84,8 @@ export class Connection implements BrokerConnection {
   private alive = true;
   /** Set by {@link finishAndClose}: called once every received frame has been answered. */
   private onIdle: (() => void) | undefined;
-  /** Extension `resume`: the credential issued last, which claims this session once held. */
-  private resumeToken: string | undefined;
-  /** Leaves the held channels not subscribed again after a resume. */
-  private heldChannelsTimer: NodeJS.Timeout | undefined;
+  /** Extension `resume`: this connection's credential, claim and hold. */
+  private readonly resume: ConnectionResume;
 
   /**
    * @param transport the socket's TCP stream (the upgrade's), corked while a turn of the event
@@ -98,6 +96,7 @@ export class Connection implements BrokerConnection {
     private readonly context: ConnectionContext,
     private readonly transport?: CorkableTransport,
   ) {
+    this.resume = new ConnectionResume(this, context);
     socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     socket.on('close', (code) => this.onSocketClosed(code));
     socket.on('pong', () => {
@@ -148,16 +147,6 @@ export class Connection implements BrokerConnection {
       : undefined;
   }
 
-  /** Whether the server serves the `resume` extension (config, and a broker that can hold). */
-  private get resumeServed(): boolean {
-    const { broker } = this.context;
-    return (
-      this.context.settings().extensions.resume &&
-      broker.hold !== undefined &&
-      broker.resume !== undefined
-    );
-  }
-
   /**
    * Runs the checks that follow authentication (suspension, concurrent cap), joins the broker and
    * sends `welcome`. Frames that arrived meanwhile are handled after it, in order. With
@@ -183,26 +172,16 @@ export class Connection implements BrokerConnection {
       await broker.releaseConnection(app.id);
       return;
     }
-    let claimed: ClaimedSession | undefined;
-    if (resumeToken !== undefined && this.resumeServed) {
-      claimed = await (broker.resume as NonNullable<Broker['resume']>)(
-        app.id,
-        resumeCredentialHash(resumeToken),
-        resumeBinding(identity),
-        ({ connectionId, peerId }) => {
-          this.connectionId = connectionId;
-          this.identity = { ...identity, peerId };
-          return this;
-        },
-      );
-    }
-    if (claimed !== undefined) {
-      this.attached = true;
-      this.context.metrics.sessionsTotal.inc({ outcome: 'resumed' });
-    } else {
-      await broker.attach(this);
-      this.attached = true;
-    }
+    const claimed =
+      resumeToken === undefined
+        ? undefined
+        : await this.resume.claim(resumeToken, identity, ({ connectionId, peerId }) => {
+            this.connectionId = connectionId;
+            this.identity = { ...identity, peerId };
+            return this;
+          });
+    if (claimed === undefined) await broker.attach(this);
+    this.attached = true;
     if (this.state !== 'establishing') {
       this.attached = false;
       await broker.detach(this);
@@ -223,7 +202,7 @@ export class Connection implements BrokerConnection {
       registry: this.context.registry,
       extensions: () => this.context.settings().extensions,
       onRefreshed: (next) => this.onRefreshed(next),
-      issueResumeToken: () => this.issueResumeToken(),
+      issueResumeToken: () => this.resume.issue(this.identity as ConnectionIdentity),
       isOpen: () => this.state === 'open',
     });
     let metadata = identity.metadata;
@@ -241,7 +220,7 @@ export class Connection implements BrokerConnection {
         extensions: welcomeExtensions(
           {
             ...settings,
-            extensions: { ...settings.extensions, resume: this.resumeServed },
+            extensions: { ...settings.extensions, resume: this.resume.served },
           },
           claimed !== undefined,
         ),
@@ -261,32 +240,15 @@ export class Connection implements BrokerConnection {
 
   /**
    * A resumed session's channels: still subscribed, silent until subscribed again; those not
-   * subscribed again within {@link HELD_CHANNEL_GRACE_MS} are left (members hear `left`).
+   * subscribed again within `HELD_CHANNEL_GRACE_MS` are left (members hear `left`).
    */
   private adoptHeldChannels(channels: readonly string[]): void {
     const frames = this.frames as ClientFrameHandler;
     frames.adoptHeldChannels(channels);
-    this.heldChannelsTimer = setTimeout(() => {
-      this.heldChannelsTimer = undefined;
+    this.resume.startGrace(() => {
       if (this.state !== 'open') return;
-      const result = frames.leaveHeldChannels();
-      if (isPromise(result)) result.catch((error: unknown) => this.fail(error));
-    }, HELD_CHANNEL_GRACE_MS);
-  }
-
-  /** Extension `resume`: a new single-use credential; the one issued before no longer works. */
-  private issueResumeToken(): MaybePromise<{ resumeToken: string; windowMs: number }> {
-    const resumeToken = randomBytes(32).toString('base64url');
-    this.resumeToken = resumeToken;
-    const issued = { resumeToken, windowMs: this.context.settings().resume.windowMs };
-    const { broker } = this.context;
-    if (broker.registerResume === undefined || this.identity === undefined) return issued;
-    const registered = broker.registerResume(
-      this,
-      resumeCredentialHash(resumeToken),
-      resumeBinding(this.identity),
-    );
-    return isPromise(registered) ? registered.then(() => issued) : issued;
+      frames.leaveHeldChannels().catch((error: unknown) => this.fail(error));
+    });
   }
 
   /** Extension `refresh`: the connection runs under a new token; its expiry moves. */
@@ -494,8 +456,7 @@ export class Connection implements BrokerConnection {
    */
   private leaveBroker(wasOpen: boolean, mayHold: boolean): void {
     this.inbound.length = 0;
-    if (this.heldChannelsTimer) clearTimeout(this.heldChannelsTimer);
-    this.heldChannelsTimer = undefined;
+    this.resume.clear();
     const idle = this.onIdle;
     this.onIdle = undefined;
     idle?.();
@@ -509,36 +470,12 @@ export class Connection implements BrokerConnection {
     if (this.attached) {
       this.attached = false;
       try {
-        const result = this.holdOrDetach(mayHold);
+        const result = this.resume.leave(this.identity, mayHold);
         if (isPromise(result)) result.catch(report);
       } catch (error) {
         report(error);
       }
     }
-  }
-
-  /** Holds the session for a resume (when negotiated and `mayHold`), or detaches it. */
-  private holdOrDetach(mayHold: boolean): MaybePromise<void> {
-    const { broker, metrics } = this.context;
-    const identity = this.identity;
-    if (
-      !mayHold ||
-      this.resumeToken === undefined ||
-      identity === undefined ||
-      !this.resumeServed
-    ) {
-      return broker.detach(this);
-    }
-    const { resume } = this.context.settings();
-    const held = (broker.hold as NonNullable<Broker['hold']>).call(broker, this, {
-      credential: resumeCredentialHash(this.resumeToken),
-      binding: resumeBinding(identity),
-      windowMs: resume.windowMs,
-      maxDirects: resume.maxHeldDirects,
-    });
-    const counted = (): void => metrics.sessionsTotal.inc({ outcome: 'held' });
-    if (isPromise(held)) return held.then(counted);
-    counted();
   }
 
   private scheduleExpiry(): void {
