@@ -244,7 +244,7 @@ export class Connection implements BrokerConnection {
    */
   private adoptHeldChannels(channels: readonly string[]): void {
     const frames = this.frames as ClientFrameHandler;
-    frames.adoptHeldChannels(channels);
+    frames.adoptHeldChannels(channels).catch((error: unknown) => this.fail(error));
     this.resume.startGrace(() => {
       if (this.state !== 'open') return;
       frames.leaveHeldChannels().catch((error: unknown) => this.fail(error));
