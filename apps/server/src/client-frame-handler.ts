@@ -5,12 +5,12 @@ import {
   encodeDirect,
   encodeError,
   encodeMessage,
-  encodePresence,
   encodeUnsubscribed,
   parseClientFrame,
   utf8ByteLength,
   type PresenceMember,
   type PublishFrame,
+  type StreamPosition,
   type RefreshFrame,
   type SessionFrame,
   type SendFrame,
@@ -19,13 +19,29 @@ import {
 } from '@metered/protocol';
 import type { AppRegistry } from './app-registry.js';
 import { TOKEN_EXPIRY_MARGIN_MS, type ConnectionIdentity } from './auth.js';
-import { andThen, type Broker, type BrokerConnection, type MaybePromise } from './broker/broker.js';
+import {
+  andThen,
+  isPromise,
+  type Broker,
+  type BrokerConnection,
+  type MaybePromise,
+} from './broker/broker.js';
 import { hasLoneSurrogate } from './channel-name.js';
-import type { AppConfig, ExtensionsConfig } from './config.js';
+import type { AppConfig } from './config.js';
+import type { ExtensionsConfig } from './extensions-config.js';
+import { historyPolicy } from './history/history-config.js';
+import {
+  DUPLICATE,
+  type HistoryEntry,
+  type IdempotencyClaim,
+  type Recovery,
+  type ReplaySource,
+} from './history/history-types.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { consumeMessageQuota } from './message-quota.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
+import { presenceSnapshotFrames } from './presence-snapshot-frames.js';
 import { relayedFrameFits } from './relayed-frame-size.js';
 import { checkRefresh } from './token-refresh.js';
 
@@ -40,6 +56,8 @@ export interface ClientFrameContext {
   readonly metrics: ServerMetrics;
   readonly now: () => number;
   readonly publishBandwidth: PublishBandwidthLimiter;
+  /** Writes a recovery replay next, frames delivered later waiting behind it. */
+  readonly replay: (source: ReplaySource) => void;
   /** The apps and keys in force, to verify a `refresh` token with. */
   readonly registry: () => AppRegistry;
   /** The extensions switched on (server-level; it changes on reload). */
@@ -244,11 +262,37 @@ export class ClientFrameHandler {
     }
     this.channels.add(channel);
     this.heldChannels.delete(channel);
+    const includeSenderMetadata = frame.includeSenderMetadata === true;
+    const history = this.context.extensions().recovery
+      ? historyPolicy(this.context.app().history, channel)
+      : undefined;
+    const since = this.context.extensions().recovery ? frame.since : undefined;
     return this.context.broker.subscribe(connection, channel, {
-      includeSenderMetadata: frame.includeSenderMetadata === true,
-      beforeAnnounce: (members: readonly PresenceMember[]) => {
-        if (requestId !== undefined) connection.deliver(encodeAck(requestId));
-        connection.deliver(encodePresence(channel, members, []));
+      includeSenderMetadata,
+      history,
+      since,
+      beforeAnnounce: (members: readonly PresenceMember[], recovery?: Recovery) => {
+        if (requestId !== undefined) {
+          connection.deliver(
+            recovery !== undefined
+              ? encodeAck(requestId, {
+                  position: recovery.position,
+                  ...(recovery.recovered !== undefined && { recovered: recovery.recovered }),
+                })
+              : since !== undefined
+                ? encodeAck(requestId, { recovered: false })
+                : encodeAck(requestId),
+          );
+        }
+        for (const frame of presenceSnapshotFrames(channel, members)) connection.deliver(frame);
+        if (recovery?.recovered === true) {
+          const { epoch } = recovery.position;
+          const frames = (entries: readonly HistoryEntry[]): Iterator<string> =>
+            replayFrames(channel, epoch, entries, includeSenderMetadata);
+          const { replay } = recovery;
+          if (isPromise(replay)) this.context.replay(replay.then(frames));
+          else if (replay.length > 0) this.context.replay(frames(replay));
+        }
       },
     });
   }
@@ -268,6 +312,35 @@ export class ClientFrameHandler {
     return consumeMessageQuota(this.context.broker, this.context.app(), this.context.now());
   }
 
+  /** The frame's idempotency claim, when the extension is on and it carries a key. */
+  private idempotency(key: string | undefined): IdempotencyClaim | undefined {
+    if (key === undefined || !this.context.extensions().idempotency) return undefined;
+    return { key, windowMs: this.context.app().idempotency.windowMs };
+  }
+
+  /**
+   * Runs `apply` unless the key was used already (then `ack` with `duplicate: true`): a retry is
+   * neither applied nor counted against the quota twice.
+   */
+  private unlessDuplicate(
+    claim: IdempotencyClaim | undefined,
+    requestId: string | undefined,
+    apply: () => MaybePromise<void>,
+  ): MaybePromise<void> {
+    const { broker, identity } = this.context;
+    if (claim === undefined || broker.seenIdempotencyKey === undefined) return apply();
+    return andThen(
+      broker.seenIdempotencyKey(identity.app.id, identity.peerId, claim.key),
+      (seen) => (seen ? this.acknowledgeDuplicate(requestId) : apply()),
+    );
+  }
+
+  private acknowledgeDuplicate(requestId: string | undefined): void {
+    if (requestId !== undefined) {
+      this.context.connection.deliver(encodeAck(requestId, { duplicate: true }));
+    }
+  }
+
   private publish(frame: PublishFrame, text: string): MaybePromise<void> {
     const { connection } = this.context;
     const { identity } = this;
@@ -278,9 +351,18 @@ export class ClientFrameHandler {
     if (!identity.scope.allows(channel)) {
       return this.sendError('channel_not_authorized', 'channel not authorized', requestId);
     }
+    const history = this.context.extensions().recovery
+      ? historyPolicy(this.context.app().history, channel)
+      : undefined;
     if (
       !this.fitsClientCap(text, () =>
-        encodeMessage(channel, identity.peerId, frame.data, identity.peerMetadata),
+        encodeMessage(
+          channel,
+          identity.peerId,
+          frame.data,
+          identity.peerMetadata,
+          history && LONGEST_POSITION,
+        ),
       )
     ) {
       return this.refuseOverCap(requestId);
@@ -296,23 +378,29 @@ export class ClientFrameHandler {
         requestId,
       );
     }
-    return andThen(this.consumeQuota(), (allowed) => {
-      if (!allowed) {
-        return this.sendError('over_message_quota', 'message quota exhausted', requestId);
-      }
-      return andThen(
-        this.context.broker.publish(identity.app.id, {
-          channel,
-          from: identity.peerId,
-          data: frame.data,
-          fromMetadata: identity.peerMetadata,
-          excludeConnectionId: connection.id,
-        }),
-        () => {
-          if (requestId !== undefined) connection.deliver(encodeAck(requestId));
-        },
-      );
-    });
+    const idempotency = this.idempotency(frame.idempotencyKey);
+    return this.unlessDuplicate(idempotency, requestId, () =>
+      andThen(this.consumeQuota(), (allowed) => {
+        if (!allowed) {
+          return this.sendError('over_message_quota', 'message quota exhausted', requestId);
+        }
+        return andThen(
+          this.context.broker.publish(identity.app.id, {
+            channel,
+            from: identity.peerId,
+            data: frame.data,
+            fromMetadata: identity.peerMetadata,
+            excludeConnectionId: connection.id,
+            history,
+            idempotency,
+          }),
+          (receivers) => {
+            if (receivers === DUPLICATE) return this.acknowledgeDuplicate(requestId);
+            if (requestId !== undefined) connection.deliver(encodeAck(requestId));
+          },
+        );
+      }),
+    );
   }
 
   private send(frame: SendFrame, text: string): MaybePromise<void> {
@@ -332,25 +420,30 @@ export class ClientFrameHandler {
     ) {
       return this.refuseOverCap(requestId);
     }
-    return andThen(this.consumeQuota(), (allowed) => {
-      if (!allowed) {
-        return this.sendError('over_message_quota', 'message quota exhausted', requestId);
-      }
-      return andThen(
-        this.context.broker.sendDirect(identity.app.id, {
-          from: identity.peerId,
-          to,
-          data: frame.data,
-          fromMetadata: identity.peerMetadata,
-        }),
-        (delivered) => {
-          if (delivered === 0) {
-            return this.sendError('peer_not_found', 'peer is not online', requestId);
-          }
-          if (requestId !== undefined) connection.deliver(encodeAck(requestId));
-        },
-      );
-    });
+    const idempotency = this.idempotency(frame.idempotencyKey);
+    return this.unlessDuplicate(idempotency, requestId, () =>
+      andThen(this.consumeQuota(), (allowed) => {
+        if (!allowed) {
+          return this.sendError('over_message_quota', 'message quota exhausted', requestId);
+        }
+        return andThen(
+          this.context.broker.sendDirect(identity.app.id, {
+            from: identity.peerId,
+            to,
+            data: frame.data,
+            fromMetadata: identity.peerMetadata,
+            idempotency,
+          }),
+          (delivered) => {
+            if (delivered === DUPLICATE) return this.acknowledgeDuplicate(requestId);
+            if (delivered === 0) {
+              return this.sendError('peer_not_found', 'peer is not online', requestId);
+            }
+            if (requestId !== undefined) connection.deliver(encodeAck(requestId));
+          },
+        );
+      }),
+    );
   }
 
   /**
@@ -378,5 +471,29 @@ export class ClientFrameHandler {
   private sendError(code: ErrorCode, message: string, requestId: string | undefined): void {
     this.context.metrics.errorsTotal.inc({ code });
     this.context.connection.deliver(encodeError(code, message, requestId));
+  }
+}
+
+/** The longest `offset` and `epoch` a message frame may carry, for the frame cap. */
+const LONGEST_POSITION: StreamPosition = Object.freeze({
+  offset: Number.MAX_SAFE_INTEGER,
+  epoch: 'x'.repeat(64),
+});
+
+/** The `message` frames of a replay, encoded one by one as the connection writes them. */
+function* replayFrames(
+  channel: string,
+  epoch: string,
+  entries: readonly HistoryEntry[],
+  includeSenderMetadata: boolean,
+): Iterator<string> {
+  for (const entry of entries) {
+    yield encodeMessage(
+      channel,
+      entry.from,
+      entry.data,
+      includeSenderMetadata ? entry.fromMetadata : undefined,
+      { offset: entry.offset, epoch },
+    );
   }
 }

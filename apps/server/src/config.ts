@@ -6,7 +6,9 @@ import {
   parseIceServers,
 } from '@metered/protocol';
 import { z } from 'zod';
-import { extensionsSchema, resumeSchema } from './extensions-config.js';
+import { extensionsSchema } from './extensions-config.js';
+import { historySchema, idempotencySchema } from './history/history-config.js';
+import { connectionsSchema } from './connections-config.js';
 
 // The configuration file's shape, validated with zod. Every field but `apps` has a default, so a
 // minimal file names only its apps; with no file at all the server runs on DEFAULT_CONFIG.
@@ -227,6 +229,8 @@ const appSchema = z
     plan: planSchema.default({}),
     limits: limitsSchema.default({}),
     tokens: tokensSchema.default({}),
+    history: historySchema.default({}),
+    idempotency: idempotencySchema.default({}),
     iceServers: z
       .array(iceServerSchema)
       .max(PROTOCOL_LIMITS.maxIceServers)
@@ -287,6 +291,30 @@ const brokerSchema = z.discriminatedUnion('kind', [
     .describe('Several nodes sharing one Redis (6 or later, not Redis Cluster).'),
 ]);
 
+const resumeSchema = z
+  .object({
+    windowMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(300_000)
+      .default(15_000)
+      .describe(
+        'How long a session that negotiated resume is held after an abnormal close (its members see no `left` meanwhile), and how long its resume credential is valid.',
+      ),
+    maxHeldDirects: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(256)
+      .describe(
+        "Directs kept for a held session. Once full, the session's peer id takes no more directs while held: senders get `peer_not_found` (unless another socket of that peer id is online).",
+      ),
+  })
+  .strict()
+  .describe('Settings of the `resume` extension.');
+
 export const serverConfigSchema = z
   .object({
     host: z
@@ -325,6 +353,7 @@ export const serverConfigSchema = z
       ),
     extensions: extensionsSchema.default({}),
     resume: resumeSchema.default({}),
+    connections: connectionsSchema.default({}),
     broker: brokerSchema
       .default({ kind: 'memory' })
       .describe('Where channels, presence and counters live: this process, or Redis.'),
@@ -382,6 +411,7 @@ export type AppPlan = AppConfig['plan'];
 export type AppTokenRules = AppConfig['tokens'];
 export type ExtensionsConfig = ServerConfig['extensions'];
 export type ResumeConfig = ServerConfig['resume'];
+export type ConnectionLimits = ServerConfig['connections'];
 
 /** The embedded development credentials, used when the server starts without a config file. */
 export const DEV_CREDENTIALS = Object.freeze({

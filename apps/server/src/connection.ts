@@ -1,6 +1,7 @@
-// Over 450 lines: one socket's whole life cycle (authentication outcome, inbound queue, outbound
-// bound, closes, heartbeat, expiry); frame handling is in client-frame-handler.ts and the resume
-// extension in connection-resume.ts.
+// One client socket, over 450 lines because its states (authenticating → open → closing →
+// closed) are shared by its inbound queue, its outbound writes and bounds, and its close paths,
+// which all have to agree on them; the pieces without state (queue, coalescing, caps) live apart,
+// the resume extension in connection-resume.ts.
 import { randomUUID } from 'node:crypto';
 import { WsCloseCode } from '@metered/errors';
 import { encodeGoingAway, encodeWelcome, type JsonObject } from '@metered/protocol';
@@ -20,10 +21,16 @@ import {
 } from './broker/broker-unavailable.js';
 import { ClientFrameHandler } from './client-frame-handler.js';
 import type { AppConfig } from './config.js';
+import type { ReplaySource } from './history/history-types.js';
+import { OutboundReplay } from './outbound-replay.js';
+import { InboundQueue } from './inbound-queue.js';
+import type { ConnectionLimits } from './config.js';
 import { MessageRateLimiter } from './message-rate-limiter.js';
 import type { ServerMetrics } from './metrics.js';
+import type { OutboundHolder, OutboundMemoryCap } from './outbound-memory-cap.js';
 import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
 import {
+  afterDrain,
   coalesceWrites,
   flushNow,
   type CorkableTransport,
@@ -35,6 +42,13 @@ import { welcomeExtensions, type ExtensionSettings } from './welcome-extensions.
 
 /** Close code for a socket whose outbound buffer stays over the bound (a slow consumer). */
 export const SLOW_CONSUMER_CLOSE_CODE = WsCloseCode.POLICY_VIOLATION;
+
+/**
+ * Close code for a socket whose frames wait behind one the broker has not answered, over
+ * `connections.maxQueuedInboundBytes` or twice the app's `messageBurst` (a slow Redis): try again
+ * later, as when the broker is unavailable.
+ */
+export const INBOUND_QUEUE_FULL_CLOSE_CODE = BROKER_UNAVAILABLE_CLOSE_CODE;
 
 /** Close code for an unexpected server fault while handling a frame. */
 const INTERNAL_ERROR_CLOSE_CODE = 1011;
@@ -57,6 +71,12 @@ export interface ConnectionContext {
   readonly maxOutboundBufferBytes: number;
   /** Each app's publish bandwidth on this node. */
   readonly publishBandwidth: PublishBandwidthLimiter;
+  /** The node's limits against exhaustion (they change on reload). */
+  readonly connectionLimits: () => ConnectionLimits;
+  /** What every socket of the node may hold unsent. */
+  readonly outboundMemory: OutboundMemoryCap;
+  /** The socket got its `welcome`. */
+  readonly onWelcomed: (connection: Connection) => void;
   readonly onClosed: (connection: Connection) => void;
   /** The apps and keys in force (a `refresh` token is verified against them). */
   readonly registry: () => AppRegistry;
@@ -67,14 +87,14 @@ export interface ConnectionContext {
 type ConnectionState = 'authenticating' | 'establishing' | 'open' | 'closing' | 'closed';
 
 /** One client socket: authentication outcome, frame handling, limits, and its broker membership. */
-export class Connection implements BrokerConnection {
+export class Connection implements BrokerConnection, OutboundHolder {
   /** Unique across nodes; a resumed connection takes the held session's. */
   private connectionId: string = randomUUID();
   private state: ConnectionState = 'authenticating';
   private identity: ConnectionIdentity | undefined;
   private frames: ClientFrameHandler | undefined;
   private readonly rate = new MessageRateLimiter();
-  private readonly inbound: string[] = [];
+  private readonly inbound = new InboundQueue();
   private readonly outboundBeforeWelcome: OutboundFrame[] = [];
   private processing = false;
   private attached = false;
@@ -84,6 +104,8 @@ export class Connection implements BrokerConnection {
   private alive = true;
   /** Set by {@link finishAndClose}: called once every received frame has been answered. */
   private onIdle: (() => void) | undefined;
+  /** A recovery replay being written, and the frames waiting behind it. */
+  private replay: OutboundReplay | undefined;
   /** Extension `resume`: this connection's credential, claim and hold. */
   private readonly resume: ConnectionResume;
 
@@ -199,6 +221,7 @@ export class Connection implements BrokerConnection {
       metrics: this.context.metrics,
       now: () => this.context.now(),
       publishBandwidth: this.context.publishBandwidth,
+      replay: (source) => this.startReplay(source),
       registry: this.context.registry,
       extensions: () => this.context.settings().extensions,
       onRefreshed: (next) => this.onRefreshed(next),
@@ -222,11 +245,13 @@ export class Connection implements BrokerConnection {
             ...settings,
             extensions: { ...settings.extensions, resume: this.resume.served },
           },
+          app,
           claimed !== undefined,
         ),
       }),
     );
     this.state = 'open';
+    this.context.onWelcomed(this);
     this.context.metrics.connectsTotal.inc({ outcome: 'welcome' });
     this.context.metrics.connections.inc({ app: app.id });
     if (claimed !== undefined) {
@@ -279,7 +304,14 @@ export class Connection implements BrokerConnection {
       this.close(WsCloseCode.OVER_MESSAGE_RATE, 'over the message rate');
       return;
     }
-    this.inbound.push(data.toString('utf8'));
+    // Before the welcome the rate limiter already holds the queue to `messageBurst` frames.
+    const maxFrames = app === undefined ? undefined : 2 * app.limits.messageBurst;
+    const maxBytes = this.context.connectionLimits().maxQueuedInboundBytes;
+    if (!this.inbound.hasRoomFor(data.byteLength, maxBytes, maxFrames)) {
+      this.close(INBOUND_QUEUE_FULL_CLOSE_CODE, 'server busy: too many frames waiting');
+      return;
+    }
+    this.inbound.push(data);
     if (this.state === 'open') this.drain();
   }
 
@@ -339,11 +371,29 @@ export class Connection implements BrokerConnection {
       if (this.state === 'establishing') this.outboundBeforeWelcome.push(frame);
       return;
     }
-    if (this.overOutboundBound()) {
+    if (this.replay?.active === true ? !this.replay.hold(frame) : this.overOutboundBound()) {
       this.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: outbound buffer full');
       return;
     }
-    this.write(frame);
+    if (this.replay?.active !== true) this.write(frame);
+  }
+
+  /**
+   * Writes a recovery replay after every frame written so far, in pages within the outbound
+   * bound; frames delivered meanwhile follow it.
+   */
+  private startReplay(source: ReplaySource): void {
+    if (this.state !== 'open') return;
+    this.replay ??= new OutboundReplay(
+      {
+        write: (frame) => this.write(frame),
+        buffered: () => this.socket.bufferedAmount,
+        waitForDrain: (resume) => afterDrain(this.transport, resume),
+        fail: (error) => this.fail(error),
+      },
+      this.context.maxOutboundBufferBytes,
+    );
+    this.replay.start(source);
   }
 
   /**
@@ -361,6 +411,29 @@ export class Connection implements BrokerConnection {
   private write(frame: OutboundFrame): void {
     if (this.transport !== undefined) coalesceWrites(this.transport);
     this.socket.send(frame, TEXT_FRAME);
+    this.context.outboundMemory.record(this, this.socket.bufferedAmount);
+  }
+
+  /** {@link OutboundHolder}: unsent bytes, once this turn's held-back frames were offered. */
+  unsentBytes(): number {
+    if (this.transport !== undefined) flushNow(this.transport);
+    return this.socket.bufferedAmount;
+  }
+
+  /** {@link OutboundHolder}: the server closed the socket and awaits its closing handshake. */
+  get isClosing(): boolean {
+    return this.state === 'closing';
+  }
+
+  /**
+   * {@link OutboundHolder}: the node's outbound memory is full and this socket holds the most.
+   * Closed as a slow consumer (1008) and dropped at once, so that what it holds is freed now
+   * rather than after its closing handshake: its client, which has not read its backlog, sees
+   * the connection end (1006).
+   */
+  shedAsSlowConsumer(): void {
+    this.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: server outbound memory full');
+    this.socket.terminate();
   }
 
   /**
@@ -447,6 +520,7 @@ export class Connection implements BrokerConnection {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.leaveBroker(wasOpen, holdsSessionAfter({ clientCode }));
+    this.context.outboundMemory.forget(this);
     this.context.onClosed(this);
   }
 
@@ -455,7 +529,8 @@ export class Connection implements BrokerConnection {
    * negotiated one and `mayHold` (the close was not a clean or terminal one).
    */
   private leaveBroker(wasOpen: boolean, mayHold: boolean): void {
-    this.inbound.length = 0;
+    this.inbound.clear();
+    this.replay?.close();
     this.resume.clear();
     const idle = this.onIdle;
     this.onIdle = undefined;

@@ -1,47 +1,36 @@
-// The server-level settings of the protocol extensions (`extensions`, `resume`), part of the
-// configuration file's schema (config.ts).
 import { z } from 'zod';
+
+// The server-level switches of the protocol extensions: each one on by default, `false` takes it
+// off the wire (its `welcome` key, its frames, its extra keys).
 
 export const extensionsSchema = z
   .object({
+    recovery: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Channel history with offsets and epochs, and recovery on `subscribe` with `since`. `false`: messages carry no offset, `since` is ignored, the REST history route answers 404.',
+      ),
+    idempotency: z
+      .boolean()
+      .default(true)
+      .describe('`idempotencyKey` on `publish` and `send`. `false`: the key is ignored.'),
     resume: z
       .boolean()
       .default(true)
       .describe(
-        'Session resume: a client that sent `session` and drops abnormally gets its peer id, memberships and held directs back when it reconnects within `resume.windowMs`. Off: `welcome` does not advertise it and `session` is answered with `unknown_type`.',
+        'Session resume: a client that sent `session` and drops abnormally gets its peer id, memberships and held directs back when it reconnects within `resume.windowMs`. `false`: `welcome` does not advertise it and `session` is answered with `unknown_type`.',
       ),
     refresh: z
       .boolean()
       .default(true)
       .describe(
-        'In-band token refresh: `refresh {token}` on a token connection moves its expiry and replaces its scope. Off: `welcome` does not advertise it and `refresh` is answered with `unknown_type`.',
+        'In-band token refresh: `refresh {token}` on a token connection moves its expiry and replaces its scope. `false`: `welcome` does not advertise it and `refresh` is answered with `unknown_type`.',
       ),
   })
   .strict()
   .describe(
-    'Protocol extensions this server serves, each advertised in `welcome.extensions`. Clients that do not use them (the vendor SDK) see no difference.',
+    'Protocol extensions the server offers (advertised in `welcome.extensions`). With all of them off the server speaks plain protocol v1, byte for byte.',
   );
 
-export const resumeSchema = z
-  .object({
-    windowMs: z
-      .number()
-      .int()
-      .min(1_000)
-      .max(300_000)
-      .default(15_000)
-      .describe(
-        'How long a session that negotiated resume is held after an abnormal close (its members see no `left` meanwhile), and how long its resume credential is valid.',
-      ),
-    maxHeldDirects: z
-      .number()
-      .int()
-      .min(0)
-      .max(10_000)
-      .default(256)
-      .describe(
-        "Directs kept for a held session. Once full, the session's peer id takes no more directs while held: senders get `peer_not_found` (unless another socket of that peer id is online).",
-      ),
-  })
-  .strict()
-  .describe('Settings of the `resume` extension.');
+export type ExtensionsConfig = z.output<typeof extensionsSchema>;

@@ -38,7 +38,15 @@ export {
   type HeldIdentity,
   type ClaimedSession,
 } from './broker/broker.js';
-export { MemoryBroker } from './broker/memory/memory-broker.js';
+export { MemoryBroker, type MemoryBrokerOptions } from './broker/memory/memory-broker.js';
+export {
+  DUPLICATE,
+  type HistoryEntry,
+  type HistoryPage,
+  type HistoryPolicy,
+  type IdempotencyClaim,
+  type Recovery,
+} from './history/history-types.js';
 export {
   RedisBroker,
   REDIS_BROKER_DEFAULTS,

@@ -51,3 +51,21 @@ export function coalesceWrites(transport: CorkableTransport): void {
 export function flushNow(transport: CorkableTransport): void {
   while (transport.writableCorked > 0) transport.uncork();
 }
+
+/**
+ * Calls `resume` once a transport took what was written to it (held-back writes are handed to it
+ * first): at its next `drain`, or on the next turn when nothing waits. Returns the cancel.
+ */
+export function afterDrain(
+  transport:
+    (CorkableTransport & Partial<Pick<Duplex, 'once' | 'off' | 'writableLength'>>) | undefined,
+  resume: () => void,
+): () => void {
+  if (transport !== undefined) flushNow(transport);
+  if (transport?.once !== undefined && (transport.writableLength ?? 0) > 0) {
+    transport.once('drain', resume);
+    return () => transport.off?.('drain', resume);
+  }
+  const immediate = setImmediate(resume);
+  return () => clearImmediate(immediate);
+}

@@ -1,3 +1,6 @@
+// The REST API: the route table and every handler next to each other, so a route is read beside
+// the others (hence its length); the history route's query and body live in history/rest-history.ts.
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WsCloseCode } from '@metered/errors';
 import {
@@ -16,6 +19,10 @@ import { authenticateSecretKey, isPlainObject, signToken } from './auth.js';
 import type { Broker } from './broker/broker.js';
 import { ChannelScope } from './channel-scope.js';
 import type { AppConfig, SecretKeyConfig } from './config.js';
+import type { ExtensionsConfig } from './extensions-config.js';
+import { historyPolicy } from './history/history-config.js';
+import { DUPLICATE } from './history/history-types.js';
+import { historyBody, parseHistoryQuery, parseIdempotencyKey } from './history/rest-history.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { periodStartOf } from './message-quota.js';
 import type { ServerMetrics } from './metrics.js';
@@ -46,6 +53,8 @@ export interface RestContext {
   readonly logger: Logger;
   /** Each app's publish bandwidth on this node. */
   readonly publishBandwidth: PublishBandwidthLimiter;
+  /** The protocol extensions the server offers. */
+  readonly extensions: ExtensionsConfig;
 }
 
 class RestError extends Error {
@@ -277,13 +286,42 @@ async function publish(
       `app publish bandwidth exhausted (${limit} bytes per second)`,
     );
   }
+  const retryKey = context.extensions.idempotency
+    ? parseIdempotencyKey(request.headers['idempotency-key'], body.idempotencyKey)
+    : undefined;
+  if (retryKey instanceof Error) throw new RestError(400, 'invalid_request', retryKey.message);
   const delivered = await context.broker.publish(app.id, {
     channel,
     from,
     data: body.data,
     fromMetadata: peerMetadata,
+    history: context.extensions.recovery ? historyPolicy(app.history, channel) : undefined,
+    idempotency:
+      retryKey === undefined ? undefined : { key: retryKey, windowMs: app.idempotency.windowMs },
   });
-  return { channel, delivered };
+  return delivered === DUPLICATE
+    ? { channel, delivered: 0, duplicate: true }
+    : { channel, delivered };
+}
+
+async function channelHistory(
+  context: RestContext,
+  app: AppConfig,
+  key: SecretKeyConfig,
+  channel: string,
+  url: URL,
+): Promise<unknown> {
+  requireAction(key, 'subscribe');
+  checkChannel(key, channel);
+  const query = parseHistoryQuery(url.searchParams);
+  if (typeof query === 'string') throw new RestError(400, 'invalid_request', query);
+  const policy = historyPolicy(app.history, channel);
+  if (policy === undefined || context.broker.history === undefined) {
+    throw new RestError(404, 'not_found', 'the channel keeps no history');
+  }
+  return historyBody(
+    await context.broker.history(app.id, channel, policy, query.since, query.limit),
+  );
 }
 
 async function usage(context: RestContext, app: AppConfig): Promise<unknown> {
@@ -312,6 +350,7 @@ type Route =
   | { readonly name: 'tokens' }
   | { readonly name: 'channel-peers'; readonly channel: string }
   | { readonly name: 'channel-publish'; readonly channel: string }
+  | { readonly name: 'channel-history'; readonly channel: string }
   | { readonly name: 'peer'; readonly peerId: string }
   | { readonly name: 'usage' };
 
@@ -339,6 +378,9 @@ function route(method: string, pathname: string): Route | undefined {
     }
     if (method === 'POST' && third === 'publish') {
       return { name: 'channel-publish', channel: decodeSegment(second) };
+    }
+    if (method === 'GET' && third === 'history') {
+      return { name: 'channel-history', channel: decodeSegment(second) };
     }
   }
   return undefined;
@@ -390,6 +432,10 @@ export async function handleRestRequest(
         break;
       case 'channel-publish':
         body = await publish(context, app, key, matched.channel, request);
+        break;
+      case 'channel-history':
+        if (!context.extensions.recovery) throw new RestError(404, 'not_found', 'no such endpoint');
+        body = await channelHistory(context, app, key, matched.channel, url);
         break;
       case 'peer': {
         requireWholeApp(key);

@@ -10,6 +10,7 @@ import {
   rest,
   startTestServer,
   testApp,
+  PLAIN_V1,
 } from './helpers.js';
 
 describe('REST authentication', () => {
@@ -197,7 +198,7 @@ describe('GET /v1/channels/:channel/peers', () => {
 
 describe('POST /v1/channels/:channel/publish', () => {
   it('delivers a message from "system" or the given sender, with metadata to those who asked', async () => {
-    const server = await startTestServer();
+    const server = await startTestServer({ extensions: PLAIN_V1 });
     const plain = await connectWithKey(server);
     const asked = await connectWithKey(server);
     await plain.request({ type: 'subscribe', channel: 'news' });

@@ -141,6 +141,32 @@ const ROUTES: readonly RouteCase[] = [
     },
   },
   {
+    name: 'read the history of public/a',
+    method: 'GET',
+    path: '/v1/channels/public%2Fa/history',
+    expected: {
+      full: OK,
+      subscribePublic: OK,
+      publishPublic: ACTION,
+      presencePublic: ACTION,
+      allActionsPublic: OK,
+      allChannelsNoSend: OK,
+    },
+  },
+  {
+    name: 'read the history of private/a',
+    method: 'GET',
+    path: '/v1/channels/private%2Fa/history',
+    expected: {
+      full: OK,
+      subscribePublic: CHANNEL,
+      publishPublic: ACTION,
+      presencePublic: ACTION,
+      allActionsPublic: CHANNEL,
+      allChannelsNoSend: OK,
+    },
+  },
+  {
     // A kick reaches a peer whatever its channels and permissions: only a key that could have
     // granted all of them (every action, every channel) may do it.
     name: 'kick a peer',

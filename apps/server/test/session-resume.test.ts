@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer, StartServerOptions } from '../src/index.js';
 import { startTwoNodes, type BrokerKind } from './extension-nodes.js';
 import {
+  PLAIN_V1,
   PUBLISHABLE_KEY,
   connect,
   rest,
@@ -361,7 +362,7 @@ describe('session resume through a graceful shutdown on Redis', () => {
 describe('session resume switched off', () => {
   it('holds nothing: a drop leaves at once and a resume credential is ignored', async () => {
     const [server] = await startTwoNodes('memory', () => redis, {
-      extensions: { resume: false },
+      extensions: { ...PLAIN_V1, refresh: true },
     });
     const observer = (await keyClient(server)).client;
     await observer.request({ type: 'subscribe', channel: 'room' });

@@ -4,6 +4,7 @@ import type { RunningServer } from '../src/index.js';
 import { startTwoNodes, type BrokerKind } from './extension-nodes.js';
 import {
   PUBLISHABLE_KEY,
+  PLAIN_V1,
   connect,
   rest,
   signTestToken,
@@ -195,7 +196,7 @@ describe.each<BrokerKind>(['memory', 'redis'])('token refresh on the %s broker',
 describe('extensions switched off', () => {
   it('keep the plain v1 welcome and answer session and refresh with unknown_type', async () => {
     const [server] = await startTwoNodes('memory', () => redis, {
-      extensions: { resume: false, refresh: false },
+      extensions: PLAIN_V1,
     });
     const client = connect(server, { token: await signTestToken({ sub: 'alice' }) });
     const welcome = await client.welcome();

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPeer, flush, record, until, useFakeTimers } from '../test/harness.js';
 import { FakeRoom } from './testing/index.js';
-import { NegotiationError, type MeteredPeer } from './index.js';
+import { ConnectionReset, NegotiationError, type MeteredPeer } from './index.js';
 import {
   createFakePeerConnectionFactory,
   FakeMediaStreamTrack,
@@ -54,32 +54,40 @@ async function advance(ms: number, step = 500): Promise<void> {
 }
 
 describe('ICE restart ladder', () => {
-  it('restarts at 0, 1, 2, 4, 8, 16, 30, 30, 30 s after each 15 s answer timeout, and reports exhaustion once', async () => {
+  it('restarts at 0, 1, 2, 4, 8, 16, 30, 30, 30 s after each 15 s answer timeout, reports exhaustion once, then replaces the connection', async () => {
     const { room, a, b } = await negotiatedPair();
     const remote = a.remotePeers.get('peer-b');
     if (!remote) throw new Error('no remote');
     const errors = record(remote, NegotiationError);
+    const resets = record(remote, ConnectionReset);
+    const failed = pcOf(a, 'peer-b');
     // Offers from a to b no longer get through: every restart waits for its answer in vain.
     room.dropDirect = (from, _to, data) => from === 'peer-a' && isOffer(data);
     const start = Date.now();
     const offersBefore = room.log.length;
-    pcOf(a, 'peer-b').setIceConnectionState('failed');
+    failed.setIceConnectionState('failed');
     await advance(300_000);
     const offerTimes = room.log
       .slice(offersBefore)
       .filter((entry) => entry.peerId === 'peer-a' && isOffer(entry.frame.data))
       .map((entry) => entry.at - start);
+    // Nine restarts; the last one's answer timeout ends the ladder, and the new connection offers.
     expect(offerTimes).toEqual([
-      0, 16_000, 33_000, 52_000, 75_000, 106_000, 151_000, 196_000, 241_000,
+      0, 16_000, 33_000, 52_000, 75_000, 106_000, 151_000, 196_000, 241_000, 256_000,
     ]);
     expect(errors).toHaveLength(1);
     expect((errors[0]?.err as Error).message).toMatch(/exhausted/);
-    // Restart offers ask for fresh ICE credentials.
-    expect(pcOf(a, 'peer-b').offerOptions.at(-1)).toEqual({ iceRestart: true });
-    // Failing again after exhaustion: no new attempts, no second report.
-    pcOf(a, 'peer-b').setIceConnectionState('failed');
-    await advance(60_000, 5_000);
-    expect(errors).toHaveLength(1);
+    // Restart offers ask for fresh ICE credentials; the failed connection is closed and replaced.
+    expect(failed.offerOptions.at(-1)).toEqual({ iceRestart: true });
+    expect(resets).toHaveLength(1);
+    expect(remote.pc).not.toBe(failed);
+    expect(failed.closed).toBe(true);
+    // The new connection negotiates with b once offers get through again.
+    room.dropDirect = undefined;
+    const replacement = pcOf(a, 'peer-b');
+    replacement.setIceConnectionState('failed');
+    await advance(20_000);
+    expect(replacement.remoteDescription?.type).toBe('answer');
     await a.close();
     await b.close();
     await flush();

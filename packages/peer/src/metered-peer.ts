@@ -151,6 +151,7 @@ export class MeteredPeer {
       },
       sendTo: (peerId, data) => this.sendTo(peerId, data),
       localTracks: () => this.#tracks.byTrack,
+      connectionEnded: (peerId) => this.#roster.connectionEnded(peerId),
       log: (level, message) => this.#log(level, message),
     };
     const client = this.#client;
@@ -359,9 +360,10 @@ export class MeteredPeer {
   #onDisconnected(event: Disconnected): void {
     if (event.willReconnect) {
       if (this.#state !== 'joined' && this.#state !== 'reconnecting') return;
-      this.#roster.stop();
+      this.#roster.suspend();
       this.#heldDirects.release();
       this.#setState('reconnecting');
+      // A connected call does not depend on its signalling: only the others show it.
       for (const remote of this.#roster.remotes.values()) remote.markReconnecting();
       return;
     }

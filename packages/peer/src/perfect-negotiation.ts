@@ -39,6 +39,8 @@ export class PerfectNegotiation {
   readonly #pc: RTCPeerConnectionLike;
   readonly #polite: boolean;
   readonly #peerId: string;
+  /** This side's id for the connection, sent with every description and candidate. */
+  readonly #connectionId: string;
   readonly #host: RemotePeerHost;
   readonly #owner: PerfectNegotiationOwner;
   #current = true;
@@ -53,12 +55,14 @@ export class PerfectNegotiation {
     pc: RTCPeerConnectionLike,
     polite: boolean,
     peerId: string,
+    connectionId: string,
     host: RemotePeerHost,
     owner: PerfectNegotiationOwner,
   ) {
     this.#pc = pc;
     this.#polite = polite;
     this.#peerId = peerId;
+    this.#connectionId = connectionId;
     this.#host = host;
     this.#owner = owner;
     pc.onnegotiationneeded = () => void this.#negotiate();
@@ -98,6 +102,21 @@ export class PerfectNegotiation {
     if (pc.signalingState === 'stable') await this.#negotiate(true);
   }
 
+  /**
+   * An offer of ours still waits for its answer after a signalling reconnect: it may have been
+   * lost with the old socket, so it goes out again (the same description; the other side answers
+   * it, or ignores it when it already did).
+   */
+  resendOffer(): void {
+    const local = this.#pc.localDescription;
+    if (this.#makingOffer || this.#pc.signalingState !== 'have-local-offer' || !local) return;
+    if (local.type === 'offer') this.#sendDescription('offer', local.sdp);
+  }
+
+  #sendDescription(type: 'offer' | 'answer', sdp: string | undefined): void {
+    this.#signal(rtcDescriptionPayload({ type, sdp: sdp ?? '' }, this.#connectionId));
+  }
+
   /** The connection is still the owner's and the owner is not closed. */
   #live(): boolean {
     return this.#current && !this.#owner.isClosed();
@@ -123,7 +142,7 @@ export class PerfectNegotiation {
       const local = pc.localDescription ?? offer;
       if (local.type === 'offer') {
         this.#owner.describing(local.sdp);
-        this.#signal(rtcDescriptionPayload({ type: 'offer', sdp: local.sdp ?? '' }));
+        this.#sendDescription('offer', local.sdp);
       }
     } catch (error) {
       if (this.#live()) this.#owner.failed(new NegotiationError({ err: error }));
@@ -169,7 +188,7 @@ export class PerfectNegotiation {
         if (!this.#current) return;
         const local = pc.localDescription ?? answer;
         this.#owner.describing(local.sdp);
-        this.#signal(rtcDescriptionPayload({ type: 'answer', sdp: local.sdp ?? '' }));
+        this.#sendDescription('answer', local.sdp);
         this.#flushCandidates();
       }
     } catch (error) {
@@ -197,7 +216,7 @@ export class PerfectNegotiation {
 
   #sendCandidate(candidate: IceCandidateLike | null): void {
     const init = candidate?.toJSON ? candidate.toJSON() : candidate;
-    this.#signal(rtcIcePayload(init ?? null));
+    this.#signal(rtcIcePayload(init ?? null, this.#connectionId));
   }
 
   /** Candidates gathered while a description was being set go out after it. */

@@ -19,6 +19,7 @@ import {
   createFakePeerConnectionFactory,
   FakeMediaStream,
   FakeMediaStreamTrack,
+  type FakeRTCPeerConnection,
 } from './testing/index.js';
 
 beforeEach(() => {
@@ -138,15 +139,18 @@ describe('reconcile after a signalling reconnect', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('a server restart (everyone reconnects, rosters incomplete): every pair gets ConnectionReset and exchanges data again', async () => {
+  it('a server restart (everyone reconnects, rosters incomplete): every pair keeps its RemotePeer and its connected connection, and exchanges data again', async () => {
     const room = new FakeRoom();
     const pcs = createFakePeerConnectionFactory();
     const peers = ['peer-a', 'peer-b', 'peer-c'].map((id) => createPeer(room, id, pcs));
     await joinAll(peers);
     const before = new Map(peers.map((peer) => [peer, new Map(peer.remotePeers)]));
+    const connections = new Map<unknown, unknown>();
     const resets: string[] = [];
     for (const peer of peers) {
       for (const remote of peer.remotePeers.values()) {
+        (remote.pc as FakeRTCPeerConnection).setConnectionState('connected');
+        connections.set(remote, remote.pc);
         remote.on(ConnectionReset, () => resets.push(`${peer.peerId}->${remote.id}`));
       }
     }
@@ -157,22 +161,39 @@ describe('reconcile after a signalling reconnect', () => {
       'all joined, everyone seen',
     );
     // Members that were not back yet when a roster came were kept as late, not dropped: every
-    // pair keeps its RemotePeer objects and gets ConnectionReset on both sides.
+    // pair keeps its RemotePeer objects and, connected, its peer connection.
     for (const peer of peers) {
-      for (const [id, remote] of peer.remotePeers) expect(before.get(peer)?.get(id)).toBe(remote);
+      for (const [id, remote] of peer.remotePeers) {
+        expect(before.get(peer)?.get(id)).toBe(remote);
+        expect(remote.pc).toBe(connections.get(remote));
+        expect(remote.state).toBe('connected');
+      }
     }
-    expect(resets.sort()).toEqual([
-      'peer-a->peer-b',
-      'peer-a->peer-c',
-      'peer-b->peer-a',
-      'peer-b->peer-c',
-      'peer-c->peer-a',
-      'peer-c->peer-b',
-    ]);
+    await advance(10_000);
+    expect(resets).toEqual([]);
     const received = peers.map((peer) => record(peer, Data));
     for (const peer of peers) await peer.send(`from ${peer.peerId}`);
     await until(() => received.every((list) => list.length === 2), 'broadcasts');
     await Promise.all(peers.map((peer) => peer.close()));
+  });
+
+  it('a survivor whose connection is not up gets a new one after a server restart', async () => {
+    const room = new FakeRoom();
+    const pcs = createFakePeerConnectionFactory();
+    const a = createPeer(room, 'peer-a', pcs);
+    const b = createPeer(room, 'peer-b', pcs);
+    await joinAll([a, b]);
+    a.addTrack(new FakeMediaStreamTrack('audio', 'mic-a'));
+    await until(() => a.remotePeers.get('peer-b')?.pc.remoteDescription != null, 'negotiated');
+    const survivor = a.remotePeers.get('peer-b');
+    if (!survivor) throw new Error('no remote');
+    const old = survivor.pc;
+    const resets = record(survivor, ConnectionReset);
+    room.restart();
+    await advance(2_000);
+    await until(() => a.state === 'joined' && resets.length === 1, 'reset');
+    expect(survivor.pc).not.toBe(old);
+    await Promise.all([a.close(), b.close()]);
   });
 
   it('holds directs that arrive before the roster and applies them to the new connection', async () => {
@@ -251,10 +272,12 @@ describe('reconcile after a signalling reconnect', () => {
     expect(left).toEqual([]);
     room.restart();
     await advance(2_000);
-    await until(() => a.state === 'joined' && resets.length === 1, 'reset');
+    await until(() => a.state === 'joined', 'joined again');
     expect(a.remotePeers.get('peer-b')).toBe(survivor);
     await advance(10_000);
     expect(left).toEqual([]);
+    // Nothing was negotiated on the connection: it is kept.
+    expect(resets).toEqual([]);
     await a.close();
     await b.close();
   });

@@ -1,6 +1,6 @@
 import type { RTCDataChannelLike } from '@metered/datachannel';
 import { MeteredPeerSendError, MeteredRealtimeError } from '@metered/errors';
-import type { JsonObject, RtcSignal } from '@metered/protocol';
+import { createRequestId, type JsonObject, type RtcSignal } from '@metered/protocol';
 import { Emitter, type EventClass, type EventHandler } from '@metered/events';
 import {
   ConnectionReset,
@@ -36,7 +36,17 @@ export interface RemotePeerHost {
   /** Sends application data directly. */
   sendTo(peerId: string, data: unknown): Promise<void>;
   localTracks(): ReadonlyMap<MediaStreamTrackLike, LocalTrack>;
+  /**
+   * The connection closed by itself (a Node connection closes on failure): `true` to build a new
+   * one, `false` when the member is leaving anyway.
+   */
+  connectionEnded(peerId: string): boolean;
   log(level: 'debug' | 'warn', message: string): void;
+}
+
+/** The DTLS fingerprint of an SDP: a connection's certificate, so it changes with the connection. */
+function fingerprintOf(sdp: string): string | undefined {
+  return /^a=fingerprint:\S+ (\S+)/m.exec(sdp)?.[1];
 }
 
 /**
@@ -59,6 +69,11 @@ export class RemotePeer {
   readonly #negotiationOwner: PerfectNegotiationOwner;
   /** The negotiation on the current connection. */
   #negotiation!: PerfectNegotiation;
+  /** The other side's id of the connection the current one is negotiated with, once known. */
+  #remoteConnectionId: string | undefined;
+  /** The DTLS fingerprint of the last description the other side sent for this connection. */
+  #remoteFingerprint: string | undefined;
+
   /** Streams seen on this peer, by id. */
   readonly #streams = new Map<string, MediaStreamLike>();
   readonly #cleanups = new Set<() => void>();
@@ -83,14 +98,17 @@ export class RemotePeer {
         host.log('debug', `ICE restart ${attempt} for ${id}`);
         void this.#negotiation.restartIce();
       },
-      exhausted: (attempts) =>
+      exhausted: (attempts) => {
         this.#emit(
           new NegotiationError({
             err: new MeteredRealtimeError({
               message: `ICE restart attempts exhausted (${attempts}) for ${id}`,
             }),
           }),
-        ),
+        );
+        // No connection stays failed: the next rung is a new one.
+        if (!this.#closed) this.#rebuild();
+      },
     });
     this.#negotiationOwner = {
       isClosed: () => this.#closed,
@@ -156,11 +174,41 @@ export class RemotePeer {
 
   // ---- driven by MeteredPeer ----
 
-  /** @internal A signalling payload from this peer. */
+  /**
+   * @internal A signalling payload from this peer. A description from another connection than the
+   * one this side is negotiated with (a new connection id, or a new DTLS fingerprint from a peer
+   * that sends no ids) means the other side started over: the connection is replaced, then an
+   * offer applies to the new one (an answer is dropped: the new connection makes its own offer).
+   * Candidates of another connection are dropped.
+   */
   handleSignal(signal: RtcSignal): void {
     if (this.#closed) return;
-    if (signal.type === 'track-meta') this.#trackMetadata.receive(signal.trackId, signal.metadata);
-    else this.#negotiation.receive(signal);
+    if (signal.type === 'track-meta') {
+      this.#trackMetadata.receive(signal.trackId, signal.metadata);
+      return;
+    }
+    const from = signal.connectionId;
+    const known = this.#remoteConnectionId;
+    if (signal.type === 'rtc-description') {
+      const fingerprint = fingerprintOf(signal.description.sdp);
+      const restarted =
+        from !== undefined
+          ? known !== undefined && from !== known
+          : fingerprint !== undefined &&
+            this.#remoteFingerprint !== undefined &&
+            fingerprint !== this.#remoteFingerprint;
+      if (restarted) {
+        this.#host.log('debug', `${this.id} started a new connection`);
+        this.#rebuild();
+        // An answer cannot start the new connection: the new one makes its own offer.
+        if (signal.description.type === 'answer') return;
+      }
+      if (from !== undefined) this.#remoteConnectionId = from;
+      this.#remoteFingerprint = fingerprint ?? this.#remoteFingerprint;
+    } else if (from !== undefined && known !== undefined && from !== known) {
+      return this.#host.log('debug', `candidate of an earlier connection of ${this.id} dropped`);
+    }
+    this.#negotiation.receive(signal);
   }
 
   /** @internal Sends a local track's metadata, then attaches the track. */
@@ -212,9 +260,41 @@ export class RemotePeer {
     return true;
   }
 
-  /** @internal The signalling connection dropped. */
+  /**
+   * @internal Whether the current connection outlives a signalling reconnect: it is connected
+   * (the other side holds it too, see `RosterReconciler`), or nothing was negotiated on it yet.
+   * A peer that replaced its own meanwhile is noticed by its next description.
+   */
+  keepsConnection(): boolean {
+    const pc = this.#pc;
+    if (this.#closed || pc.connectionState === 'closed') return false;
+    return pc.connectionState === 'connected' || (!pc.localDescription && !pc.remoteDescription);
+  }
+
+  /** @internal The signalling connection dropped: a connection not up will be replaced. */
   markReconnecting(): void {
-    if (this.#state !== 'idle' && this.#state !== 'closed') this.#setState('reconnecting');
+    if (this.#state !== 'idle' && !this.connected()) this.#setState('reconnecting');
+  }
+
+  /** @internal The connection is up: a departure announced by presence may be a blip. */
+  connected(): boolean {
+    return !this.#closed && this.#pc.connectionState === 'connected';
+  }
+
+  /**
+   * @internal Survived a signalling reconnect with its connection kept: repairs what the other
+   * side may have missed while signalling was down (the local tracks' metadata, an offer lost
+   * with the old socket) without a new negotiation.
+   */
+  keep(metadata: JsonObject | null): void {
+    if (this.#closed) return;
+    this.#metadata = metadata;
+    for (const [track, local] of this.#host.localTracks()) {
+      if (local.metadata && this.#senders.has(track)) {
+        this.#trackMetadata.send(track.id, local.metadata);
+      }
+    }
+    this.#negotiation.resendOffer();
   }
 
   /** @internal Refreshed ICE servers for the live connection. */
@@ -231,6 +311,11 @@ export class RemotePeer {
     if (this.#closed) return;
     this.#metadata = metadata;
     this.#polite = localPeerId < this.id;
+    this.#rebuild();
+  }
+
+  /** A new connection replaces the current one (`ConnectionReset`). */
+  #rebuild(): void {
     this.#negotiation.detach();
     this.#dropConnection();
     // The old connection's streams ended with it; the new one announces its own.
@@ -256,10 +341,12 @@ export class RemotePeer {
 
   #attach(): RTCPeerConnectionLike {
     const pc = this.#host.createPeerConnection();
+    this.#remoteConnectionId = this.#remoteFingerprint = undefined;
     this.#negotiation = new PerfectNegotiation(
       pc,
       this.#polite,
       this.id,
+      createRequestId(),
       this.#host,
       this.#negotiationOwner,
     );
@@ -314,6 +401,10 @@ export class RemotePeer {
       case 'disconnected':
       case 'failed':
         this.#setState('reconnecting');
+        break;
+      case 'closed':
+        // Closed without our `close()`: dead for good (a Node connection closes on failure).
+        if (!this.#closed && this.#host.connectionEnded(this.id)) this.#rebuild();
         break;
       default:
         break;

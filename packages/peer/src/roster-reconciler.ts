@@ -1,4 +1,5 @@
 import { MeteredRealtimeError } from '@metered/errors';
+import type { JsonObject } from '@metered/protocol';
 import type { Presence, PresencePeer } from '@metered/signalling';
 import { METERED_PEER_DEFAULTS } from './options.js';
 import { PeerJoined, PeerLeft } from './membership-events.js';
@@ -30,10 +31,13 @@ export interface RosterReconcilerHost {
 /**
  * The remote peers, kept in line with the channel's presence (at most `maxRemotePeers`;
  * `PeerJoined` and `PeerLeft` are emitted here). After a signalling reconnect the first presence
- * is the full roster: members in it survive (new connection, `ConnectionReset`), new ones join. Members missing from it may only be late (after a server restart everyone
- * reconnects at once): they stay, `reconnecting`, for `reconcileTimeoutMs` and survive if
- * presence reports them in time; otherwise they leave. No roster in time: subscribe again, up to
- * `maxResubscribes` times, then give up with a fatal error.
+ * is the full roster: members in it survive, new ones join. A survivor keeps its peer connection
+ * when it can (see `RemotePeer.keepsConnection`); otherwise it gets a new one
+ * (`ConnectionReset`). Members missing from the roster may only be late (after a server restart
+ * everyone reconnects at once), and a member presence reports as gone while its connection to us
+ * is up may be blipping: both are held for `reconcileTimeoutMs` and stay if presence reports them
+ * in time; otherwise they leave (at once when their connection closes meanwhile). No roster in
+ * time: subscribe again, up to `maxResubscribes` times, then give up with a fatal error.
  */
 export class RosterReconciler {
   /** The other members of the channel, by peer id. */
@@ -42,12 +46,19 @@ export class RosterReconciler {
   #reconciling = false;
   #reconcileTimer: Timer | undefined;
   #resubscribes = 0;
-  /** Members missing from the last roster, kept until the deadline in case they are only late. */
-  readonly #late = new Set<string>();
-  #lateTimer: Timer | undefined;
+  /** Members held in case they are only late or blipping, each with its deadline. */
+  readonly #late = new Map<string, Timer>();
+  /** The local peer id when the connection dropped (a new one means nobody can keep anything). */
+  #peerIdBefore: string | null = null;
 
   constructor(host: RosterReconcilerHost) {
     this.#host = host;
+  }
+
+  /** The connection dropped: a reconnect's roster will be reconciled against the current one. */
+  suspend(): void {
+    this.stop();
+    this.#peerIdBefore = this.#host.localPeerId();
   }
 
   /** A reconnect's welcome: the next presence is the roster to reconcile against. */
@@ -60,9 +71,16 @@ export class RosterReconciler {
   /** The connection dropped or the peer closes: nothing awaited, every timer cleared. */
   stop(): void {
     this.#clearReconcile();
-    this.#clearLate();
+    for (const timer of this.#late.values()) clearTimeout(timer);
     this.#late.clear();
     this.#reconciling = false;
+  }
+
+  /** A member's connection closed by itself: `true` to rebuild it, `false` if it is leaving. */
+  connectionEnded(peerId: string): boolean {
+    if (!this.#late.has(peerId)) return true;
+    this.#remove(peerId);
+    return false;
   }
 
   /** A presence frame of the channel. */
@@ -89,6 +107,7 @@ export class RosterReconciler {
   }
 
   #remove(peerId: string): void {
+    this.#unhold(peerId);
     const remote = this.remotes.get(peerId);
     if (!remote) return;
     this.remotes.delete(peerId);
@@ -98,22 +117,16 @@ export class RosterReconciler {
 
   #applyPresence(event: Presence): void {
     for (const { peerId } of event.left) {
-      if (this.#host.goingAway() && this.remotes.has(peerId)) {
-        // Departures a shutting-down server reports are its own sockets closing: the roster
-        // after the reconnect decides whether the member is still there.
-        this.#late.add(peerId);
-        this.#armLate();
-        continue;
-      }
-      this.#late.delete(peerId);
-      this.#remove(peerId);
+      const remote = this.remotes.get(peerId);
+      // Departures a shutting-down server reports are its own sockets closing, and a member whose
+      // connection to us is up may only be blipping: the next presence decides.
+      if (remote && (this.#host.goingAway() || remote.connected())) this.#hold(peerId);
+      else this.#remove(peerId);
     }
     for (const member of event.joined) {
       const remote = this.remotes.get(member.peerId);
-      if (remote && this.#late.delete(member.peerId)) {
-        remote.reset(member.metadata, this.#host.localPeerId() ?? '');
-        if (this.#late.size === 0) this.#clearLate();
-      } else this.#add(member);
+      if (remote && this.#unhold(member.peerId)) this.#survive(remote, member.metadata ?? null);
+      else this.#add(member);
     }
   }
 
@@ -122,10 +135,9 @@ export class RosterReconciler {
     this.#clearReconcile();
     const roster = new Map(event.joined.map((member) => [member.peerId, member]));
     const survivors = [...this.remotes.values()].filter((remote) => roster.has(remote.id));
-    this.#clearLate();
-    this.#late.clear();
     for (const remote of this.remotes.values()) {
-      if (!roster.has(remote.id)) this.#late.add(remote.id);
+      if (roster.has(remote.id)) this.#unhold(remote.id);
+      else this.#hold(remote.id);
     }
     for (const member of event.joined) {
       if (!this.remotes.has(member.peerId)) this.#add(member);
@@ -133,27 +145,40 @@ export class RosterReconciler {
     this.#host.rejoined();
     for (const remote of survivors) {
       if (this.remotes.get(remote.id) === remote) {
-        remote.reset(roster.get(remote.id)?.metadata ?? null, this.#host.localPeerId() ?? '');
+        this.#survive(remote, roster.get(remote.id)?.metadata ?? null);
       }
     }
-    if (this.#late.size > 0) this.#armLate();
+    this.#peerIdBefore = null;
     this.#host.releaseDirects();
   }
 
-  /** Late members that presence has not reported by the deadline leave. */
-  #armLate(): void {
-    if (this.#lateTimer !== undefined) return;
-    this.#lateTimer = setTimeout(() => {
-      this.#lateTimer = undefined;
-      const late = [...this.#late];
-      this.#late.clear();
-      for (const peerId of late) this.#remove(peerId);
-    }, reconcileTimeoutMs);
+  /** A member still there after a reconnect or a blip keeps its connection, or gets a new one. */
+  #survive(remote: RemotePeer, metadata: JsonObject | null): void {
+    const localPeerId = this.#host.localPeerId() ?? '';
+    const samePeerId = this.#peerIdBefore === null || this.#peerIdBefore === localPeerId;
+    if (samePeerId && remote.keepsConnection()) remote.keep(metadata);
+    else remote.reset(metadata, localPeerId);
   }
 
-  #clearLate(): void {
-    if (this.#lateTimer !== undefined) clearTimeout(this.#lateTimer);
-    this.#lateTimer = undefined;
+  /** Holds a member until the deadline: it leaves then unless presence reports it again. */
+  #hold(peerId: string): void {
+    if (this.#late.has(peerId)) return;
+    this.#late.set(
+      peerId,
+      setTimeout(() => {
+        this.#late.delete(peerId);
+        this.#remove(peerId);
+      }, reconcileTimeoutMs),
+    );
+  }
+
+  /** Ends a member's hold; `true` when it was held. */
+  #unhold(peerId: string): boolean {
+    const timer = this.#late.get(peerId);
+    if (timer === undefined) return false;
+    clearTimeout(timer);
+    this.#late.delete(peerId);
+    return true;
   }
 
   #armReconcile(): void {

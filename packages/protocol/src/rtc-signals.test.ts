@@ -81,3 +81,35 @@ describe('signal payloads', () => {
     ).toEqual({ type: 'rtc-ice', candidate: { candidate: 'c', sdpMid: '0', sdpMLineIndex: 0 } });
   });
 });
+
+describe('the sender connection id', () => {
+  it('travels with descriptions and candidates, and back', () => {
+    const offer = rtcDescriptionPayload({ type: 'offer', sdp: 'v=0' }, 'c1');
+    expect(offer).toEqual({
+      type: 'rtc-description',
+      description: { type: 'offer', sdp: 'v=0' },
+      connectionId: 'c1',
+    });
+    expect(parseRtcSignal(JSON.parse(JSON.stringify(offer)))).toEqual(offer);
+    const end = rtcIcePayload(null, 'c1');
+    expect(parseRtcSignal(JSON.parse(JSON.stringify(end)))).toEqual(end);
+    const candidate = rtcIcePayload({ candidate: 'c', sdpMid: '0', sdpMLineIndex: 0 }, 'c1');
+    expect(parseRtcSignal(JSON.parse(JSON.stringify(candidate)))).toMatchObject({
+      connectionId: 'c1',
+    });
+  });
+
+  it.each([
+    ['a number', 7],
+    ['an empty string', ''],
+    ['65 characters', 'x'.repeat(65)],
+  ])('is left out when it is %s', (_name, connectionId) => {
+    expect(
+      parseRtcSignal({
+        type: 'rtc-description',
+        description: { type: 'answer', sdp: 'v=0' },
+        connectionId,
+      }),
+    ).toEqual({ type: 'rtc-description', description: { type: 'answer', sdp: 'v=0' } });
+  });
+});

@@ -7,6 +7,11 @@ import type { JsonObject } from './frames.js';
 export interface RtcDescriptionSignal {
   readonly type: 'rtc-description';
   readonly description: { readonly type: 'offer' | 'answer'; readonly sdp: string };
+  /**
+   * The sender's peer connection, an id it picked (1–64 characters): a new id means the sender
+   * started a new connection. An extra key that clients without it ignore; absent from theirs.
+   */
+  readonly connectionId?: string;
 }
 
 /** A trickled ICE candidate, as `RTCIceCandidateInit`. */
@@ -21,6 +26,8 @@ export interface RtcIceCandidateInit {
 export interface RtcIceSignal {
   readonly type: 'rtc-ice';
   readonly candidate: RtcIceCandidateInit | null;
+  /** The sender's peer connection (see {@link RtcDescriptionSignal.connectionId}). */
+  readonly connectionId?: string;
 }
 
 /** Metadata of one sent track; no `metadata` clears it. */
@@ -35,6 +42,12 @@ export type RtcSignal = RtcDescriptionSignal | RtcIceSignal | TrackMetaSignal;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The payload's `connectionId` when it is a string of 1–64 characters (else left out). */
+function connectionIdOf(data: Record<string, unknown>): { connectionId?: string } {
+  const id = data.connectionId;
+  return typeof id === 'string' && id.length > 0 && id.length <= 64 ? { connectionId: id } : {};
 }
 
 /**
@@ -53,13 +66,14 @@ export function parseRtcSignal(data: unknown): RtcSignal | null {
       return {
         type: 'rtc-description',
         description: { type: description.type, sdp: description.sdp },
+        ...connectionIdOf(data),
       };
     }
     return null;
   }
   if (data.type === 'rtc-ice') {
     const candidate = data.candidate;
-    if (candidate === null) return { type: 'rtc-ice', candidate: null };
+    if (candidate === null) return { type: 'rtc-ice', candidate: null, ...connectionIdOf(data) };
     if (!isPlainObject(candidate)) return null;
     const init: {
       candidate?: string;
@@ -76,7 +90,7 @@ export function parseRtcSignal(data: unknown): RtcSignal | null {
     if (typeof candidate.usernameFragment === 'string' || candidate.usernameFragment === null) {
       init.usernameFragment = candidate.usernameFragment;
     }
-    return { type: 'rtc-ice', candidate: init };
+    return { type: 'rtc-ice', candidate: init, ...connectionIdOf(data) };
   }
   const meta = data.__meteredTrackMeta;
   if (meta !== undefined) {
@@ -89,24 +103,38 @@ export function parseRtcSignal(data: unknown): RtcSignal | null {
   return null;
 }
 
-/** The payload of an SDP signal. */
-export function rtcDescriptionPayload(description: {
-  readonly type: 'offer' | 'answer';
-  readonly sdp: string;
-}): { type: 'rtc-description'; description: { type: 'offer' | 'answer'; sdp: string } } {
-  return { type: 'rtc-description', description: { type: description.type, sdp: description.sdp } };
+/** The payload of an SDP signal, tagged with the sender's connection id when given. */
+export function rtcDescriptionPayload(
+  description: { readonly type: 'offer' | 'answer'; readonly sdp: string },
+  connectionId?: string,
+): {
+  type: 'rtc-description';
+  description: { type: 'offer' | 'answer'; sdp: string };
+  connectionId?: string;
+} {
+  return {
+    type: 'rtc-description',
+    description: { type: description.type, sdp: description.sdp },
+    ...(connectionId !== undefined && { connectionId }),
+  };
 }
 
-/** The payload of a candidate signal (`null` = end of candidates). */
-export function rtcIcePayload(candidate: RtcIceCandidateInit | null): {
+/** The payload of a candidate signal (`null` = end of candidates), tagged like descriptions. */
+export function rtcIcePayload(
+  candidate: RtcIceCandidateInit | null,
+  connectionId?: string,
+): {
   type: 'rtc-ice';
   candidate: RtcIceCandidateInit | null;
+  connectionId?: string;
 } {
-  if (candidate === null) return { type: 'rtc-ice', candidate: null };
+  const tag = connectionId !== undefined && { connectionId };
+  if (candidate === null) return { type: 'rtc-ice', candidate: null, ...tag };
   const { candidate: line, sdpMid, sdpMLineIndex, usernameFragment } = candidate;
   return {
     type: 'rtc-ice',
     candidate: { candidate: line ?? '', sdpMid, sdpMLineIndex, usernameFragment },
+    ...tag,
   };
 }
 

@@ -1,8 +1,12 @@
 // The client's state machine: the public API, connection attempts, reconnects, the welcome and
-// the dispatch of inbound frames. It runs past 450 lines because these share the connection's
-// state; each concept they lean on has its own file: `pending-requests.ts`, `keepalive.ts`,
-// `inbound-queue.ts`, `inbound-events.ts`, `token-provider.ts`, `request-arguments.ts`, and the
-// frame check and encoders of `@metered/protocol`.
+// the dispatch of inbound frames. It runs past 450 lines (about half of them comments) because
+// these share the connection's state (its socket, timers, pending requests, subscriptions and
+// the welcome's extensions), and the bundle budget favours one class; each concept they lean
+// on has its own file: `pending-requests.ts`, `keepalive.ts`, `inbound-queue.ts`,
+// `inbound-events.ts`, `token-provider.ts`, `token-refresh.ts`, `stream-position.ts`,
+// `request-arguments.ts`, and the frame check and encoders of `@metered/protocol`. The protocol extensions (`docs/protocol.md`, "Extensions") are used only
+// when the welcome advertises them: `recovery` (positions, `since`), `resume` (`session`, the
+// `resume` URL parameter), `refresh` (`refresh` before expiry), `idempotency` (`idempotencyKey`).
 import {
   isTerminalCloseCode,
   OVER_CONCURRENT_LIMIT_FLOOR_MS,
@@ -13,14 +17,19 @@ import {
   SignallingError,
 } from '@metered/errors';
 import {
+  type AckFrame,
   encodePublish,
+  encodeRefresh,
   encodeSend,
+  encodeSession,
   encodeSubscribe,
   encodeUnsubscribe,
   MAX_SERVER_FRAME_LENGTH,
   parseIceServers,
   type ServerFrame,
+  type StreamPosition,
   validateServerFrame,
+  type WelcomeExtensions,
   type WelcomeFrame,
   WELCOME_TIMEOUT_MS,
 } from '@metered/protocol';
@@ -33,10 +42,12 @@ import {
 import {
   Connected,
   Disconnected,
+  Resubscribed,
   ServerError,
   type SignallingEvent,
   type SignallingState,
   StateChange,
+  SubscriptionEnded,
   TokenProviderError,
 } from './events.js';
 import { directEvent, goingAwayEvent, messageEvent, presenceEvent } from './inbound-events.js';
@@ -47,8 +58,14 @@ import {
   DEFAULT_AUTO_RESUBSCRIBE,
   DEFAULT_URL,
   parseOrigin,
+  type PublishOptions,
+  type PublishResult,
+  type RecoverOptions,
+  type RecoveringSubscribeOptions,
   type SignallingClientOptions,
   type SignallingLogger,
+  type SubscribeOptions,
+  type SubscribeResult,
 } from './options.js';
 import { PendingRequests } from './pending-requests.js';
 import { checkChannel, checkData, checkPeerId, withData } from './request-arguments.js';
@@ -57,8 +74,10 @@ import {
   type ReconnectPolicy,
   resolveReconnectPolicy,
 } from './reconnect-policy.js';
+import { toPosition } from './stream-position.js';
 import { TimerSet, type Timer } from './timer-set.js';
 import { fetchToken, TOKEN_PROVIDER_STUCK_FAILURES } from './token-provider.js';
+import { REFRESH_RETRIES, refreshDelay } from './token-refresh.js';
 import { defaultWebSocketFactory, releaseSocket, type WebSocketLike } from './websocket.js';
 
 declare global {
@@ -70,12 +89,13 @@ declare global {
   }
 }
 
-/** Options of {@link SignallingClient.subscribe}. */
-export interface SubscribeOptions {
-  /** Ask the server to attach each sender's metadata to the channel's messages. */
-  readonly includeSenderMetadata?: boolean | undefined;
-  /** Stops waiting for the ack (the subscribe may still take effect: unsubscribe to undo it). */
-  readonly signal?: AbortSignal | undefined;
+/** A channel the client keeps subscribed (replayed after a reconnect). */
+interface Subscription {
+  readonly includeSenderMetadata: boolean;
+  /** Subscribed with `recover` or `since`: `position` is held and sent as `since`. */
+  readonly recover: boolean;
+  /** Of the last message received, or from the subscribe's ack (extension `recovery`). */
+  position: StreamPosition | undefined;
 }
 
 /** Settles what `connect()` returns: resolves without an error, rejects with one. */
@@ -135,8 +155,14 @@ export class SignallingClient {
   /** What `connect()` returns while it waits for a welcome, and the function that settles it. */
   #connectWaiter: [Promise<void>, Settle] | undefined;
   readonly #pending = new PendingRequests();
-  /** Active channels and their `includeSenderMetadata` flag, replayed after a reconnect. */
-  readonly #subscriptions = new Map<string, boolean>();
+  /** Active channels, replayed after a reconnect. */
+  readonly #subscriptions = new Map<string, Subscription>();
+  /** What the last welcome advertised. */
+  #extensions: WelcomeExtensions = {};
+  /** The server's clock minus the local one, at the last welcome. */
+  #clockOffset = 0;
+  /** Extension `resume`: the credential for the next automatic reconnect, used once. */
+  #resumeToken: string | undefined;
   /** Every running timer but the ack timers: the ones of a connection stop when it ends, all on `close()`. */
   readonly #timers = new TimerSet();
   #welcomeTimer: Timer | undefined;
@@ -145,7 +171,7 @@ export class SignallingClient {
   readonly #inbound = new InboundQueue<string | CloseRecord>((item) =>
     isString(item) ? this.#handle(item) : this.#closed(item.code, item.reason),
   );
-  /** Stops the token provider of the attempt in progress. */
+  /** Stops the token provider of the attempt or refresh in progress. */
   #cancelToken: ((reason: string) => void) | undefined;
   #closing: Promise<void> | undefined;
 
@@ -223,18 +249,45 @@ export class SignallingClient {
   }
 
   /**
-   * Subscribes to a channel; resolves on the server's ack. The channel is replayed after every
-   * reconnect until {@link SignallingClient.unsubscribe}.
+   * The extensions the server advertised in its last welcome (`docs/protocol.md`,
+   * "Extensions"); `{}` before the first welcome and for a server that offers none.
    */
-  async subscribe(channel: string, options: SubscribeOptions = {}): Promise<void> {
+  get extensions(): WelcomeExtensions {
+    return this.#extensions;
+  }
+
+  /**
+   * The position held for a channel subscribed with `recover` or `since` (extension
+   * `recovery`): of the last message received, else the channel's when subscribed. Store it to
+   * subscribe with `since` after a restart. `undefined` when none is held.
+   */
+  position(channel: string): StreamPosition | undefined {
+    return this.#subscriptions.get(channel)?.position;
+  }
+
+  /**
+   * Subscribes to a channel; resolves on the server's ack. The channel is replayed after every
+   * reconnect until {@link SignallingClient.unsubscribe}. With `recover` or `since` it resolves
+   * to a {@link SubscribeResult} and recovers missed messages after every reconnect when the
+   * server has the `recovery` extension.
+   */
+  subscribe(channel: string, options: RecoveringSubscribeOptions): Promise<SubscribeResult>;
+  /** Subscribes to a channel without recovery; resolves on the server's ack. */
+  subscribe(channel: string, options?: SubscribeOptions): Promise<void>;
+  async subscribe(channel: string, options: RecoverOptions = {}): Promise<SubscribeResult | void> {
     checkChannel(channel);
-    const { signal } = options;
+    const { signal, since } = options;
     signal?.throwIfAborted();
-    const flag = options.includeSenderMetadata === true;
     const subscriptions = this.#subscriptions;
-    const known = subscriptions.has(channel);
-    if (this.#state === 'connected') subscriptions.set(channel, flag);
-    let request = this.#subscribe(channel, flag);
+    const known = subscriptions.get(channel);
+    const recover = options.recover === true || since !== undefined;
+    const subscription: Subscription = {
+      includeSenderMetadata: options.includeSenderMetadata === true,
+      recover,
+      position: toPosition(since) ?? (recover ? known?.position : undefined),
+    };
+    if (this.#state === 'connected') subscriptions.set(channel, subscription);
+    let request = this.#subscribe(channel, subscription);
     if (signal) {
       const acked = request;
       request = new Promise((resolve, reject) => {
@@ -245,7 +298,10 @@ export class SignallingClient {
       });
     }
     try {
-      await request;
+      const recovered = await request;
+      if (recover || options.recover === false) {
+        return { recovered, position: subscription.position ?? null };
+      }
     } catch (error) {
       if (!known && error instanceof ServerRequestError) subscriptions.delete(channel);
       throw error;
@@ -256,21 +312,41 @@ export class SignallingClient {
   async unsubscribe(channel: string): Promise<void> {
     checkChannel(channel);
     this.#subscriptions.delete(channel);
-    return this.#request((requestId) => encodeUnsubscribe(channel, requestId));
+    await this.#request((requestId) => encodeUnsubscribe(channel, requestId));
   }
 
-  /** Publishes `data` (any JSON value, `null` included) to a channel; resolves on the ack. */
-  async publish(channel: string, data: unknown): Promise<void> {
+  /**
+   * Publishes `data` (any JSON value, `null` included) to a channel; resolves on the ack. With
+   * {@link PublishOptions} it resolves to a {@link PublishResult}.
+   */
+  publish(channel: string, data: unknown): Promise<void>;
+  /** Publishes with an idempotency key: resolves to whether the server saw it before. */
+  publish(channel: string, data: unknown, options: PublishOptions): Promise<PublishResult>;
+  async publish(
+    channel: string,
+    data: unknown,
+    options?: PublishOptions,
+  ): Promise<PublishResult | void> {
     checkChannel(channel);
     checkData(data);
-    return this.#request(withData((requestId) => encodePublish(channel, data, requestId)));
+    return this.#publish(options, (requestId, key) => encodePublish(channel, data, requestId, key));
   }
 
-  /** Sends `data` to one peer; resolves on the ack. */
-  async send(peerId: string, data: unknown): Promise<void> {
+  /**
+   * Sends `data` to one peer; resolves on the ack. With {@link PublishOptions} it resolves to a
+   * {@link PublishResult}.
+   */
+  send(peerId: string, data: unknown): Promise<void>;
+  /** Sends with an idempotency key: resolves to whether the server saw it before. */
+  send(peerId: string, data: unknown, options: PublishOptions): Promise<PublishResult>;
+  async send(
+    peerId: string,
+    data: unknown,
+    options?: PublishOptions,
+  ): Promise<PublishResult | void> {
     checkPeerId(peerId);
     checkData(data);
-    return this.#request(withData((requestId) => encodeSend(peerId, data, requestId)));
+    return this.#publish(options, (requestId, key) => encodeSend(peerId, data, requestId, key));
   }
 
   /** Calls `handler` with every event of a class; returns the function that removes it. */
@@ -306,18 +382,13 @@ export class SignallingClient {
     let socket: WebSocketLike;
     try {
       let query = `key=${encodeURIComponent(apiKey as string)}`;
-      if (provider) {
-        const token = await fetchToken(
-          provider,
-          this.#tokenProviderTimeoutMs,
-          this.#timers,
-          (cancel) => (this.#cancelToken = cancel),
-        );
-        query = `token=${encodeURIComponent(token)}`;
-      }
+      if (provider) query = `token=${encodeURIComponent(await this.#fetchToken(provider))}`;
       this.#tokenFailures = 0;
       if (stale()) return;
       failure = undefined;
+      const resume = this.#resumeToken;
+      this.#resumeToken = undefined;
+      if (resume) query += `&resume=${encodeURIComponent(resume)}`;
       const url = `${this.#url}/v1?${query}`;
       this.#log('debug', `opening ${url}`);
       socket = (webSocketFactory ?? (await defaultWebSocketFactory()))(url);
@@ -392,6 +463,8 @@ export class SignallingClient {
    * pending requests and stops every timer (welcome, watchdog, acks, resubscribe retries).
    */
   #stop(code: number): void {
+    this.#cancelToken?.(CLIENT_CLOSED);
+    this.#cancelToken = undefined;
     if (this.#socket) releaseSocket(this.#socket);
     this.#socket = undefined;
     this.#inbound.clear();
@@ -404,7 +477,7 @@ export class SignallingClient {
     const waiter = this.#connectWaiter;
     this.#connectWaiter = undefined;
     this.#generation++;
-    this.#cancelToken?.(CLIENT_CLOSED);
+    this.#resumeToken = undefined;
     this.#stop(code);
     this.#setState('closed');
     if (announce) this.#emitter.emit(new Disconnected({ code, reason, willReconnect: false }));
@@ -432,8 +505,18 @@ export class SignallingClient {
     if (frame.type === 'welcome') return this.#welcome(frame);
     if (this.#state !== 'connected') return this.#log('warn', `${frame.type} before welcome`);
     switch (frame.type) {
-      case 'message':
-        return this.#emitter.emit(messageEvent(frame));
+      case 'message': {
+        const position = toPosition(frame);
+        const subscription = position && this.#subscriptions.get(frame.channel);
+        if (subscription?.recover) {
+          const held = subscription.position;
+          const { offset, epoch } = position as StreamPosition;
+          // Already delivered (a replay that overlaps): exactly once.
+          if (held?.epoch === epoch && offset <= held.offset) return;
+          subscription.position = position;
+        }
+        return this.#emitter.emit(messageEvent(frame, position));
+      }
       case 'direct':
         return this.#emitter.emit(directEvent(frame));
       case 'presence':
@@ -441,8 +524,13 @@ export class SignallingClient {
       case 'going_away':
         return this.#emitter.emit(goingAwayEvent(frame));
       case 'ack':
-        this.#settle(frame.requestId);
+        this.#settle(frame.requestId, undefined, frame);
         return;
+      case 'unsubscribed': {
+        const { channel, code } = frame;
+        this.#subscriptions.delete(channel);
+        return this.#emitter.emit(new SubscriptionEnded({ channel, code }));
+      }
       case 'error': {
         const { code } = frame;
         const requestId = isString(frame.requestId) ? frame.requestId : null;
@@ -463,7 +551,6 @@ export class SignallingClient {
         return;
       }
       case 'pong':
-      case 'unsubscribed':
     }
   }
 
@@ -474,6 +561,9 @@ export class SignallingClient {
     }
     this.#timers.clear(this.#welcomeTimer);
     const isReconnect = this.#welcomed;
+    // `Object()`: an object as is, `{}` for none (the welcome's optional fields are unchecked).
+    const { resume } = (this.#extensions = Object(frame.extensions) as WelcomeExtensions);
+    this.#clockOffset = frame.serverTime - Date.now();
     this.#welcomed = true;
     this.#attempts = 0;
     this.#setState('connected');
@@ -484,6 +574,12 @@ export class SignallingClient {
       () => this.#drop(4000, 'inactivity timeout'),
       this.#timers,
     );
+    if (resume) {
+      this.#request(encodeSession).then(({ resumeToken }) => {
+        this.#resumeToken = isString(resumeToken) ? resumeToken : undefined;
+      }, noop);
+    }
+    this.#refresh(frame.expiresAt, 0);
     this.#emitter.emit(
       new Connected({
         peerId: frame.peerId,
@@ -492,10 +588,13 @@ export class SignallingClient {
         isReconnect,
         maxMessageSize: frame.maxMessageSize,
         iceServers: parseIceServers(frame.metadata?.iceServers),
+        ...(resume && { resumed: resume.resumed === true }),
       }),
     );
     if (isReconnect && this.#autoResubscribe) {
-      for (const [channel, flag] of this.#subscriptions) this.#resubscribe(channel, flag, 0);
+      for (const [channel, subscription] of this.#subscriptions) {
+        this.#resubscribe(channel, subscription, 0);
+      }
     }
     // A listener that closed the client has already settled the waiter.
     const waiter = this.#connectWaiter;
@@ -506,34 +605,100 @@ export class SignallingClient {
     }
   }
 
-  #resubscribe(channel: string, flag: boolean, retry: number): void {
+  #resubscribe(channel: string, subscription: Subscription, retry: number): void {
     const generation = this.#generation;
-    this.#subscribe(channel, flag).catch((error: unknown) => {
-      if (generation !== this.#generation || this.#state !== 'connected') return;
-      this.#log('warn', `resubscribe to ${channel} failed: ${String(error)}`);
-      if (retry < RESUBSCRIBE_RETRIES) {
-        this.#timers.set(() => {
-          const current = this.#subscriptions.get(channel);
-          if (current !== undefined) this.#resubscribe(channel, current, retry + 1);
-        }, RESUBSCRIBE_RETRY_MS);
-      }
-    });
+    this.#subscribe(channel, subscription).then(
+      (recovered) => this.#emitter.emit(new Resubscribed({ channel, recovered })),
+      (error: unknown) => {
+        if (generation !== this.#generation || this.#state !== 'connected') return;
+        this.#log('warn', `resubscribe to ${channel} failed: ${String(error)}`);
+        if (retry < RESUBSCRIBE_RETRIES) {
+          this.#timers.set(() => {
+            const current = this.#subscriptions.get(channel);
+            if (current) this.#resubscribe(channel, current, retry + 1);
+          }, RESUBSCRIBE_RETRY_MS);
+        }
+      },
+    );
+  }
+
+  /**
+   * Extension `refresh`: before a token that expires at `expiresAt` (Unix seconds, by the
+   * server's clock) does, fetches a new one and hands it to the server, then again before the
+   * new expiry. A failed fetch or a refused token is tried again, at most `REFRESH_RETRIES`
+   * times in a row; after that the server closes with 4002 at expiry and the client reconnects.
+   * Everything stops with the connection: its timer is in `#timers`, a fetch in progress is
+   * cancelled, and a result that arrives for a connection that ended is dropped.
+   */
+  #refresh(expiresAt: unknown, failures: number): void {
+    const provider = this.#options.tokenProvider;
+    const socket = this.#socket;
+    const left = (expiresAt as number) * 1000 - Date.now() - this.#clockOffset;
+    if (!provider || !this.#extensions.refresh || failures > REFRESH_RETRIES || !(left > 0)) {
+      return;
+    }
+    this.#timers.set(() => {
+      this.#fetchToken(provider)
+        .then((token) => {
+          if (socket !== this.#socket) return;
+          return this.#request((requestId) => encodeRefresh(token, requestId));
+        })
+        .then(
+          (ack) => ack && this.#refresh(ack.expiresAt, 0),
+          (error: unknown) => {
+            if (socket !== this.#socket) return;
+            this.#log('warn', `token refresh failed: ${String(error)}`);
+            this.#refresh(expiresAt, failures + 1);
+          },
+        );
+    }, refreshDelay(left));
   }
 
   // ---- requests ----
 
-  #subscribe(channel: string, flag: boolean): Promise<void> {
-    return this.#request((requestId) => encodeSubscribe(channel, requestId, flag));
+  #fetchToken(provider: NonNullable<SignallingClientOptions['tokenProvider']>): Promise<string> {
+    return fetchToken(
+      provider,
+      this.#tokenProviderTimeoutMs,
+      this.#timers,
+      (cancel) => (this.#cancelToken = cancel),
+    );
   }
 
-  /** Sends the frame `encode` builds for a fresh `requestId`; resolves on its ack. */
-  #request(encode: (requestId: string) => string): Promise<void> {
+  /**
+   * Subscribes with `since` when the channel recovers and the server has `recovery`; resolves to
+   * `recovered` (`true` only when `since` was sent and the ack says so). Otherwise the ack's
+   * position (or none) becomes the one held.
+   */
+  async #subscribe(channel: string, subscription: Subscription): Promise<boolean> {
+    const { includeSenderMetadata, recover } = subscription;
+    const since = this.#extensions.recovery && recover ? subscription.position : undefined;
+    const ack = await this.#request((requestId) =>
+      encodeSubscribe(channel, requestId, includeSenderMetadata, since),
+    );
+    const recovered = since !== undefined && ack.recovered === true;
+    if (recover && !recovered) subscription.position = toPosition(ack.position);
+    return recovered;
+  }
+
+  /** A publish or send: `idempotencyKey` only for a server with `idempotency`. */
+  async #publish(
+    options: PublishOptions | undefined,
+    encode: (requestId: string, idempotencyKey?: string) => string,
+  ): Promise<PublishResult | undefined> {
+    const key = this.#extensions.idempotency ? options?.idempotencyKey : undefined;
+    const ack = await this.#request(withData((requestId) => encode(requestId, key)));
+    return options && { duplicate: ack.duplicate === true };
+  }
+
+  /** Sends the frame `encode` builds for a fresh `requestId`; resolves with its ack. */
+  #request(encode: (requestId: string) => string): Promise<AckFrame> {
     return this.#pending.send(this.#state === 'connected' ? this.#socket : undefined, encode);
   }
 
   /** An `ack` or a correlated `error` arrived: settles its request; `false` when none waits. */
-  #settle(requestId: string, error?: unknown): boolean {
-    const settled = this.#pending.settle(requestId, error);
+  #settle(requestId: string, error?: unknown, ack?: AckFrame): boolean {
+    const settled = this.#pending.settle(requestId, error, ack);
     if (settled) this.#inbound.markSettled();
     return settled;
   }

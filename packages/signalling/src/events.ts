@@ -38,6 +38,12 @@ export class Connected extends SignallingEvent {
   declare readonly maxMessageSize: number;
   /** TURN/STUN servers from the token's `metadata.iceServers`; `null` when absent or invalid. */
   declare readonly iceServers: readonly IceServerConfig[] | null;
+  /**
+   * Extension `resume`, present only when the server offers it: `true` when the server gave the
+   * session that dropped back (same `peerId`, its channels kept, no `left`/`joined` seen by the
+   * other members), `false` for a fresh session.
+   */
+  declare readonly resumed?: boolean;
   constructor(fields: EventFields<Connected>) {
     super(fields);
   }
@@ -69,7 +75,42 @@ export class Message extends SignallingEvent {
   declare readonly data: unknown;
   /** The sender's metadata, when the channel was subscribed with `includeSenderMetadata`. */
   declare readonly senderMetadata: JsonObject | null;
+  /**
+   * Extension `recovery`, present only on a channel with history: the message's place in the
+   * channel's stream (strictly increasing) and the stream's epoch.
+   */
+  declare readonly offset?: number;
+  /** Extension `recovery`: the incarnation of the channel's stream `offset` belongs to. */
+  declare readonly epoch?: string;
   constructor(fields: EventFields<Message>) {
+    super(fields);
+  }
+}
+
+/**
+ * The client subscribed again to a channel after a reconnect (one event per channel, when the
+ * server acked). `recovered: true` only for a channel subscribed with `recover` or `since`, on a
+ * server with the `recovery` extension, whose every missed message the server replays next:
+ * nothing can be missing. `false` means messages may have been missed: resynchronise the
+ * channel's state from your own backend.
+ */
+export class Resubscribed extends SignallingEvent {
+  declare readonly channel: string;
+  declare readonly recovered: boolean;
+  constructor(fields: EventFields<Resubscribed>) {
+    super(fields);
+  }
+}
+
+/**
+ * The server ended a subscription on its own (extension `refresh`: the refreshed token no longer
+ * allows the channel, `code` `channel_not_authorized`). The channel is no longer subscribed and
+ * is not subscribed again after a reconnect.
+ */
+export class SubscriptionEnded extends SignallingEvent {
+  declare readonly channel: string;
+  declare readonly code: ErrorCode;
+  constructor(fields: EventFields<SubscriptionEnded>) {
     super(fields);
   }
 }

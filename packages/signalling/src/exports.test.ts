@@ -16,6 +16,7 @@ describe('package surface', () => {
       'Message',
       'MeteredRealtimeError',
       'Presence',
+      'Resubscribed',
       'SIGNALLING_CLIENT_DEFAULTS',
       'ServerError',
       'ServerRequestError',
@@ -24,6 +25,7 @@ describe('package surface', () => {
       'SignallingError',
       'SignallingEvent',
       'StateChange',
+      'SubscriptionEnded',
       'TokenProviderError',
       'WsCloseCode',
     ]);

@@ -5,6 +5,7 @@ import type {
   MessageFrame,
   PresenceFrame,
   PresenceMember,
+  StreamPosition,
 } from '@metered/protocol';
 import { Direct, GoingAway, Message, Presence, type PresencePeer } from './events.js';
 
@@ -17,14 +18,15 @@ const objectOrNull = (value: unknown): JsonObject | null =>
 
 /**
  * The hot path: the same frozen instance `new Message({...})` makes, without the fields object in
- * between.
+ * between. `offset` and `epoch` only with a `position`.
  */
-export function messageEvent(frame: MessageFrame): Message {
+export function messageEvent(frame: MessageFrame, position?: StreamPosition): Message {
   const event = Object.create(Message.prototype) as { -readonly [K in keyof Message]: Message[K] };
   event.channel = frame.channel;
   event.senderPeerId = frame.from;
   event.data = frame.data;
   event.senderMetadata = objectOrNull(frame.fromMetadata);
+  if (position) Object.assign(event, position);
   return Object.freeze(event) as Message;
 }
 

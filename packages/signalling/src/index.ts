@@ -1,4 +1,4 @@
-export { SignallingClient, type SubscribeOptions } from './client.js';
+export { SignallingClient } from './client.js';
 export {
   SignallingEvent,
   Connected,
@@ -10,6 +10,8 @@ export {
   ServerError,
   GoingAway,
   TokenProviderError,
+  Resubscribed,
+  SubscriptionEnded,
   type EventFields,
   type PresencePeer,
   type SignallingState,
@@ -17,8 +19,14 @@ export {
 export type { EventClass, EventHandler, EventStreamOptions } from '@metered/events';
 export {
   SIGNALLING_CLIENT_DEFAULTS,
+  type PublishOptions,
+  type PublishResult,
+  type RecoverOptions,
+  type RecoveringSubscribeOptions,
   type SignallingClientOptions,
   type SignallingLogger,
+  type SubscribeOptions,
+  type SubscribeResult,
   type TokenProvider,
 } from './options.js';
 export {
@@ -37,4 +45,10 @@ export {
   WsCloseCode,
   type ErrorCode,
 } from '@metered/errors';
-export type { IceServerConfig, JsonObject, JsonValue } from '@metered/protocol';
+export type {
+  IceServerConfig,
+  JsonObject,
+  JsonValue,
+  StreamPosition,
+  WelcomeExtensions,
+} from '@metered/protocol';

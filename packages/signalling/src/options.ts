@@ -1,4 +1,4 @@
-import { INACTIVITY_TIMEOUT_MS } from '@metered/protocol';
+import { INACTIVITY_TIMEOUT_MS, type StreamPosition } from '@metered/protocol';
 import { DEFAULT_RECONNECT, type ReconnectOptions } from './reconnect-policy.js';
 import { invalid } from './invalid.js';
 import type { WebSocketFactory } from './websocket.js';
@@ -11,14 +11,73 @@ export interface SignallingLogger {
   error?(message: string): void;
 }
 
-/** Mints a JWT for one connection attempt; called on every attempt, aborted on timeout or close. */
+/** Mints a JWT for one connection attempt or one in-band refresh; aborted on timeout, drop or close. */
 export type TokenProvider = (context: { readonly signal: AbortSignal }) => string | Promise<string>;
+
+/** Options of {@link SignallingClient.subscribe}. */
+export interface SubscribeOptions {
+  /** Ask the server to attach each sender's metadata to the channel's messages. */
+  readonly includeSenderMetadata?: boolean | undefined;
+  /** Stops waiting for the ack (the subscribe may still take effect: unsubscribe to undo it). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * {@link SubscribeOptions} with recovery (extension `recovery`, ignored by a server without it);
+ * with `recover` or `since` given, `subscribe()` resolves to a {@link SubscribeResult}.
+ */
+export interface RecoverOptions extends SubscribeOptions {
+  /**
+   * `true`: recover missed messages after every reconnect: the client holds the channel's
+   * position and resubscribes from it.
+   */
+  readonly recover?: boolean | undefined;
+  /**
+   * Start from a position stored earlier (from {@link SignallingClient.position}): the server
+   * replays every message after it, or says it cannot. Implies `recover: true`.
+   */
+  readonly since?: StreamPosition | undefined;
+}
+
+/** {@link RecoverOptions} that name `recover` or `since`. */
+export type RecoveringSubscribeOptions = RecoverOptions &
+  ({ readonly recover: boolean } | { readonly since: StreamPosition });
+
+/** What a subscribe with `recover` or `since` resolves to. */
+export interface SubscribeResult {
+  /**
+   * `true` when `since` was sent and the server replays every message after it (they follow as
+   * `Message` events); `false` otherwise (nothing replayed: resynchronise from your backend).
+   */
+  readonly recovered: boolean;
+  /** The channel's position held now; `null` when the server keeps no history for it. */
+  readonly position: StreamPosition | null;
+}
+
+/** Options of {@link SignallingClient.publish} and {@link SignallingClient.send}. */
+export interface PublishOptions {
+  /**
+   * 1–128 characters naming this publish (extension `idempotency`): a retry with the same key is
+   * applied at most once within the server's window. A server without the extension never sees
+   * the key: each retry is then applied again.
+   */
+  readonly idempotencyKey?: string | undefined;
+}
+
+/** What a publish or send with {@link PublishOptions} resolves to. */
+export interface PublishResult {
+  /** The server had already applied a publish with this idempotency key: not applied again. */
+  readonly duplicate: boolean;
+}
 
 /** Options of {@link SignallingClient}: exactly one of `apiKey` and `tokenProvider`. */
 export interface SignallingClientOptions {
   /** A publishable key, sent as `?key=`. */
   readonly apiKey?: string | undefined;
-  /** Returns a JWT, sent as `?token=`; called before every connection attempt. */
+  /**
+   * Returns a JWT, sent as `?token=`; called before every connection attempt, and before the
+   * token expires when the server offers in-band refresh (extension `refresh`).
+   */
   readonly tokenProvider?: TokenProvider | undefined;
   /** The server's origin, `wss://host[:port]` (`ws:` only for localhost). Default `wss://rms.metered.ca`. */
   readonly url?: string | undefined;

@@ -1,9 +1,9 @@
 import { AckTimeoutError, DisconnectedError, SignallingError } from '@metered/errors';
-import { ACK_TIMEOUT_MS, createRequestId } from '@metered/protocol';
+import { ACK_TIMEOUT_MS, type AckFrame, createRequestId } from '@metered/protocol';
 import type { WebSocketLike } from './websocket.js';
 
-/** Settles a pending request: resolves without an error, rejects with one. */
-type Settle = (error?: unknown) => void;
+/** Settles a pending request: resolves with its ack without an error, rejects with one. */
+type Settle = (error?: unknown, ack?: AckFrame) => void;
 
 /**
  * Requests on the wire, by `requestId`, until their `ack` or correlated `error` arrives, the ack
@@ -14,21 +14,24 @@ export class PendingRequests {
   readonly #settles = new Map<string, Settle>();
 
   /**
-   * Sends the frame `encode` builds for a fresh `requestId` and resolves on its ack. Without a
+   * Sends the frame `encode` builds for a fresh `requestId` and resolves with its ack. Without a
    * socket (not connected) it rejects with a `SignallingError` and sends nothing.
    */
-  send(socket: WebSocketLike | undefined, encode: (requestId: string) => string): Promise<void> {
+  send(
+    socket: WebSocketLike | undefined,
+    encode: (requestId: string) => string,
+  ): Promise<AckFrame> {
     return new Promise((resolve, reject) => {
       const requestId = createRequestId();
       const text = encode(requestId);
       if (!socket) throw new SignallingError({ message: 'not connected' });
       socket.send(text);
-      const settle: Settle = (error) => {
+      const settle: Settle = (error, ack) => {
         this.#settles.delete(requestId);
         clearTimeout(timer);
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- always an Error
         if (error) reject(error);
-        else resolve();
+        else resolve(ack as AckFrame);
       };
       const timer = setTimeout(
         () => settle(new AckTimeoutError({ requestId, timeout: ACK_TIMEOUT_MS })),
@@ -39,9 +42,9 @@ export class PendingRequests {
   }
 
   /** An `ack` (no error) or a correlated `error` arrived; `false` when no such request waits. */
-  settle(requestId: string, error?: unknown): boolean {
+  settle(requestId: string, error?: unknown, ack?: AckFrame): boolean {
     const settle = this.#settles.get(requestId);
-    settle?.(error);
+    settle?.(error, ack);
     return settle !== undefined;
   }
 

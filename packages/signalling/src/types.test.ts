@@ -11,6 +11,9 @@ import {
   Message,
   Presence,
   type PresencePeer,
+  type PublishResult,
+  type RecoveringSubscribeOptions,
+  type SubscribeResult,
   ServerError,
   ServerRequestError,
   SignallingClient,
@@ -71,12 +74,33 @@ describe('types', () => {
     }
     if (error instanceof AckTimeoutError) expectTypeOf(error.timeout).toEqualTypeOf<number>();
     expectTypeOf(client.state).toEqualTypeOf<SignallingState>();
+    // One overload per result: recovery options resolve to a SubscribeResult, the others to void.
     expectTypeOf(client.subscribe).parameter(1).toEqualTypeOf<
       | {
           readonly includeSenderMetadata?: boolean | undefined;
           readonly signal?: AbortSignal | undefined;
         }
+      | RecoveringSubscribeOptions
       | undefined
     >();
+    // Never called: the calls are only type-checked.
+    const calls = (): void => {
+      expectTypeOf(client.subscribe('c')).toEqualTypeOf<Promise<void>>();
+      expectTypeOf(client.subscribe('c', { includeSenderMetadata: true })).toEqualTypeOf<
+        Promise<void>
+      >();
+      expectTypeOf(client.subscribe('c', { recover: true })).toEqualTypeOf<
+        Promise<SubscribeResult>
+      >();
+      expectTypeOf(client.subscribe('c', { since: { offset: 1, epoch: 'e' } })).toEqualTypeOf<
+        Promise<SubscribeResult>
+      >();
+      expectTypeOf(client.publish('c', 1)).toEqualTypeOf<Promise<void>>();
+      expectTypeOf(client.publish('c', 1, { idempotencyKey: 'k' })).toEqualTypeOf<
+        Promise<PublishResult>
+      >();
+      expectTypeOf(client.send('p', 1, {})).toEqualTypeOf<Promise<PublishResult>>();
+    };
+    expectTypeOf(calls).toBeFunction();
   });
 });

@@ -1,7 +1,7 @@
 import serverVectors from '@metered/protocol/test-vectors/server-frames.json' with { type: 'json' };
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { flush, setup } from '../test/harness.js';
-import { Direct, GoingAway, Message, Presence, ServerError } from './index.js';
+import { Direct, GoingAway, Message, Presence, ServerError, SubscriptionEnded } from './index.js';
 
 // The shared server-frame vectors, through a connected client: what the strict parser of
 // @metered/protocol accepts the client acts on, what it rejects the client drops as malformed.
@@ -30,8 +30,12 @@ function expectedEvent(
           senderPeerId: frame.from,
           data: frame.data,
           senderMetadata: frame.fromMetadata ?? null,
+          // Extension `recovery`: the message's position, when the frame has one.
+          ...(frame.offset !== undefined && { offset: frame.offset, epoch: frame.epoch }),
         },
       ];
+    case 'unsubscribed':
+      return [SubscriptionEnded, { channel: frame.channel, code: frame.code }];
     case 'direct':
       return [
         Direct,

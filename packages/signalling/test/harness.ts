@@ -6,15 +6,21 @@ import {
   GoingAway,
   Message,
   Presence,
+  Resubscribed,
   ServerError,
   SignallingClient,
   type EventClass,
   type SignallingClientOptions,
   type SignallingEvent,
   StateChange,
+  SubscriptionEnded,
   TokenProviderError,
 } from '../src/index.js';
-import { createFakeWebSocketFactory, type FakeWebSocket } from '../src/testing/index.js';
+import {
+  createFakeWebSocketFactory,
+  type FakeWebSocket,
+  type FakeWelcome,
+} from '../src/testing/index.js';
 
 export const EVENT_CLASSES: readonly EventClass<SignallingEvent>[] = [
   Connected,
@@ -26,6 +32,8 @@ export const EVENT_CLASSES: readonly EventClass<SignallingEvent>[] = [
   ServerError,
   GoingAway,
   TokenProviderError,
+  Resubscribed,
+  SubscriptionEnded,
 ];
 
 /** A client on a fake socket factory, with every event recorded and a jitter-free backoff. */
@@ -44,11 +52,11 @@ export function setup(options: Partial<SignallingClientOptions> = {}) {
   for (const type of EVENT_CLASSES) client.on(type, (event) => events.push(event));
   const of = <T extends SignallingEvent>(type: abstract new (...args: never[]) => T): T[] =>
     events.filter((event): event is T => event instanceof type);
-  /** Connects and delivers the welcome; returns the socket. */
-  const connect = async (): Promise<FakeWebSocket> => {
+  /** Connects and delivers the welcome (with `welcome`'s fields); returns the socket. */
+  const connect = async (welcome?: FakeWelcome): Promise<FakeWebSocket> => {
     const connected = client.connect();
     await vi.advanceTimersByTimeAsync(0);
-    factory.last.welcome();
+    factory.last.welcome(welcome);
     await connected;
     return factory.last;
   };
@@ -66,4 +74,15 @@ export function setup(options: Partial<SignallingClientOptions> = {}) {
  */
 export async function flush(): Promise<void> {
   await vi.advanceTimersByTimeAsync(1);
+}
+
+/** The server drops the connection (1006); the client reconnects and gets `welcome`. */
+export async function reconnect(
+  socket: FakeWebSocket,
+  factory: { readonly last: FakeWebSocket },
+  welcome?: FakeWelcome,
+): Promise<FakeWebSocket> {
+  socket.serverClose(1006);
+  await vi.advanceTimersByTimeAsync(500);
+  return factory.last.welcome(welcome);
 }

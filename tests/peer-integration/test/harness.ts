@@ -27,7 +27,7 @@ export function startTestServer(port = 0): Promise<RunningServer> {
 }
 
 /** A token for a fixed peer id, so that the id survives reconnects. */
-export function mintToken(peerId: string): Promise<string> {
+export function mintToken(peerId: string, lifetimeSec = 3600): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return signToken(
     {
@@ -40,7 +40,7 @@ export function mintToken(peerId: string): Promise<string> {
       channels: ['**'],
       permissions: ['subscribe', 'publish', 'presence', 'send'],
       issuedAt: now,
-      expiresAt: now + 3600,
+      expiresAt: now + lifetimeSec,
     },
   );
 }
@@ -50,10 +50,11 @@ export function createNodePeer(
   url: string,
   peerId: string,
   options: Partial<MeteredPeerOptions> = {},
+  tokenLifetimeSec = 3600,
 ): MeteredPeer {
   return new MeteredPeer({
     url,
-    tokenProvider: () => mintToken(peerId),
+    tokenProvider: () => mintToken(peerId, tokenLifetimeSec),
     rtcPeerConnectionFactory,
     reconnect: {
       initialDelayMs: 200,

@@ -16,10 +16,10 @@ const SECRET_KEY = { id: 'sk_peer_interop', secret: 'peer-interop-secret' };
 const ACTIONS = ['subscribe', 'publish', 'presence', 'send'] as const;
 
 /** Starts the real server on 127.0.0.1 (port 0 = any free port). */
-export function startTestServer(): Promise<RunningServer> {
+export function startTestServer(port = 0): Promise<RunningServer> {
   return startServer({
     host: '127.0.0.1',
-    port: 0,
+    port,
     drainTimeoutMs: 1_000,
     apps: [
       {

@@ -4,6 +4,7 @@ import type {
 } from '@metered-ca/realtime';
 import { NodeMediaStream, NodeMediaStreamTrack } from '@metered/node-webrtc-adapter';
 import {
+  ConnectionReset,
   Data,
   DataChannelOpened,
   IceCandidateError,
@@ -230,4 +231,52 @@ describe('our MeteredPeer and the vendor MeteredPeer in one room, both on the ad
       expect(errors).toEqual([]);
     });
   }
+});
+
+describe('our MeteredPeer and the vendor MeteredPeer across a server restart', () => {
+  it('the vendor replaces its connection on its reconnect; ours follows, and both end connected', async () => {
+    const first = await server();
+    const our = ourPeer(first.url, 'olga');
+    const vendor = vendorPeer(first.url, 'vera');
+    const vendorAtOurs = oursSees(our, 'vera');
+    const ourAtVendor = vendorSees(vendor, 'olga');
+    await our.join('restart-room');
+    await vendor.join('restart-room');
+    const [toVendor, toOurs] = await Promise.all([vendorAtOurs, ourAtVendor]);
+    const before = vendorIncoming(toOurs, 'a channel before the restart');
+    await exchange(
+      toVendor.createDataChannel('before') as unknown as Channel,
+      await before,
+      'before',
+    );
+    const mic = new NodeMediaStreamTrack({ kind: 'audio' });
+    our.addTrack(mic, new NodeMediaStream([mic]), { role: 'mic' });
+    await waitFor(() => toVendor.pc.connectionState === 'connected', 'connected before');
+    const resets: ConnectionReset[] = [];
+    toVendor.on(ConnectionReset, (event) => resets.push(event));
+    // Tracks the vendor receives from ours on any RemotePeer it makes for it from now on.
+    const tracksAtVendor: unknown[] = [];
+    vendor.on('peer-joined', ({ peer: remote }) => {
+      remote.on('track', ({ metadata }) => tracksAtVendor.push(metadata));
+    });
+
+    await first.close();
+    servers.splice(servers.indexOf(first), 1);
+    const second = await startTestServer(first.port);
+    servers.push(second);
+
+    await waitFor(() => our.state === 'joined', 'ours joined again');
+    await waitFor(() => resets.length >= 1, 'ours following the vendor to a new connection');
+    // The vendor saw ours leave during the shutdown and made a new RemotePeer for it.
+    const toOursNow = await vendorSees(vendor, 'olga');
+    expect(toOursNow).not.toBe(toOurs);
+    await waitFor(
+      () =>
+        toVendor.pc.connectionState === 'connected' && toOursNow.pc.connectionState === 'connected',
+      'both connected on the new connection',
+    );
+    await waitFor(() => tracksAtVendor.length === 1, 'the track on the new connection');
+    expect(tracksAtVendor).toEqual([{ role: 'mic' }]);
+    expect(our.remotePeers.get('vera')).toBe(toVendor);
+  });
 });

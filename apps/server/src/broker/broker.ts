@@ -1,4 +1,10 @@
-import type { JsonObject, PresenceMember } from '@metered/protocol';
+import type { JsonObject, PresenceMember, StreamPosition } from '@metered/protocol';
+import type {
+  HistoryPage,
+  HistoryPolicy,
+  IdempotencyClaim,
+  Recovery,
+} from '../history/history-types.js';
 import type { OutboundFrame } from '../outbound.js';
 
 /** A value now, or later from a network broker. Callers handle both without awaiting a sync one. */
@@ -42,12 +48,18 @@ export interface BrokerConnection {
 
 export interface SubscribeOptions {
   readonly includeSenderMetadata: boolean;
+  /** The channel's history (extension `recovery`); undefined when it has none. */
+  readonly history?: HistoryPolicy | undefined;
+  /** With `history`: the position the subscriber holds, to replay what it missed. */
+  readonly since?: StreamPosition | undefined;
   /**
    * Called with the roster (every member but the subscriber's own peer id) after the subscriber
    * is recorded and before any other member hears of it: the connection writes its `ack` and
    * `presence` snapshot here, so the snapshot precedes any frame a member sends in reaction.
+   * With `history`, `recovery` gives the channel's position at that moment and the replay,
+   * which the connection writes next, before any later frame.
    */
-  readonly beforeAnnounce: (members: readonly PresenceMember[]) => void;
+  readonly beforeAnnounce: (members: readonly PresenceMember[], recovery?: Recovery) => void;
 }
 
 export interface ChannelMessage {
@@ -57,6 +69,10 @@ export interface ChannelMessage {
   readonly fromMetadata: JsonObject | undefined;
   /** The publishing connection, which never receives its own message. */
   readonly excludeConnectionId?: string | undefined;
+  /** The channel's history (extension `recovery`): the message gets an offset and is kept. */
+  readonly history?: HistoryPolicy | undefined;
+  /** Extension `idempotency`: applied at most once per key of `from` within the window. */
+  readonly idempotency?: IdempotencyClaim | undefined;
 }
 
 export interface DirectMessage {
@@ -64,6 +80,8 @@ export interface DirectMessage {
   readonly to: string;
   readonly data: unknown;
   readonly fromMetadata: JsonObject | undefined;
+  /** Extension `idempotency`: applied at most once per key of `from` within the window. */
+  readonly idempotency?: IdempotencyClaim | undefined;
 }
 
 export interface QuotaResult {
@@ -135,10 +153,29 @@ export interface Broker {
     options: SubscribeOptions,
   ): MaybePromise<void>;
   unsubscribe(connection: BrokerConnection, channel: string): MaybePromise<void>;
-  /** Fans a message out to the channel's subscribers; resolves to the number of receivers. */
+  /**
+   * Fans a message out to the channel's subscribers (and keeps it in the channel's history);
+   * resolves to the number of receivers, or `DUPLICATE` when its idempotency key was used.
+   */
   publish(appId: string, message: ChannelMessage): MaybePromise<number>;
-  /** Routes a direct to every socket of the target peer id; resolves to how many got it (0 = offline). */
+  /**
+   * Routes a direct to every socket of the target peer id; resolves to how many got it
+   * (0 = offline, the idempotency key stays unused), or `DUPLICATE`.
+   */
   sendDirect(appId: string, message: DirectMessage): MaybePromise<number>;
+  /**
+   * True when `from` used idempotency key `key` within its window (checked before the quota, so
+   * a retry is not counted twice). Absent: only the claim at publish time detects duplicates.
+   */
+  seenIdempotencyKey?(appId: string, from: string, key: string): MaybePromise<boolean>;
+  /** A page of a channel's history: the newest `limit` messages after `since`. Absent: none. */
+  history?(
+    appId: string,
+    channel: string,
+    policy: HistoryPolicy,
+    since: StreamPosition | undefined,
+    limit: number,
+  ): MaybePromise<HistoryPage>;
   /** The members of a channel, as presence lists them. */
   members(appId: string, channel: string): MaybePromise<readonly PresenceMember[]>;
   /** Closes every socket of a peer id with `code`; resolves to the number of sockets. */

@@ -267,7 +267,8 @@ export class FakeRTCPeerConnection implements RTCPeerConnectionLike {
 
   #sdp(): string {
     const lines = ['v=0', `o=- ${this.id} ${this.#version} IN IP4 127.0.0.1`, 's=-', 't=0 0'];
-    lines.push(`a=ice-ufrag:u${this.id}x${this.#ufrag}`);
+    // The certificate is the connection's own, as in a browser: a new connection, a new fingerprint.
+    lines.push(`a=ice-ufrag:u${this.id}x${this.#ufrag}`, `a=fingerprint:sha-256 FA:KE:${this.id}`);
     for (const sender of this.senders) {
       const track = sender.track;
       lines.push(`m=${track?.kind ?? 'audio'} 9 UDP/TLS/RTP/SAVPF 96`, `a=mid:${sender.mid}`);

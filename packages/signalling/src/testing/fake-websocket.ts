@@ -10,6 +10,8 @@ export interface FakeWelcome {
   readonly serverTime?: number;
   readonly maxMessageSize?: number;
   readonly metadata?: Record<string, unknown>;
+  /** The extensions the server advertises (`recovery`, `resume`, `refresh`, `idempotency`). */
+  readonly extensions?: Record<string, unknown>;
 }
 
 /**
@@ -116,10 +118,13 @@ export class FakeWebSocket implements WebSocketLike {
     });
   }
 
-  /** Acks the last request the client sent (of `type`, if given); returns its requestId. */
-  ackLast(type?: string): string {
+  /**
+   * Acks the last request the client sent (of `type`, if given), with the extensions' `extras`
+   * (`position`, `recovered`, `resumeToken`, `expiresAt`, `duplicate` …); returns its requestId.
+   */
+  ackLast(type?: string, extras?: Record<string, unknown>): string {
     const requestId = this.lastSent(type)?.requestId as string;
-    this.deliver({ type: 'ack', requestId });
+    this.deliver({ type: 'ack', requestId, ...extras });
     return requestId;
   }
 

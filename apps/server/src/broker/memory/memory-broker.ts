@@ -3,7 +3,14 @@ import {
   encodeMessage,
   encodePresence,
   type PresenceMember,
+  type StreamPosition,
 } from '@metered/protocol';
+import {
+  DUPLICATE,
+  type HistoryPage,
+  type HistoryPolicy,
+  type Recovery,
+} from '../../history/history-types.js';
 import type {
   AppUsage,
   Broker,
@@ -18,6 +25,8 @@ import type {
   SubscribeOptions,
 } from '../broker.js';
 import { fanOutFrame } from '../../outbound.js';
+import { AppHistory } from './channel-history.js';
+import { IdempotencyKeys } from './idempotency-keys.js';
 import { HeldSession } from '../held-session.js';
 import { PeerRevocations } from './peer-revocations.js';
 import { PresenceRoster, type RosterChange } from './presence-roster.js';
@@ -42,6 +51,14 @@ interface AppState {
   peakConcurrent: number;
   periodStart: number;
   messagesUsed: number;
+  readonly history: AppHistory;
+}
+
+export interface MemoryBrokerOptions {
+  /** The clock of history ages and idempotency windows. */
+  readonly now?: () => number;
+  /** Idempotency keys remembered per app at most. */
+  readonly maxIdempotencyKeys?: number;
 }
 
 interface Hold {
@@ -57,6 +74,14 @@ const NO_MEMBERS: readonly PresenceMember[] = Object.freeze([]);
 export class MemoryBroker implements Broker {
   private readonly apps = new Map<string, AppState>();
   private readonly revocations = new PeerRevocations();
+  private readonly idempotencyKeys = new IdempotencyKeys();
+  private readonly now: () => number;
+  private readonly maxIdempotencyKeys: number;
+
+  constructor(options: MemoryBrokerOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.maxIdempotencyKeys = options.maxIdempotencyKeys ?? 100_000;
+  }
   /** Held sessions (extension `resume`) by the hash of their credential. */
   private readonly holds = new Map<string, Hold>();
   /** Live connections that negotiated resume, by the hash of their credential. */
@@ -76,6 +101,7 @@ export class MemoryBroker implements Broker {
         peakConcurrent: 0,
         periodStart: 0,
         messagesUsed: 0,
+        history: new AppHistory(),
       };
       this.apps.set(appId, state);
     }
@@ -150,8 +176,29 @@ export class MemoryBroker implements Broker {
     const change: RosterChange = connection.visibleInPresence
       ? channelState.roster.add(connection.id, connection.peerId, connection.peerMetadata)
       : { kind: 'none' };
-    options.beforeAnnounce(channelState.roster.members(connection.peerId));
+    options.beforeAnnounce(
+      channelState.roster.members(connection.peerId),
+      options.history && this.recovery(state, channel, options.history, options.since),
+    );
     this.announce(channel, channelState, connection.peerId, change);
+  }
+
+  private recovery(
+    state: AppState,
+    channel: string,
+    policy: HistoryPolicy,
+    since: StreamPosition | undefined,
+  ): Recovery {
+    const now = this.now();
+    if (since === undefined) {
+      return { position: state.history.position(channel, now), recovered: undefined, replay: [] };
+    }
+    const page = state.history.read(channel, since, policy.maxReplay, policy, now);
+    return {
+      position: page.position,
+      recovered: page.recovered,
+      replay: page.recovered ? page.messages : [],
+    };
   }
 
   unsubscribe(connection: BrokerConnection, channel: string): void {
@@ -195,17 +242,53 @@ export class MemoryBroker implements Broker {
   }
 
   publish(appId: string, message: ChannelMessage): number {
-    const channelState = this.apps.get(appId)?.channels.get(message.channel);
+    const { idempotency } = message;
+    if (
+      idempotency !== undefined &&
+      !this.idempotencyKeys.claim(
+        appId,
+        message.from,
+        idempotency.key,
+        idempotency.windowMs,
+        this.maxIdempotencyKeys,
+        this.now(),
+      )
+    ) {
+      return DUPLICATE;
+    }
+    const state = message.history ? this.app(appId) : this.apps.get(appId);
+    let position: StreamPosition | undefined;
+    let plain: Buffer | undefined;
+    if (message.history && state) {
+      const { entry, epoch } = state.history.append(
+        message.channel,
+        message.history,
+        message,
+        this.now(),
+      );
+      position = { offset: entry.offset, epoch };
+      plain = fanOutFrame(
+        encodeMessage(message.channel, message.from, message.data, undefined, position),
+      );
+      state.history.charge(message.channel, entry, plain.byteLength, message.history.maxBytes);
+    }
+    const channelState = state?.channels.get(message.channel);
     if (!channelState) return 0;
     // Encoded once per publish; every receiver gets the same bytes.
-    const plain = fanOutFrame(encodeMessage(message.channel, message.from, message.data));
+    plain ??= fanOutFrame(encodeMessage(message.channel, message.from, message.data));
     let withMetadata: Buffer | undefined;
     let receivers = 0;
     for (const { connection, includeSenderMetadata } of channelState.subscribers.values()) {
       if (connection.id === message.excludeConnectionId) continue;
       if (includeSenderMetadata && message.fromMetadata !== undefined) {
         withMetadata ??= fanOutFrame(
-          encodeMessage(message.channel, message.from, message.data, message.fromMetadata),
+          encodeMessage(
+            message.channel,
+            message.from,
+            message.data,
+            message.fromMetadata,
+            position,
+          ),
         );
         connection.deliver(withMetadata);
       } else connection.deliver(plain);
@@ -217,6 +300,20 @@ export class MemoryBroker implements Broker {
   sendDirect(appId: string, message: DirectMessage): number {
     const sockets = this.apps.get(appId)?.peers.get(message.to);
     if (!sockets || sockets.size === 0) return 0;
+    const { idempotency } = message;
+    if (
+      idempotency !== undefined &&
+      !this.idempotencyKeys.claim(
+        appId,
+        message.from,
+        idempotency.key,
+        idempotency.windowMs,
+        this.maxIdempotencyKeys,
+        this.now(),
+      )
+    ) {
+      return DUPLICATE;
+    }
     const text = encodeDirect(message.from, message.data, message.fromMetadata);
     // Usually one socket: a string then; bytes when the peer id has several sockets.
     const frame = sockets.size === 1 ? text : fanOutFrame(text);
@@ -327,6 +424,25 @@ export class MemoryBroker implements Broker {
     }
   }
 
+  seenIdempotencyKey(appId: string, from: string, key: string): boolean {
+    return this.idempotencyKeys.seen(appId, from, key, this.now());
+  }
+
+  history(
+    appId: string,
+    channel: string,
+    policy: HistoryPolicy,
+    since: StreamPosition | undefined,
+    limit: number,
+  ): HistoryPage {
+    return this.app(appId).history.read(channel, since, limit, policy, this.now());
+  }
+
+  /** Bytes of history an app holds on this node (benches, diagnostics). */
+  historyBytes(appId: string): number {
+    return this.apps.get(appId)?.history.heldBytes ?? 0;
+  }
+
   members(appId: string, channel: string): readonly PresenceMember[] {
     return this.apps.get(appId)?.channels.get(channel)?.roster.members() ?? NO_MEMBERS;
   }
@@ -381,5 +497,6 @@ export class MemoryBroker implements Broker {
     this.liveCredentials.clear();
     this.apps.clear();
     this.revocations.clear();
+    this.idempotencyKeys.clear();
   }
 }

@@ -16,6 +16,9 @@ export interface MessageEvent {
   readonly d?: unknown;
   readonly md?: JsonObject | undefined;
   readonly x?: string | undefined;
+  /** Extension `recovery`: the message's offset and epoch, added by the publish script. */
+  readonly o?: number;
+  readonly e?: string;
 }
 
 /** A presence delta, on the bus: `j` joined, `l` left, `r` replaced (`pm` leaves, `m` joins). */
@@ -44,6 +47,11 @@ export interface SnapshotEvent {
   readonly t: 's';
   readonly k: string;
   readonly m: PresenceMember[];
+  /** Extension `recovery`: the channel's position (offset, epoch) when subscribed. */
+  readonly o?: number;
+  readonly e?: string;
+  /** With `since`: 1 when the replay (in the script's reply) fills the gap, else 0. */
+  readonly r?: 0 | 1;
 }
 
 /** Closes every socket of a peer id (REST kick), in the inboxes of its nodes. */
@@ -166,8 +174,16 @@ local function claimedEvent(app, conn, node)
     ',${key<SessionClaimedEvent>('c')}:' .. cjson.encode(conn) ..
     ',${key<SessionClaimedEvent>('n')}:' .. cjson.encode(node) .. '}'
 end
-local function snapshotEvent(token, members)
-  return '{${key<SnapshotEvent>('t')}:${tag<SnapshotEvent>('s')},${key<SnapshotEvent>('k')}:"' .. token ..
-    '",${key<SnapshotEvent>('m')}:[' .. table.concat(members, ',') .. ']}'
+local function snapshotEvent(token, members, offset, epoch, recovered)
+  local event = '{${key<SnapshotEvent>('t')}:${tag<SnapshotEvent>('s')},${key<SnapshotEvent>('k')}:"' .. token ..
+    '",${key<SnapshotEvent>('m')}:[' .. table.concat(members, ',') .. ']'
+  if offset then
+    event = event .. ',${key<SnapshotEvent>('o')}:' .. offset .. ',${key<SnapshotEvent>('e')}:"' .. epoch .. '"'
+  end
+  if recovered then event = event .. ',${key<SnapshotEvent>('r')}:' .. recovered end
+  return event .. '}'
+end
+local function withPosition(event, offset, epoch)
+  return string.sub(event, 1, -2) .. ',${key<MessageEvent>('o')}:' .. offset .. ',${key<MessageEvent>('e')}:"' .. epoch .. '"}'
 end
 `;

@@ -27,13 +27,15 @@ export function deliverBusEvent(
       const subscribers = local.subscribers(event.a, event.c);
       if (!subscribers) return;
       const data = 'd' in event ? event.d : null;
+      const position =
+        event.o === undefined ? undefined : { offset: event.o, epoch: event.e as string };
       // Encoded once per event; every local receiver gets the same bytes.
-      const plain = fanOutFrame(encodeMessage(event.c, event.f, data));
+      const plain = fanOutFrame(encodeMessage(event.c, event.f, data, undefined, position));
       let withMetadata: Buffer | undefined;
       for (const { connection, includeSenderMetadata } of subscribers.values()) {
         if (connection.id === event.x) continue;
         if (includeSenderMetadata && event.md !== undefined) {
-          withMetadata ??= fanOutFrame(encodeMessage(event.c, event.f, data, event.md));
+          withMetadata ??= fanOutFrame(encodeMessage(event.c, event.f, data, event.md, position));
           connection.deliver(withMetadata);
         } else connection.deliver(plain);
       }

@@ -1,7 +1,16 @@
 // Over 450 lines: the whole Broker interface on Redis, one method each; the resume extension's
-// holds and claims are in session-holds.ts, the scripts in redis-scripts.ts.
+// holds and claims are in session-holds.ts, history replies are parsed here, the scripts are in
+// redis-scripts.ts.
 import { randomUUID } from 'node:crypto';
-import type { PresenceMember } from '@metered/protocol';
+import type { PresenceMember, StreamPosition } from '@metered/protocol';
+import { STREAM_RETENTION_MS } from '../../history/history-config.js';
+import type {
+  HistoryEntry,
+  HistoryPage,
+  HistoryPolicy,
+  Recovery,
+} from '../../history/history-types.js';
+import { newEpoch } from '../memory/channel-history.js';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../logger.js';
 import type {
@@ -25,6 +34,7 @@ import {
   encodeMessageEvent,
   parseBusEvent,
   type BusEvent,
+  type MessageEvent,
 } from './bus-events.js';
 import { shardOf } from './bus-shards.js';
 import { CleanupRetries } from './cleanup-retries.js';
@@ -32,7 +42,7 @@ import { deliverBusEvent } from './deliver-bus-event.js';
 import { LocalIndex } from './local-index.js';
 import { NodeSession } from './node-session.js';
 import { RedisSessionHolds } from './session-holds.js';
-import { appCountersKey, revocationKey, rosterKey } from './redis-keys.js';
+import { appCountersKey, idempotencyKey, revocationKey, rosterKey } from './redis-keys.js';
 
 export interface RedisBrokerOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
@@ -67,9 +77,28 @@ interface PendingSnapshot {
   readonly channel: string;
   readonly options: SubscribeOptions;
   readonly session: string;
+  /** With `since`: the replay, from the subscribe script's reply. */
+  readonly replay: Promise<readonly HistoryEntry[]>;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
+}
+
+/** A history entry as the scripts keep it: `<ms>|<message event>`. */
+function parseEntry(text: string): HistoryEntry {
+  const bar = text.indexOf('|');
+  const event = JSON.parse(text.slice(bar + 1)) as MessageEvent;
+  return {
+    offset: event.o as number,
+    from: event.f,
+    data: 'd' in event ? event.d : null,
+    fromMetadata: event.md,
+    timestamp: Number(text.slice(0, bar)),
+  };
+}
+
+function retentionMs(policy: HistoryPolicy): number {
+  return Math.max(policy.ttlMs, STREAM_RETENTION_MS);
 }
 
 function memberJson(connection: BrokerConnection): string {
@@ -224,7 +253,15 @@ export class RedisBroker implements Broker {
     const { connection, channel, options } = pending;
     if (pending.session === this.session.id && this.local.has(connection)) {
       this.local.subscribe(connection, channel, options.includeSenderMetadata);
-      options.beforeAnnounce(event.m);
+      let recovery: Recovery | undefined;
+      if (options.history !== undefined && event.o !== undefined) {
+        recovery = {
+          position: { offset: event.o, epoch: event.e as string },
+          recovered: event.r === undefined ? undefined : event.r === 1,
+          replay: event.r === 1 ? pending.replay : [],
+        };
+      }
+      options.beforeAnnounce(event.m, recovery);
     }
     pending.resolve();
   }
@@ -329,6 +366,14 @@ export class RedisBroker implements Broker {
       return Promise.reject(error instanceof Error ? error : new BrokerUnavailableError());
     }
     const token = randomUUID();
+    const { history, since } = options;
+    let settleReplay: (entries: readonly HistoryEntry[]) => void = () => undefined;
+    let failReplay: (error: Error) => void = () => undefined;
+    const replay = new Promise<readonly HistoryEntry[]>((resolve, reject) => {
+      settleReplay = resolve;
+      failReplay = reject;
+    });
+    replay.catch(() => undefined);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.pending.delete(token)) {
@@ -336,7 +381,16 @@ export class RedisBroker implements Broker {
         }
       }, 10_000);
       timer.unref();
-      this.pending.set(token, { connection, channel, options, session, resolve, reject, timer });
+      this.pending.set(token, {
+        connection,
+        channel,
+        options,
+        session,
+        replay,
+        resolve,
+        reject,
+        timer,
+      });
       this.session
         .script(
           'meteredSubscribe',
@@ -348,19 +402,37 @@ export class RedisBroker implements Broker {
           channel,
           memberJson(connection),
           token,
+          history === undefined ? '0' : '1',
+          since === undefined ? '' : since.offset,
+          since?.epoch ?? '',
+          history?.maxReplay ?? 0,
+          Date.now(),
+          history?.ttlMs ?? 0,
+          newEpoch(),
+          history === undefined ? 0 : retentionMs(history),
         )
         .then(
-          (recorded) => {
-            if (recorded === 1) return;
+          (reply) => {
+            const recorded: unknown = Array.isArray(reply) ? (reply as unknown[])[0] : reply;
+            if (recorded === 1) {
+              settleReplay((reply as unknown[]).slice(1).map((text) => parseEntry(String(text))));
+              return;
+            }
+            const error = new BrokerUnavailableError('the connection is no longer known to Redis');
+            failReplay(error);
             if (this.pending.delete(token)) {
               clearTimeout(timer);
-              reject(new BrokerUnavailableError('the connection is no longer known to Redis'));
+              reject(error);
             }
           },
           (error: unknown) => {
+            const unavailable = new BrokerUnavailableError('Redis is unavailable', {
+              cause: error,
+            });
+            failReplay(unavailable);
             if (this.pending.delete(token)) {
               clearTimeout(timer);
-              reject(new BrokerUnavailableError('Redis is unavailable', { cause: error }));
+              reject(unavailable);
             }
           },
         );
@@ -376,12 +448,22 @@ export class RedisBroker implements Broker {
   async publish(appId: string, message: ChannelMessage): Promise<number> {
     this.session.require();
     const event = encodeMessageEvent(appId, message);
+    const { history, idempotency } = message;
     const receivers = await this.session.script(
       'meteredPublish',
       appId,
       message.channel,
       message.excludeConnectionId ?? '',
       event,
+      history === undefined ? '0' : '1',
+      history?.size ?? 0,
+      history?.ttlMs ?? 0,
+      history === undefined ? 0 : retentionMs(history),
+      Date.now(),
+      newEpoch(),
+      idempotency?.key ?? '',
+      idempotency?.windowMs ?? 0,
+      message.from,
     );
     return Number(receivers);
   }
@@ -389,7 +471,59 @@ export class RedisBroker implements Broker {
   async sendDirect(appId: string, message: DirectMessage): Promise<number> {
     this.session.require();
     const event = encodeDirectEvent(appId, message);
-    return Number(await this.session.script('meteredToPeer', appId, message.to, event, 'd'));
+    const { idempotency } = message;
+    if (idempotency === undefined) {
+      return Number(await this.session.script('meteredToPeer', appId, message.to, event, 'd'));
+    }
+    return Number(
+      await this.session.script(
+        'meteredDirect',
+        appId,
+        message.to,
+        event,
+        idempotency.key,
+        idempotency.windowMs,
+        message.from,
+      ),
+    );
+  }
+
+  async seenIdempotencyKey(appId: string, from: string, key: string): Promise<boolean> {
+    this.session.require();
+    try {
+      return (
+        (await this.session.command.exists(idempotencyKey(this.prefix, appId, from, key))) === 1
+      );
+    } catch (error) {
+      throw new BrokerUnavailableError('Redis is unavailable', { cause: error });
+    }
+  }
+
+  async history(
+    appId: string,
+    channel: string,
+    policy: HistoryPolicy,
+    since: StreamPosition | undefined,
+    limit: number,
+  ): Promise<HistoryPage> {
+    this.session.require();
+    const reply = (await this.session.script(
+      'meteredHistory',
+      appId,
+      channel,
+      since === undefined ? '' : since.offset,
+      since?.epoch ?? '',
+      limit,
+      Date.now(),
+      policy.ttlMs,
+      newEpoch(),
+      retentionMs(policy),
+    )) as unknown[];
+    return {
+      position: { offset: Number(reply[0]), epoch: String(reply[1]) },
+      recovered: reply[2] === 1,
+      messages: reply.slice(3).map((text) => parseEntry(String(text))),
+    };
   }
 
   async members(appId: string, channel: string): Promise<readonly PresenceMember[]> {

@@ -23,3 +23,8 @@ export function appCountersKey(prefix: string, appId: string): string {
 export function revocationKey(prefix: string, appId: string, peerId: string): string {
   return `${prefix}:revoked:${appKey(appId)}:${peerId}`;
 }
+
+/** An idempotency key of a sender (extension `idempotency`), expiring with its window. */
+export function idempotencyKey(prefix: string, appId: string, from: string, key: string): string {
+  return `${prefix}:idem:${appKey(appId)}:${Buffer.byteLength(from, 'utf8')}:${from}:${key}`;
+}

@@ -20,6 +20,9 @@
 //   P:subs:<A>:<channel>     hash connection id → visible flag ('1'/'0') .. peer id
 //   P:roster:<A>:<channel>   hash peer id → member JSON
 //   P:rn:<A>:<channel>       hash peer id → number of visible subscribed sockets
+//   P:hm:<A>:<channel>       hash e (epoch), o (last offset) of a channel's history (expires)
+//   P:hl:<A>:<channel>       list of the channel's recent messages, "<ms>|<event>" (expires)
+//   P:idem:<A>:<n>:<peer>:<key>  an idempotency key of a sender (expires with its window)
 //   P:bus:<shard>            pub/sub: channel messages, presence deltas, app-wide closes
 //   P:inbox:<node>:<shard>   pub/sub: directs, snapshots and kicks for one node
 // Each app's events go through one shard of the bus (bus-shards.ts); with one shard the pub/sub
@@ -56,6 +59,49 @@ local function leave(app, channel, conn)
       if member then presence(app, channel, peer, LEFT, member) end
     end
   end
+end
+local function claim(a, from, key, windowMs)
+  if key == '' then return true end
+  return redis.call('SET', P .. ':idem:' .. a .. ':' .. #from .. ':' .. from .. ':' .. key, '1', 'PX', windowMs, 'NX')
+end
+-- A channel's history stream: its keys, epoch and last offset; a new epoch when it was lost.
+local function stream(a, channel, candidate, retentionMs)
+  local meta = P .. ':hm:' .. a .. ':' .. channel
+  local list = P .. ':hl:' .. a .. ':' .. channel
+  local epoch = redis.call('HGET', meta, 'e')
+  if not epoch then
+    epoch = candidate
+    redis.call('DEL', list)
+    redis.call('HSET', meta, 'e', epoch, 'o', 0)
+    redis.call('PEXPIRE', meta, retentionMs)
+  end
+  return meta, list, epoch, tonumber(redis.call('HGET', meta, 'o'))
+end
+-- The newest \`limit\` kept messages after \`since\` (nil: from the oldest kept), and 1 when they
+-- are every message after it. With \`wholeOnly\`, nothing unless they are.
+local function readHistory(list, epoch, offset, since, sinceEpoch, limit, oldestKept, wholeOnly)
+  local length = redis.call('LLEN', list)
+  if since and sinceEpoch ~= epoch then return 0, {} end
+  local from = since or (offset - length)
+  local missing = offset - from
+  if missing < 0 then return 0, {} end
+  if wholeOnly and (missing > limit or missing > length) then return 0, {} end
+  local count = math.min(missing, limit, length)
+  local entries = {}
+  if count > 0 then entries = redis.call('LRANGE', list, -count, -1) end
+  local first = 1
+  while first <= #entries and tonumber(string.match(entries[first], '^(%d+)|')) <= oldestKept do
+    first = first + 1
+  end
+  if first > 1 then
+    local kept = {}
+    for i = first, #entries do kept[#kept + 1] = entries[i] end
+    entries = kept
+  end
+  local whole = 0
+  if missing <= limit and #entries == missing then whole = 1 end
+  if wholeOnly and whole == 0 then return 0, {} end
+  return whole, entries
 end
 local function release(app)
   local key = P .. ':app:' .. appKey(app)
@@ -100,6 +146,36 @@ end
 `;
 
 /** Script bodies, all with `numberOfKeys: 0`; ARGV[1] is the key prefix. */
+/**
+ * The end of a script that routes `ARGV[4]` (an event of app `ARGV[2]`) to the sockets in
+ * `entries` (a peer's `HGETALL`): once to each node, or into a held session's list of kept
+ * directs when `kind` is `'d'`; returns how many sockets got it.
+ */
+function routeToPeer(kind: string): string {
+  return `local nodes = {}
+local receivers = 0
+for i = 1, #entries, 2 do
+  local node = entries[i + 1]
+  local max, heldOn = string.match(node, '^h(%d+):(.+)$')
+  if heldOn and ${kind} == 'd' then
+    local kept = P .. ':hd:' .. entries[i]
+    if redis.call('LLEN', kept) < tonumber(max) then
+      redis.call('RPUSH', kept, ARGV[4])
+      redis.call('PEXPIRE', kept, 600000)
+      receivers = receivers + 1
+    end
+  else
+    node = heldOn or node
+    if not nodes[node] then
+      nodes[node] = true
+      redis.call('PUBLISH', inboxOf(node, ARGV[2]), ARGV[4])
+    end
+    receivers = receivers + 1
+  end
+end
+return receivers`;
+}
+
 const REDIS_SCRIPTS = {
   /** ARGV: P, node, leaseMs → registers a node session with its lease. */
   meteredRegister: `${COMMON}
@@ -188,9 +264,13 @@ if redis.call('SISMEMBER', P .. ':nodes', node) == 1 then release(app) end
 return 1`,
 
   /**
-   * ARGV: P, node, connection, app, peer, visible ('1'/'0'), channel, member JSON, token.
-   * Records the subscriber, publishes the roster change on the bus and the snapshot (every member
-   * but the subscriber's peer id) to the subscriber's node inbox. 0 when the connection is gone.
+   * ARGV: P, node, connection, app, peer, visible ('1'/'0'), channel, member JSON, token,
+   * history ('1'/'0'), since offset ('' none), since epoch, max replay, now, ttlMs, epoch
+   * candidate, retentionMs. Records the subscriber, publishes the roster change on the bus and
+   * the snapshot (every member but the subscriber's peer id; with history the channel's position
+   * and, with `since`, whether it recovers) to the subscriber's node inbox. Returns 0 when the
+   * connection is gone, else {1, replayed entries...}: read in the same step as the position,
+   * so the replay and the live messages after the snapshot neither overlap nor leave a gap.
    */
   meteredSubscribe: `${COMMON}
 local node, conn, app, peer, visible, channel, member, token =
@@ -215,8 +295,20 @@ local members = {}
 for i = 1, #entries, 2 do
   if entries[i] ~= peer then members[#members + 1] = entries[i + 1] end
 end
-redis.call('PUBLISH', inboxOf(node, app), snapshotEvent(token, members))
-return 1`,
+local reply = {1}
+local offset, epoch, recovered
+if ARGV[10] == '1' then
+  local meta, list
+  meta, list, epoch, offset = stream(a, channel, ARGV[16], ARGV[17])
+  if ARGV[11] ~= '' then
+    local replay
+    recovered, replay = readHistory(list, epoch, offset, tonumber(ARGV[11]), ARGV[12],
+      tonumber(ARGV[13]), tonumber(ARGV[14]) - tonumber(ARGV[15]), true)
+    for i = 1, #replay do reply[#reply + 1] = replay[i] end
+  end
+end
+redis.call('PUBLISH', inboxOf(node, app), snapshotEvent(token, members, offset, epoch, recovered))
+return reply`,
 
   /** ARGV: P, connection, app, channel. */
   meteredUnsubscribe: `${COMMON}
@@ -224,14 +316,57 @@ leave(ARGV[3], ARGV[4], ARGV[2])
 redis.call('SREM', P .. ':cc:' .. ARGV[2], ARGV[4])
 return 1`,
 
-  /** ARGV: P, app, channel, excluded connection id ('' = none), event → receivers. */
+  /**
+   * ARGV: P, app, channel, excluded connection id ('' = none), event, history ('1'/'0'), size,
+   * ttlMs, retentionMs, now, epoch candidate, idempotency key ('' none), windowMs, from →
+   * receivers, or -1 for a duplicate. With history the message takes the next offset (one order
+   * for every node) and is kept, in the same step as its publication.
+   */
   meteredPublish: `${COMMON}
-local subs = P .. ':subs:' .. appKey(ARGV[2]) .. ':' .. ARGV[3]
+local a = appKey(ARGV[2])
+if not claim(a, ARGV[14], ARGV[12], ARGV[13]) then return -1 end
+local event = ARGV[5]
+if ARGV[6] == '1' then
+  local meta, list, epoch = stream(a, ARGV[3], ARGV[11], ARGV[9])
+  local offset = redis.call('HINCRBY', meta, 'o', 1)
+  redis.call('PEXPIRE', meta, ARGV[9])
+  event = withPosition(event, offset, epoch)
+  redis.call('RPUSH', list, ARGV[10] .. '|' .. event)
+  redis.call('LTRIM', list, -tonumber(ARGV[7]), -1)
+  redis.call('PEXPIRE', list, ARGV[8])
+end
+local subs = P .. ':subs:' .. a .. ':' .. ARGV[3]
 local receivers = redis.call('HLEN', subs)
 if receivers == 0 then return 0 end
 if ARGV[4] ~= '' and redis.call('HEXISTS', subs, ARGV[4]) == 1 then receivers = receivers - 1 end
-redis.call('PUBLISH', busOf(ARGV[2]), ARGV[5])
+redis.call('PUBLISH', busOf(ARGV[2]), event)
 return receivers`,
+
+  /**
+   * ARGV: P, app, channel, since offset ('' none), since epoch, limit, now, ttlMs, epoch
+   * candidate, retentionMs → {offset, epoch, recovered (0/1), entries...}.
+   */
+  meteredHistory: `${COMMON}
+local meta, list, epoch, offset = stream(appKey(ARGV[2]), ARGV[3], ARGV[9], ARGV[10])
+local since = nil
+if ARGV[4] ~= '' then since = tonumber(ARGV[4]) end
+local recovered, entries = readHistory(list, epoch, offset, since, ARGV[5], tonumber(ARGV[6]),
+  tonumber(ARGV[7]) - tonumber(ARGV[8]), false)
+local reply = {offset, epoch, recovered}
+for i = 1, #entries do reply[#reply + 1] = entries[i] end
+return reply`,
+
+  /**
+   * ARGV: P, app, peer, event, idempotency key, windowMs, from → sockets of the peer that got
+   * it (as {@link meteredToPeer} counts them), or -1 for a duplicate; the key is claimed only
+   * when the peer is online (or held).
+   */
+  meteredDirect: `${COMMON}
+local a = appKey(ARGV[2])
+local entries = redis.call('HGETALL', P .. ':peer:' .. a .. ':' .. ARGV[3])
+if #entries == 0 then return 0 end
+if not claim(a, ARGV[7], ARGV[5], ARGV[6]) then return -1 end
+${routeToPeer("'d'")}`,
 
   /**
    * ARGV: P, app, peer, event, kind ('d' a direct, 'k' a kick) → sockets of the peer that got
@@ -240,28 +375,7 @@ return receivers`,
    */
   meteredToPeer: `${COMMON}
 local entries = redis.call('HGETALL', P .. ':peer:' .. appKey(ARGV[2]) .. ':' .. ARGV[3])
-local nodes = {}
-local receivers = 0
-for i = 1, #entries, 2 do
-  local node = entries[i + 1]
-  local max, heldOn = string.match(node, '^h(%d+):(.+)$')
-  if heldOn and ARGV[5] == 'd' then
-    local kept = P .. ':hd:' .. entries[i]
-    if redis.call('LLEN', kept) < tonumber(max) then
-      redis.call('RPUSH', kept, ARGV[4])
-      redis.call('PEXPIRE', kept, 600000)
-      receivers = receivers + 1
-    end
-  else
-    node = heldOn or node
-    if not nodes[node] then
-      nodes[node] = true
-      redis.call('PUBLISH', inboxOf(node, ARGV[2]), ARGV[4])
-    end
-    receivers = receivers + 1
-  end
-end
-return receivers`,
+${routeToPeer('ARGV[5]')}`,
 
   /**
    * ARGV: P, node, connection, app, peer, credential, binding → 1 when the live connection's
