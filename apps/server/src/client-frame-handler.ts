@@ -164,17 +164,27 @@ export class ClientFrameHandler {
   }
 
   /** Extension `resume`: the resumed session's channels, subscribed and silent until subscribed again. */
-  adoptHeldChannels(channels: readonly string[]): void {
+  adoptHeldChannels(channels: readonly string[]): Promise<void> {
+    const { identity } = this;
+    const disallowed: string[] = [];
     for (const channel of channels) {
       this.channels.add(channel);
-      this.heldChannels.add(channel);
+      // The resuming connection's credential may allow less than the held one did.
+      if (identity.permissions.has('subscribe') && identity.scope.allows(channel)) {
+        this.heldChannels.add(channel);
+      } else disallowed.push(channel);
     }
+    return this.leaveChannels(disallowed);
   }
 
   /** Extension `resume`: leaves the held channels not subscribed again (members hear `left`). */
-  async leaveHeldChannels(): Promise<void> {
+  leaveHeldChannels(): Promise<void> {
     const channels = [...this.heldChannels];
     this.heldChannels.clear();
+    return this.leaveChannels(channels);
+  }
+
+  private async leaveChannels(channels: readonly string[]): Promise<void> {
     for (const channel of channels) {
       if (!this.channels.delete(channel)) continue;
       await this.context.broker.unsubscribe(this.context.connection, channel);

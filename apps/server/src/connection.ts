@@ -1,7 +1,8 @@
 // One client socket, over 450 lines because its states (authenticating → open → closing →
 // closed) are shared by its inbound queue, its outbound writes and bounds, and its close paths,
-// which all have to agree on them; the pieces without state (queue, coalescing, caps) live apart.
-import { randomBytes, randomUUID } from 'node:crypto';
+// which all have to agree on them; the pieces without state (queue, coalescing, caps) live apart,
+// the resume extension in connection-resume.ts.
+import { randomUUID } from 'node:crypto';
 import { WsCloseCode } from '@metered/errors';
 import { encodeGoingAway, encodeWelcome, type JsonObject } from '@metered/protocol';
 import type { Logger } from 'pino';
@@ -12,7 +13,6 @@ import {
   isPromise,
   type Broker,
   type BrokerConnection,
-  type ClaimedSession,
   type MaybePromise,
 } from './broker/broker.js';
 import {
@@ -36,7 +36,8 @@ import {
   type CorkableTransport,
   type OutboundFrame,
 } from './outbound.js';
-import { holdsSessionAfter, resumeBinding, resumeCredentialHash } from './session-hold.js';
+import { ConnectionResume } from './connection-resume.js';
+import { holdsSessionAfter } from './session-hold.js';
 import { welcomeExtensions, type ExtensionSettings } from './welcome-extensions.js';
 
 /** Close code for a socket whose outbound buffer stays over the bound (a slow consumer). */
@@ -51,9 +52,6 @@ export const INBOUND_QUEUE_FULL_CLOSE_CODE = BROKER_UNAVAILABLE_CLOSE_CODE;
 
 /** Close code for an unexpected server fault while handling a frame. */
 const INTERNAL_ERROR_CLOSE_CODE = 1011;
-
-/** How long a resumed connection has to subscribe again to a held channel before it is left. */
-export const HELD_CHANNEL_GRACE_MS = 10_000;
 
 /** Longest delay `setTimeout` accepts. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -108,10 +106,8 @@ export class Connection implements BrokerConnection, OutboundHolder {
   private onIdle: (() => void) | undefined;
   /** A recovery replay being written, and the frames waiting behind it. */
   private replay: OutboundReplay | undefined;
-  /** Extension `resume`: the credential issued last, which claims this session once held. */
-  private resumeToken: string | undefined;
-  /** Leaves the held channels not subscribed again after a resume. */
-  private heldChannelsTimer: NodeJS.Timeout | undefined;
+  /** Extension `resume`: this connection's credential, claim and hold. */
+  private readonly resume: ConnectionResume;
 
   /**
    * @param transport the socket's TCP stream (the upgrade's), corked while a turn of the event
@@ -122,6 +118,7 @@ export class Connection implements BrokerConnection, OutboundHolder {
     private readonly context: ConnectionContext,
     private readonly transport?: CorkableTransport,
   ) {
+    this.resume = new ConnectionResume(this, context);
     socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     socket.on('close', (code) => this.onSocketClosed(code));
     socket.on('pong', () => {
@@ -172,16 +169,6 @@ export class Connection implements BrokerConnection, OutboundHolder {
       : undefined;
   }
 
-  /** Whether the server serves the `resume` extension (config, and a broker that can hold). */
-  private get resumeServed(): boolean {
-    const { broker } = this.context;
-    return (
-      this.context.settings().extensions.resume &&
-      broker.hold !== undefined &&
-      broker.resume !== undefined
-    );
-  }
-
   /**
    * Runs the checks that follow authentication (suspension, concurrent cap), joins the broker and
    * sends `welcome`. Frames that arrived meanwhile are handled after it, in order. With
@@ -207,26 +194,16 @@ export class Connection implements BrokerConnection, OutboundHolder {
       await broker.releaseConnection(app.id);
       return;
     }
-    let claimed: ClaimedSession | undefined;
-    if (resumeToken !== undefined && this.resumeServed) {
-      claimed = await (broker.resume as NonNullable<Broker['resume']>)(
-        app.id,
-        resumeCredentialHash(resumeToken),
-        resumeBinding(identity),
-        ({ connectionId, peerId }) => {
-          this.connectionId = connectionId;
-          this.identity = { ...identity, peerId };
-          return this;
-        },
-      );
-    }
-    if (claimed !== undefined) {
-      this.attached = true;
-      this.context.metrics.sessionsTotal.inc({ outcome: 'resumed' });
-    } else {
-      await broker.attach(this);
-      this.attached = true;
-    }
+    const claimed =
+      resumeToken === undefined
+        ? undefined
+        : await this.resume.claim(resumeToken, identity, ({ connectionId, peerId }) => {
+            this.connectionId = connectionId;
+            this.identity = { ...identity, peerId };
+            return this;
+          });
+    if (claimed === undefined) await broker.attach(this);
+    this.attached = true;
     if (this.state !== 'establishing') {
       this.attached = false;
       await broker.detach(this);
@@ -248,7 +225,7 @@ export class Connection implements BrokerConnection, OutboundHolder {
       registry: this.context.registry,
       extensions: () => this.context.settings().extensions,
       onRefreshed: (next) => this.onRefreshed(next),
-      issueResumeToken: () => this.issueResumeToken(),
+      issueResumeToken: () => this.resume.issue(this.identity as ConnectionIdentity),
       isOpen: () => this.state === 'open',
     });
     let metadata = identity.metadata;
@@ -266,7 +243,7 @@ export class Connection implements BrokerConnection, OutboundHolder {
         extensions: welcomeExtensions(
           {
             ...settings,
-            extensions: { ...settings.extensions, resume: this.resumeServed },
+            extensions: { ...settings.extensions, resume: this.resume.served },
           },
           app,
           claimed !== undefined,
@@ -288,32 +265,15 @@ export class Connection implements BrokerConnection, OutboundHolder {
 
   /**
    * A resumed session's channels: still subscribed, silent until subscribed again; those not
-   * subscribed again within {@link HELD_CHANNEL_GRACE_MS} are left (members hear `left`).
+   * subscribed again within `HELD_CHANNEL_GRACE_MS` are left (members hear `left`).
    */
   private adoptHeldChannels(channels: readonly string[]): void {
     const frames = this.frames as ClientFrameHandler;
-    frames.adoptHeldChannels(channels);
-    this.heldChannelsTimer = setTimeout(() => {
-      this.heldChannelsTimer = undefined;
+    frames.adoptHeldChannels(channels).catch((error: unknown) => this.fail(error));
+    this.resume.startGrace(() => {
       if (this.state !== 'open') return;
-      const result = frames.leaveHeldChannels();
-      if (isPromise(result)) result.catch((error: unknown) => this.fail(error));
-    }, HELD_CHANNEL_GRACE_MS);
-  }
-
-  /** Extension `resume`: a new single-use credential; the one issued before no longer works. */
-  private issueResumeToken(): MaybePromise<{ resumeToken: string; windowMs: number }> {
-    const resumeToken = randomBytes(32).toString('base64url');
-    this.resumeToken = resumeToken;
-    const issued = { resumeToken, windowMs: this.context.settings().resume.windowMs };
-    const { broker } = this.context;
-    if (broker.registerResume === undefined || this.identity === undefined) return issued;
-    const registered = broker.registerResume(
-      this,
-      resumeCredentialHash(resumeToken),
-      resumeBinding(this.identity),
-    );
-    return isPromise(registered) ? registered.then(() => issued) : issued;
+      frames.leaveHeldChannels().catch((error: unknown) => this.fail(error));
+    });
   }
 
   /** Extension `refresh`: the connection runs under a new token; its expiry moves. */
@@ -571,8 +531,7 @@ export class Connection implements BrokerConnection, OutboundHolder {
   private leaveBroker(wasOpen: boolean, mayHold: boolean): void {
     this.inbound.clear();
     this.replay?.close();
-    if (this.heldChannelsTimer) clearTimeout(this.heldChannelsTimer);
-    this.heldChannelsTimer = undefined;
+    this.resume.clear();
     const idle = this.onIdle;
     this.onIdle = undefined;
     idle?.();
@@ -586,36 +545,12 @@ export class Connection implements BrokerConnection, OutboundHolder {
     if (this.attached) {
       this.attached = false;
       try {
-        const result = this.holdOrDetach(mayHold);
+        const result = this.resume.leave(this.identity, mayHold);
         if (isPromise(result)) result.catch(report);
       } catch (error) {
         report(error);
       }
     }
-  }
-
-  /** Holds the session for a resume (when negotiated and `mayHold`), or detaches it. */
-  private holdOrDetach(mayHold: boolean): MaybePromise<void> {
-    const { broker, metrics } = this.context;
-    const identity = this.identity;
-    if (
-      !mayHold ||
-      this.resumeToken === undefined ||
-      identity === undefined ||
-      !this.resumeServed
-    ) {
-      return broker.detach(this);
-    }
-    const { resume } = this.context.settings();
-    const held = (broker.hold as NonNullable<Broker['hold']>).call(broker, this, {
-      credential: resumeCredentialHash(this.resumeToken),
-      binding: resumeBinding(identity),
-      windowMs: resume.windowMs,
-      maxDirects: resume.maxHeldDirects,
-    });
-    const counted = (): void => metrics.sessionsTotal.inc({ outcome: 'held' });
-    if (isPromise(held)) return held.then(counted);
-    counted();
   }
 
   private scheduleExpiry(): void {

@@ -18,6 +18,8 @@ export {
   type AppLimits,
   type AppPlan,
   type AppTokenRules,
+  type ExtensionsConfig,
+  type ResumeConfig,
   type PublishableKeyConfig,
   type SecretKeyConfig,
 } from './config.js';
@@ -32,6 +34,9 @@ export {
   type QuotaResult,
   type PeerRevocation,
   type AppUsage,
+  type HoldOptions,
+  type HeldIdentity,
+  type ClaimedSession,
 } from './broker/broker.js';
 export { MemoryBroker, type MemoryBrokerOptions } from './broker/memory/memory-broker.js';
 export {

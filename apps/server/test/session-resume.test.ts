@@ -204,6 +204,27 @@ describe.each<BrokerKind>(['memory', 'redis'])('session resume on the %s broker'
     expect(usage.body.concurrentNow).toBe(2);
   });
 
+  it('leaves at once the held channels the resuming token no longer allows', async () => {
+    const [a, b] = await nodes();
+    const observer = (await keyClient(b)).client;
+    await observer.request({ type: 'subscribe', channel: 'rooms/1' });
+    await observer.request({ type: 'subscribe', channel: 'lobby' });
+    const alice = connect(a, { token: await signTestToken({ sub: 'alice' }) });
+    await alice.welcome();
+    await alice.request({ type: 'subscribe', channel: 'rooms/1' });
+    await alice.request({ type: 'subscribe', channel: 'lobby' });
+    const token = await negotiate(alice);
+    await drop(a, alice);
+    const narrower = await signTestToken({ sub: 'alice', claims: { channels: ['rooms/*'] } });
+    const back = connect(b, { token: narrower, resume: token });
+    expect((await back.welcome()).extensions.resume.resumed).toBe(true);
+    await back.request({ type: 'subscribe', channel: 'rooms/1' });
+    await observer.sync();
+    // Already left, well before the grace for held channels ends.
+    expect(presenceChanges(observer, 'lobby')).toEqual(['+alice', '-alice']);
+    expect(presenceChanges(observer, 'rooms/1')).toEqual(['+alice']);
+  });
+
   it('sends no left from the holding node once the session was resumed elsewhere', async () => {
     const windowMs = 1_000;
     const [a, b] = await nodes({ resume: { windowMs } });

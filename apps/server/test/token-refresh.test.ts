@@ -107,6 +107,28 @@ describe.each<BrokerKind>(['memory', 'redis'])('token refresh on the %s broker',
     });
   });
 
+  it('takes a refresh up to the real expiry, inside the margin where other frames close 4002', async () => {
+    const clock = new TestClock();
+    const [server] = await startTwoNodes(kind, () => redis, { now: clock.now });
+    const exp = clock.seconds + 30;
+    const client = await connectToken(
+      server,
+      await signTestToken({ sub: 'alice', exp, now: clock.time }),
+    );
+    clock.time = exp * 1000 - 100;
+    const next = await signTestToken({ sub: 'alice', exp: exp + 60, now: clock.time });
+    expect(await client.request({ type: 'refresh', token: next })).toMatchObject({
+      type: 'ack',
+      expiresAt: exp + 60,
+    });
+    expect(await client.request({ type: 'publish', channel: 'room', data: 1 })).toMatchObject({
+      type: 'ack',
+    });
+    clock.time = (exp + 60) * 1000 - 100;
+    client.sendJson({ type: 'publish', channel: 'room', data: 2 });
+    expect((await client.closed).code).toBe(WsCloseCode.TOKEN_EXPIRED);
+  });
+
   it("refuses a token the peer id's kick revoked", async () => {
     const clock = new TestClock();
     const [server] = await startTwoNodes(kind, () => redis, { now: clock.now });

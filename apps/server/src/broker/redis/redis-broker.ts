@@ -1,5 +1,8 @@
+// Over 450 lines: the whole Broker interface on Redis, one method each; the resume extension's
+// holds and claims are in session-holds.ts, history replies are parsed here, the scripts are in
+// redis-scripts.ts.
 import { randomUUID } from 'node:crypto';
-import { encodeDirect, type PresenceMember, type StreamPosition } from '@metered/protocol';
+import type { PresenceMember, StreamPosition } from '@metered/protocol';
 import { STREAM_RETENTION_MS } from '../../history/history-config.js';
 import type {
   HistoryEntry,
@@ -24,8 +27,6 @@ import type {
   SubscribeOptions,
 } from '../broker.js';
 import { BROKER_UNAVAILABLE_CLOSE_CODE, BrokerUnavailableError } from '../broker-unavailable.js';
-import { HeldSession } from '../held-session.js';
-import type { OutboundFrame } from '../../outbound.js';
 import {
   encodeCloseAppEvent,
   encodeClosePeerEvent,
@@ -34,13 +35,13 @@ import {
   parseBusEvent,
   type BusEvent,
   type MessageEvent,
-  type DirectEvent,
 } from './bus-events.js';
 import { shardOf } from './bus-shards.js';
 import { CleanupRetries } from './cleanup-retries.js';
 import { deliverBusEvent } from './deliver-bus-event.js';
 import { LocalIndex } from './local-index.js';
 import { NodeSession } from './node-session.js';
+import { RedisSessionHolds } from './session-holds.js';
 import { appCountersKey, idempotencyKey, revocationKey, rosterKey } from './redis-keys.js';
 
 export interface RedisBrokerOptions {
@@ -100,17 +101,6 @@ function retentionMs(policy: HistoryPolicy): number {
   return Math.max(policy.ttlMs, STREAM_RETENTION_MS);
 }
 
-/** A session this node holds (extension `resume`) until it is claimed or its window passes. */
-interface LocalHold {
-  readonly held: HeldSession;
-  readonly credential: string;
-  /** When its window ends (epoch ms). */
-  readonly until: number;
-  /** The node session it was held under. */
-  readonly session: string;
-  readonly timer: NodeJS.Timeout;
-}
-
 function memberJson(connection: BrokerConnection): string {
   return JSON.stringify(
     connection.peerMetadata === undefined
@@ -139,9 +129,8 @@ export class RedisBroker implements Broker {
   private readonly local = new LocalIndex();
   private readonly pending = new Map<string, PendingSnapshot>();
   /** Sessions held on this node, by connection id. */
-  private readonly holds = new Map<string, LocalHold>();
-  /** Holds being recorded in Redis, awaited before the node leaves. */
-  private readonly recordingHolds = new Set<Promise<unknown>>();
+  /** Sessions held on this node (extension `resume`). */
+  private readonly holds: RedisSessionHolds;
   private readonly cleanups: CleanupRetries;
   /** How long Redis keeps the records that make the compensating scripts exact. */
   private readonly recordMs: number;
@@ -166,6 +155,13 @@ export class RedisBroker implements Broker {
       busShards: this.busShards,
       onLost: (reason) => this.onSessionLost(reason),
       onShardLost: (shard) => this.onShardLost(shard),
+    });
+    this.holds = new RedisSessionHolds({
+      session: this.session,
+      local: this.local,
+      cleanups: this.cleanups,
+      logger: this.logger,
+      requireApp: (appId) => this.requireApp(appId),
     });
   }
 
@@ -243,7 +239,7 @@ export class RedisBroker implements Broker {
   private handleEvent(event: BusEvent): void {
     if (event.t === 'rc') {
       // A claim by this node was handled where it was made.
-      if (event.n !== this.session.id) this.release(event.a, event.c);
+      if (event.n !== this.session.id) this.holds.release(event.a, event.c);
       return;
     }
     if (event.t !== 's') {
@@ -339,134 +335,23 @@ export class RedisBroker implements Broker {
     }
   }
 
-  // ---- extension resume ----
+  // ---- extension resume (session-holds.ts) ----
 
-  async hold(connection: BrokerConnection, options: HoldOptions): Promise<void> {
-    if (!this.local.has(connection)) return;
-    const session = this.session.id;
-    if (session === undefined) {
-      // Without a session the sweeper (or the next session's start) removes it from Redis.
-      this.local.remove(connection);
-      return;
-    }
-    const { id, appId, peerId } = connection;
-    const held = new HeldSession(connection, options.maxDirects, () => this.endHold(id));
-    this.local.replace(connection, held);
-    const timer = setTimeout(() => this.endHold(id), options.windowMs);
-    timer.unref();
-    const until = Date.now() + options.windowMs;
-    this.holds.set(id, { held, credential: options.credential, session, timer, until });
-    const recording = this.session.script(
-      'meteredHold',
-      session,
-      id,
-      appId,
-      peerId,
-      options.credential,
-      options.binding,
-      options.windowMs,
-      options.maxDirects,
-    );
-    this.recordingHolds.add(recording);
-    let recorded: unknown;
-    try {
-      recorded = await recording;
-    } catch (error) {
-      this.endHold(id);
-      throw error;
-    } finally {
-      this.recordingHolds.delete(recording);
-    }
-    if (recorded !== 1) this.endHold(id);
+  registerResume(connection: BrokerConnection, credential: string, binding: string) {
+    return this.holds.registerResume(connection, credential, binding);
   }
 
-  async registerResume(
-    connection: BrokerConnection,
-    credential: string,
-    binding: string,
-  ): Promise<void> {
-    if (!this.local.has(connection)) return;
-    const session = this.session.require();
-    const { id, appId, peerId } = connection;
-    await this.session.script(
-      'meteredRegisterResume',
-      session,
-      id,
-      appId,
-      peerId,
-      credential,
-      binding,
-    );
+  hold(connection: BrokerConnection, options: HoldOptions): Promise<void> {
+    return this.holds.hold(connection, options);
   }
 
-  /**
-   * A session of this node was claimed: a hold is forgotten, a live socket (its end not noticed
-   * yet) leaves without a departure and is closed. Returns the directs kept while held.
-   */
-  private release(appId: string, connectionId: string): OutboundFrame[] {
-    const hold = this.forgetHold(connectionId);
-    if (hold !== undefined) return hold.held.takeDirects();
-    const live = this.local.get(appId, connectionId);
-    if (live !== undefined) {
-      this.local.remove(live);
-      live.close(1001, 'session resumed on another connection');
-    }
-    return [];
-  }
-
-  /** A hold that ends unclaimed here (window passed, kick, suspension): members hear `left`. */
-  private endHold(connectionId: string): void {
-    const hold = this.forgetHold(connectionId);
-    if (hold === undefined) return;
-    const { id, appId, peerId } = hold.held;
-    const end = (): Promise<unknown> =>
-      this.session.script('meteredEndHold', hold.session, id, appId, peerId, hold.credential);
-    // Idempotent: tried again until Redis answers.
-    end().catch(() => this.cleanups.add(end));
-  }
-
-  /** Forgets a hold of this node without a departure (it was claimed, here or elsewhere). */
-  private forgetHold(connectionId: string): LocalHold | undefined {
-    const hold = this.holds.get(connectionId);
-    if (hold === undefined) return undefined;
-    this.holds.delete(connectionId);
-    clearTimeout(hold.timer);
-    this.local.remove(hold.held);
-    return hold;
-  }
-
-  async resume(
+  resume(
     appId: string,
     credential: string,
     binding: string,
     adopt: (held: HeldIdentity) => BrokerConnection,
   ): Promise<ClaimedSession | undefined> {
-    const session = this.requireApp(appId);
-    let reply: unknown;
-    try {
-      reply = await this.session.script('meteredClaim', session, credential, appId, binding);
-    } catch (error) {
-      throw new BrokerUnavailableError('Redis is unavailable', { cause: error });
-    }
-    if (!Array.isArray(reply)) return undefined;
-    const [connectionId, peerId, count, ...rest] = reply.map(String) as [
-      string,
-      string,
-      string,
-      ...string[],
-    ];
-    const channelCount = Number(count);
-    // Directs that reached this node before the hold was recorded in Redis come first.
-    const directs = this.release(appId, connectionId);
-    for (const text of rest.slice(channelCount)) {
-      const event = parseBusEvent(text) as DirectEvent | undefined;
-      if (event?.t === 'd') {
-        directs.push(encodeDirect(event.f, 'd' in event ? event.d : null, event.md));
-      }
-    }
-    const connection = adopt({ connectionId, peerId });
-    this.local.add(connection);
-    return { channels: rest.slice(0, channelCount), directs };
+    return this.holds.resume(appId, credential, binding, adopt);
   }
 
   subscribe(
@@ -715,40 +600,10 @@ export class RedisBroker implements Broker {
     };
   }
 
-  /**
-   * Sessions still held when the node leaves (a graceful shutdown holds those that negotiated
-   * resume) move to a stand-in node session whose lease ends with the last of their windows:
-   * any node can still claim them, and the other nodes' sweep removes the rest (their members
-   * hear `left`) once it expires.
-   */
-  private async handOverHolds(session: string): Promise<void> {
-    await Promise.allSettled([...this.recordingHolds]);
-    const holds = [...this.holds.values()];
-    for (const hold of holds) clearTimeout(hold.timer);
-    this.holds.clear();
-    const remaining = holds.filter((hold) => hold.session === session);
-    if (remaining.length === 0) return;
-    const leaseMs = Math.max(1, Math.max(...remaining.map((hold) => hold.until)) - Date.now());
-    try {
-      await this.session.script(
-        'meteredHandOver',
-        session,
-        `${session}-held`,
-        Math.ceil(leaseMs),
-        ...remaining.map((hold) => hold.held.id),
-      );
-    } catch (error) {
-      this.logger.warn({ err: error }, 'redis broker: held sessions could not be handed over');
-    }
-  }
-
   /** Leaves the cluster (this node's remaining sockets are removed at once) and disconnects. */
   close(): Promise<void> {
     this.closePromise ??= (async () => {
-      const session = this.session.id;
-      if (session !== undefined) await this.handOverHolds(session);
-      for (const hold of this.holds.values()) clearTimeout(hold.timer);
-      this.holds.clear();
+      await this.holds.close();
       if (this.session.id !== undefined) await this.cleanups.flush();
       this.cleanups.close();
       await this.session.close();
