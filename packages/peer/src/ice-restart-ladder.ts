@@ -1,8 +1,9 @@
-import { METERED_PEER_DEFAULTS } from './options.js';
+import {
+  ICE_RESTART_DELAYS_MS as iceRestartDelaysMs,
+  ICE_RESTART_ANSWER_TIMEOUT_MS as iceRestartAnswerTimeoutMs,
+} from './options.js';
 
 type Timer = ReturnType<typeof setTimeout>;
-
-const { iceRestartDelaysMs, iceRestartAnswerTimeoutMs } = METERED_PEER_DEFAULTS;
 
 /** What an {@link IceRestartLadder} drives. */
 export interface IceRestartLadderHost {
