@@ -4,7 +4,8 @@
 // a Socket.IO 4 room broadcast, each server in a process of its own, all on 127.0.0.1.
 //
 //   node bench/fanout.mjs [--quick] [--subscribers 1000] [--duration-ms 3000] [--window 64]
-//                         [--runs 5] [--paced 40] [--servers raw,socketio,metered,raw-batched]
+//                         [--runs 5] [--paced 40]
+//                         [--servers raw,socketio,metered,metered-history-off,raw-batched]
 //   METERED_BASELINE_MODULE=<another build>/dist/index.js adds that build as a row.
 //
 // Per run the publisher publishes for --duration-ms, keeping --window publishes unacknowledged;
@@ -49,7 +50,8 @@ const opts = options(
   { servers: { type: 'string' } },
 );
 const KINDS =
-  opts.servers?.split(',') ?? defaultKinds('raw,socketio,metered,raw-batched'.split(','));
+  opts.servers?.split(',') ??
+  defaultKinds('raw,socketio,metered,metered-history-off,raw-batched'.split(','));
 const RECEIVERS = fileURLToPath(new URL('lib/receivers.mjs', import.meta.url));
 
 async function measure(kind) {

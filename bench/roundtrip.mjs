@@ -9,7 +9,7 @@
 //   Socket.IO  socket.io-client emitWithAck('echo') → the server's ack
 //
 //   node bench/roundtrip.mjs [--quick] [--warmup 3000] [--count 5000] [--runs 5]
-//                            [--servers raw,socketio,metered]
+//                            [--servers raw,socketio,metered,metered-history-off]
 //   METERED_BASELINE_MODULE=<another build>/dist/index.js adds that build as a row.
 //
 // Each run: --warmup round trips, then --count timed ones; p50/p99 per run, reported as the
@@ -47,7 +47,11 @@ const opts = options(
 // ack cost a bare ws server, the like-for-like control for our round trip.
 const KINDS =
   opts.servers?.split(',') ??
-  defaultKinds('raw,raw-relay,socketio,metered,metered-wire'.split(','));
+  defaultKinds(
+    'raw,raw-relay,socketio,metered,metered-history-off,metered-wire,metered-wire-history-off'.split(
+      ',',
+    ),
+  );
 const PAYLOAD = { text: 'x'.repeat(64) };
 const ROUND_TRIP_TIMEOUT_MS = 10_000;
 const noop = () => undefined;
@@ -185,14 +189,21 @@ const CLIENTS = {
   socketio: socketioClient,
   metered: meteredClient,
   'metered-baseline': meteredClient,
+  'metered-history-off': meteredClient,
   'metered-wire': meteredWireClient,
+  'metered-wire-history-off': meteredWireClient,
   'raw-relay': meteredWireClient,
 };
-const SERVER_OF = { 'metered-wire': 'metered', 'raw-relay': 'raw' };
+const SERVER_OF = {
+  'metered-wire': 'metered',
+  'metered-wire-history-off': 'metered-history-off',
+  'raw-relay': 'raw',
+};
 const ROW_LABELS = {
   raw: 'raw ws, echo on the same socket',
   'raw-relay': 'raw ws, publish → message on another socket, + ack',
   'metered-wire': `${SERVER_LABELS.metered}, raw ws clients (no SDK)`,
+  'metered-wire-history-off': `${SERVER_LABELS['metered-history-off']}, raw ws clients (no SDK)`,
 };
 
 async function measure(kind) {

@@ -19,7 +19,18 @@ export const BENCH_APP = {
   },
 };
 
+/**
+ * The node's limits against exhaustion, far above what any benchmark does: every client of a
+ * benchmark connects from 127.0.0.1, thousands at once, and reads as fast as it can.
+ */
+export const BENCH_CONNECTIONS = {
+  maxPerAddress: 1_000_000,
+  maxPendingUpgrades: 1_000_000,
+  maxPendingUpgradesPerAddress: 1_000_000,
+  maxOutboundBytes: 64 * 1024 * 1024 * 1024,
+};
+
 /** The config file for the CLI: host 127.0.0.1, the bench app. */
 export function benchConfig(port = 0) {
-  return { host: '127.0.0.1', port, apps: [BENCH_APP] };
+  return { host: '127.0.0.1', port, connections: BENCH_CONNECTIONS, apps: [BENCH_APP] };
 }

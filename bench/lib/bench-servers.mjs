@@ -5,6 +5,9 @@ import { forkChild, nowMicros, sleep, withTimeout } from './common.mjs';
 
 const SCRIPTS = {
   metered: ['servers/metered.mjs', []],
+  // Our server with channel history (extension `recovery`, on by default) switched off: the
+  // cost of history, measured beside it.
+  'metered-history-off': ['servers/metered.mjs', ['history-off']],
   // Another build of our server (METERED_BASELINE_MODULE: its dist/index.js), e.g. the one
   // before a change, measured in the same run.
   'metered-baseline': ['servers/metered.mjs', []],
@@ -15,6 +18,7 @@ const SCRIPTS = {
 
 export const SERVER_LABELS = {
   metered: 'ours (@metered/server)',
+  'metered-history-off': 'ours, history off',
   'metered-baseline': 'ours, baseline build',
   raw: 'raw ws',
   'raw-batched': 'raw ws, batched writes',

@@ -5,15 +5,19 @@ import {
   encodeDirect,
   encodeError,
   encodeMessage,
-  encodePresence,
+  encodeUnsubscribed,
   parseClientFrame,
   utf8ByteLength,
   type PresenceMember,
   type PublishFrame,
+  type StreamPosition,
+  type RefreshFrame,
+  type SessionFrame,
   type SendFrame,
   type SubscribeFrame,
   type UnsubscribeFrame,
 } from '@metered/protocol';
+import type { AppRegistry } from './app-registry.js';
 import { TOKEN_EXPIRY_MARGIN_MS, type ConnectionIdentity } from './auth.js';
 import {
   andThen,
@@ -24,7 +28,8 @@ import {
 } from './broker/broker.js';
 import { hasLoneSurrogate } from './channel-name.js';
 import type { AppConfig } from './config.js';
-import { historyPolicy, type ExtensionsConfig } from './history/history-config.js';
+import type { ExtensionsConfig } from './extensions-config.js';
+import { historyPolicy } from './history/history-config.js';
 import {
   DUPLICATE,
   type HistoryEntry,
@@ -36,7 +41,9 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { consumeMessageQuota } from './message-quota.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
+import { presenceSnapshotFrames } from './presence-snapshot-frames.js';
 import { relayedFrameFits } from './relayed-frame-size.js';
+import { checkRefresh } from './token-refresh.js';
 
 /** What the handler needs of a welcomed socket and the server around it. */
 export interface ClientFrameContext {
@@ -49,10 +56,21 @@ export interface ClientFrameContext {
   readonly metrics: ServerMetrics;
   readonly now: () => number;
   readonly publishBandwidth: PublishBandwidthLimiter;
-  /** The protocol extensions the server offers. */
-  readonly extensions: ExtensionsConfig;
   /** Writes a recovery replay next, frames delivered later waiting behind it. */
   readonly replay: (source: ReplaySource) => void;
+  /** The apps and keys in force, to verify a `refresh` token with. */
+  readonly registry: () => AppRegistry;
+  /** The extensions switched on (server-level; it changes on reload). */
+  readonly extensions: () => ExtensionsConfig;
+  /** Extension `refresh`: the connection now runs under `identity` (its expiry moves). */
+  readonly onRefreshed: (identity: ConnectionIdentity) => void;
+  /** Extension `resume`: the connection's resume credential, for the `session` ack. */
+  readonly issueResumeToken: () => MaybePromise<{
+    readonly resumeToken: string;
+    readonly windowMs: number;
+  }>;
+  /** False once the socket is closing: what a slow step finds out afterwards changes nothing. */
+  readonly isOpen: () => boolean;
 }
 
 /**
@@ -64,21 +82,30 @@ export interface ClientFrameContext {
 export class ClientFrameHandler {
   /** The channels this socket is subscribed to (or subscribing). */
   private readonly channels = new Set<string>();
+  /** Extension `resume`: held channels taken over and not subscribed again yet. */
+  private readonly heldChannels = new Set<string>();
   /** UTF-8 length of what a relayed frame adds: the sender's id and metadata. */
   private senderBytes: number | undefined;
+  /** Who the socket acts as: the connect identity, replaced by each accepted `refresh`. */
+  private identity: ConnectionIdentity;
 
-  constructor(private readonly context: ClientFrameContext) {}
+  constructor(private readonly context: ClientFrameContext) {
+    this.identity = context.identity;
+  }
 
   handle(text: string): MaybePromise<void> {
-    const { identity, connection, metrics } = this.context;
-    if (
-      identity.expiresAt !== null &&
-      this.context.now() >= identity.expiresAt * 1000 - TOKEN_EXPIRY_MARGIN_MS
-    ) {
-      connection.close(WsCloseCode.TOKEN_EXPIRED, 'token expired');
-      return;
-    }
+    const { connection, metrics } = this.context;
     const parsed = parseClientFrame(text);
+    const { expiresAt } = this.identity;
+    if (expiresAt !== null && this.context.now() >= expiresAt * 1000 - TOKEN_EXPIRY_MARGIN_MS) {
+      // A `refresh` is still taken up to the token's real expiry.
+      const refreshing =
+        parsed.ok && parsed.frame.type === 'refresh' && this.context.extensions().refresh;
+      if (!refreshing || this.context.now() >= expiresAt * 1000) {
+        connection.close(WsCloseCode.TOKEN_EXPIRED, 'token expired');
+        return;
+      }
+    }
     if (!parsed.ok) {
       const { rejection } = parsed;
       metrics.frameIn('rejected');
@@ -124,13 +151,11 @@ export class ClientFrameHandler {
       case 'send':
         return this.send(frame, text);
       case 'session':
+        if (this.context.extensions().resume) return this.session(frame);
+        return this.unknownType(frame);
       case 'refresh':
-        // Extension frames: served only where the extension is on.
-        return this.sendError(
-          'unknown_type',
-          `unknown frame type "${frame.type}"`,
-          frame.requestId,
-        );
+        if (this.context.extensions().refresh) return this.refresh(frame);
+        return this.unknownType(frame);
       default: {
         const unknownFrame: never = frame;
         return unknownFrame;
@@ -138,8 +163,78 @@ export class ClientFrameHandler {
     }
   }
 
+  /** Extension `resume`: the resumed session's channels, subscribed and silent until subscribed again. */
+  adoptHeldChannels(channels: readonly string[]): void {
+    for (const channel of channels) {
+      this.channels.add(channel);
+      this.heldChannels.add(channel);
+    }
+  }
+
+  /** Extension `resume`: leaves the held channels not subscribed again (members hear `left`). */
+  async leaveHeldChannels(): Promise<void> {
+    const channels = [...this.heldChannels];
+    this.heldChannels.clear();
+    for (const channel of channels) {
+      if (!this.channels.delete(channel)) continue;
+      await this.context.broker.unsubscribe(this.context.connection, channel);
+    }
+  }
+
+  /** An extension's frame where the extension is off: as any frame type the server does not know. */
+  private unknownType(frame: SessionFrame | RefreshFrame): void {
+    return this.sendError('unknown_type', `unknown frame type "${frame.type}"`, frame.requestId);
+  }
+
+  /** Extension `resume`: a fresh single-use credential; the session is held from now on. */
+  private session(frame: SessionFrame): MaybePromise<void> {
+    return andThen(this.context.issueResumeToken(), ({ resumeToken, windowMs }) => {
+      if (frame.requestId !== undefined) {
+        this.context.connection.deliver(encodeAck(frame.requestId, { resumeToken, windowMs }));
+      }
+    });
+  }
+
+  /**
+   * Extension `refresh`: a token checked as on connect (same app, same `sub`) replaces the
+   * connection's identity: its expiry, permissions and channel scope. Subscriptions the new
+   * scope no longer allows end (`unsubscribed`, members see `left`). A refused token changes
+   * nothing.
+   */
+  private async refresh(frame: RefreshFrame): Promise<void> {
+    const { connection } = this.context;
+    const outcome = await checkRefresh(
+      this.context.registry(),
+      this.context.broker,
+      this.identity,
+      frame.token,
+      this.context.now(),
+    );
+    if (!this.context.isOpen()) return;
+    if (!outcome.ok) {
+      return this.sendError('action_not_permitted', outcome.reason, frame.requestId);
+    }
+    const { identity } = outcome;
+    this.identity = identity;
+    this.senderBytes = undefined;
+    this.context.onRefreshed(identity);
+    const ended = [...this.channels].filter(
+      (channel) => !identity.permissions.has('subscribe') || !identity.scope.allows(channel),
+    );
+    for (const channel of ended) {
+      this.channels.delete(channel);
+      this.heldChannels.delete(channel);
+      await this.context.broker.unsubscribe(connection, channel);
+      connection.deliver(encodeUnsubscribed(channel, 'channel_not_authorized'));
+    }
+    if (frame.requestId !== undefined) {
+      connection.deliver(encodeAck(frame.requestId, { expiresAt: identity.expiresAt as number }));
+    }
+  }
+
   private subscribe(frame: SubscribeFrame): MaybePromise<void> {
-    const { identity, connection } = this.context;
+    const { connection } = this.context;
+    const { identity } = this;
     const { channel, requestId } = frame;
     if (!identity.permissions.has('subscribe')) {
       return this.sendError('action_not_permitted', 'subscribe is not permitted', requestId);
@@ -156,11 +251,12 @@ export class ClientFrameHandler {
       );
     }
     this.channels.add(channel);
+    this.heldChannels.delete(channel);
     const includeSenderMetadata = frame.includeSenderMetadata === true;
-    const history = this.context.extensions.recovery
+    const history = this.context.extensions().recovery
       ? historyPolicy(this.context.app().history, channel)
       : undefined;
-    const since = this.context.extensions.recovery ? frame.since : undefined;
+    const since = this.context.extensions().recovery ? frame.since : undefined;
     return this.context.broker.subscribe(connection, channel, {
       includeSenderMetadata,
       history,
@@ -178,7 +274,7 @@ export class ClientFrameHandler {
                 : encodeAck(requestId),
           );
         }
-        connection.deliver(encodePresence(channel, members, []));
+        for (const frame of presenceSnapshotFrames(channel, members)) connection.deliver(frame);
         if (recovery?.recovered === true) {
           const { epoch } = recovery.position;
           const frames = (entries: readonly HistoryEntry[]): Iterator<string> =>
@@ -197,6 +293,7 @@ export class ClientFrameHandler {
     const acknowledge = (): void => {
       if (requestId !== undefined) connection.deliver(encodeAck(requestId));
     };
+    this.heldChannels.delete(channel);
     if (!this.channels.delete(channel)) return acknowledge();
     return andThen(this.context.broker.unsubscribe(connection, channel), acknowledge);
   }
@@ -207,7 +304,7 @@ export class ClientFrameHandler {
 
   /** The frame's idempotency claim, when the extension is on and it carries a key. */
   private idempotency(key: string | undefined): IdempotencyClaim | undefined {
-    if (key === undefined || !this.context.extensions.idempotency) return undefined;
+    if (key === undefined || !this.context.extensions().idempotency) return undefined;
     return { key, windowMs: this.context.app().idempotency.windowMs };
   }
 
@@ -235,7 +332,8 @@ export class ClientFrameHandler {
   }
 
   private publish(frame: PublishFrame, text: string): MaybePromise<void> {
-    const { identity, connection } = this.context;
+    const { connection } = this.context;
+    const { identity } = this;
     const { channel, requestId } = frame;
     if (!identity.permissions.has('publish')) {
       return this.sendError('action_not_permitted', 'publish is not permitted', requestId);
@@ -243,9 +341,18 @@ export class ClientFrameHandler {
     if (!identity.scope.allows(channel)) {
       return this.sendError('channel_not_authorized', 'channel not authorized', requestId);
     }
+    const history = this.context.extensions().recovery
+      ? historyPolicy(this.context.app().history, channel)
+      : undefined;
     if (
       !this.fitsClientCap(text, () =>
-        encodeMessage(channel, identity.peerId, frame.data, identity.peerMetadata),
+        encodeMessage(
+          channel,
+          identity.peerId,
+          frame.data,
+          identity.peerMetadata,
+          history && LONGEST_POSITION,
+        ),
       )
     ) {
       return this.refuseOverCap(requestId);
@@ -274,9 +381,7 @@ export class ClientFrameHandler {
             data: frame.data,
             fromMetadata: identity.peerMetadata,
             excludeConnectionId: connection.id,
-            history: this.context.extensions.recovery
-              ? historyPolicy(this.context.app().history, channel)
-              : undefined,
+            history,
             idempotency,
           }),
           (receivers) => {
@@ -289,7 +394,8 @@ export class ClientFrameHandler {
   }
 
   private send(frame: SendFrame, text: string): MaybePromise<void> {
-    const { identity, connection } = this.context;
+    const { connection } = this.context;
+    const { identity } = this;
     const { to, requestId } = frame;
     if (!identity.permissions.has('send')) {
       return this.sendError('action_not_permitted', 'send is not permitted', requestId);
@@ -335,7 +441,7 @@ export class ClientFrameHandler {
    * re-encoded from its parsed value, and numbers can come out longer than they went in.
    */
   private fitsClientCap(text: string, encode: () => string): boolean {
-    const { identity } = this.context;
+    const { identity } = this;
     this.senderBytes ??=
       utf8ByteLength(identity.peerId) +
       (identity.peerMetadata === undefined
@@ -357,6 +463,12 @@ export class ClientFrameHandler {
     this.context.connection.deliver(encodeError(code, message, requestId));
   }
 }
+
+/** The longest `offset` and `epoch` a message frame may carry, for the frame cap. */
+const LONGEST_POSITION: StreamPosition = Object.freeze({
+  offset: Number.MAX_SAFE_INTEGER,
+  epoch: 'x'.repeat(64),
+});
 
 /** The `message` frames of a replay, encoded one by one as the connection writes them. */
 function* replayFrames(

@@ -6,7 +6,9 @@ import {
   parseIceServers,
 } from '@metered/protocol';
 import { z } from 'zod';
-import { extensionsSchema, historySchema, idempotencySchema } from './history/history-config.js';
+import { extensionsSchema } from './extensions-config.js';
+import { historySchema, idempotencySchema } from './history/history-config.js';
+import { connectionsSchema } from './connections-config.js';
 
 // The configuration file's shape, validated with zod. Every field but `apps` has a default, so a
 // minimal file names only its apps; with no file at all the server runs on DEFAULT_CONFIG.
@@ -289,6 +291,30 @@ const brokerSchema = z.discriminatedUnion('kind', [
     .describe('Several nodes sharing one Redis (6 or later, not Redis Cluster).'),
 ]);
 
+const resumeSchema = z
+  .object({
+    windowMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(300_000)
+      .default(15_000)
+      .describe(
+        'How long a session that negotiated resume is held after an abnormal close (its members see no `left` meanwhile), and how long its resume credential is valid.',
+      ),
+    maxHeldDirects: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(256)
+      .describe(
+        "Directs kept for a held session. Once full, the session's peer id takes no more directs while held: senders get `peer_not_found` (unless another socket of that peer id is online).",
+      ),
+  })
+  .strict()
+  .describe('Settings of the `resume` extension.');
+
 export const serverConfigSchema = z
   .object({
     host: z
@@ -325,10 +351,12 @@ export const serverConfigSchema = z
       .describe(
         "Reverse proxies in front of the server that append to `X-Forwarded-For`. 0: per-address limits count the socket's peer. N: they count the Nth address from the right of that header, the one your outermost proxy saw; entries a client wrote itself are never believed.",
       ),
+    extensions: extensionsSchema.default({}),
+    resume: resumeSchema.default({}),
+    connections: connectionsSchema.default({}),
     broker: brokerSchema
       .default({ kind: 'memory' })
       .describe('Where channels, presence and counters live: this process, or Redis.'),
-    extensions: extensionsSchema.default({}),
     apps: z
       .array(appSchema)
       .min(1, 'at least one app is required')
@@ -381,6 +409,9 @@ export type SecretKeyConfig = AppConfig['secretKeys'][number];
 export type AppLimits = AppConfig['limits'];
 export type AppPlan = AppConfig['plan'];
 export type AppTokenRules = AppConfig['tokens'];
+export type ExtensionsConfig = ServerConfig['extensions'];
+export type ResumeConfig = ServerConfig['resume'];
+export type ConnectionLimits = ServerConfig['connections'];
 
 /** The embedded development credentials, used when the server starts without a config file. */
 export const DEV_CREDENTIALS = Object.freeze({

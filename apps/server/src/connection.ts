@@ -1,13 +1,18 @@
-import { randomUUID } from 'node:crypto';
+// One client socket, over 450 lines because its states (authenticating → open → closing →
+// closed) are shared by its inbound queue, its outbound writes and bounds, and its close paths,
+// which all have to agree on them; the pieces without state (queue, coalescing, caps) live apart.
+import { randomBytes, randomUUID } from 'node:crypto';
 import { WsCloseCode } from '@metered/errors';
 import { encodeGoingAway, encodeWelcome, type JsonObject } from '@metered/protocol';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import type { AppRegistry } from './app-registry.js';
 import { TOKEN_EXPIRY_MARGIN_MS, type ConnectionIdentity } from './auth.js';
 import {
   isPromise,
   type Broker,
   type BrokerConnection,
+  type ClaimedSession,
   type MaybePromise,
 } from './broker/broker.js';
 import {
@@ -16,11 +21,13 @@ import {
 } from './broker/broker-unavailable.js';
 import { ClientFrameHandler } from './client-frame-handler.js';
 import type { AppConfig } from './config.js';
-import type { ExtensionsConfig } from './history/history-config.js';
 import type { ReplaySource } from './history/history-types.js';
 import { OutboundReplay } from './outbound-replay.js';
+import { InboundQueue } from './inbound-queue.js';
+import type { ConnectionLimits } from './config.js';
 import { MessageRateLimiter } from './message-rate-limiter.js';
 import type { ServerMetrics } from './metrics.js';
+import type { OutboundHolder, OutboundMemoryCap } from './outbound-memory-cap.js';
 import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
 import {
   afterDrain,
@@ -29,13 +36,24 @@ import {
   type CorkableTransport,
   type OutboundFrame,
 } from './outbound.js';
-import { welcomeExtensions } from './welcome-extensions.js';
+import { holdsSessionAfter, resumeBinding, resumeCredentialHash } from './session-hold.js';
+import { welcomeExtensions, type ExtensionSettings } from './welcome-extensions.js';
 
 /** Close code for a socket whose outbound buffer stays over the bound (a slow consumer). */
 export const SLOW_CONSUMER_CLOSE_CODE = WsCloseCode.POLICY_VIOLATION;
 
+/**
+ * Close code for a socket whose frames wait behind one the broker has not answered, over
+ * `connections.maxQueuedInboundBytes` or twice the app's `messageBurst` (a slow Redis): try again
+ * later, as when the broker is unavailable.
+ */
+export const INBOUND_QUEUE_FULL_CLOSE_CODE = BROKER_UNAVAILABLE_CLOSE_CODE;
+
 /** Close code for an unexpected server fault while handling a frame. */
 const INTERNAL_ERROR_CLOSE_CODE = 1011;
+
+/** How long a resumed connection has to subscribe again to a held channel before it is left. */
+export const HELD_CHANNEL_GRACE_MS = 10_000;
 
 /** Longest delay `setTimeout` accepts. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -55,21 +73,30 @@ export interface ConnectionContext {
   readonly maxOutboundBufferBytes: number;
   /** Each app's publish bandwidth on this node. */
   readonly publishBandwidth: PublishBandwidthLimiter;
-  /** The protocol extensions the server offers. */
-  readonly extensions: ExtensionsConfig;
+  /** The node's limits against exhaustion (they change on reload). */
+  readonly connectionLimits: () => ConnectionLimits;
+  /** What every socket of the node may hold unsent. */
+  readonly outboundMemory: OutboundMemoryCap;
+  /** The socket got its `welcome`. */
+  readonly onWelcomed: (connection: Connection) => void;
   readonly onClosed: (connection: Connection) => void;
+  /** The apps and keys in force (a `refresh` token is verified against them). */
+  readonly registry: () => AppRegistry;
+  /** Server-level extension settings (they change on reload). */
+  readonly settings: () => ExtensionSettings;
 }
 
 type ConnectionState = 'authenticating' | 'establishing' | 'open' | 'closing' | 'closed';
 
 /** One client socket: authentication outcome, frame handling, limits, and its broker membership. */
-export class Connection implements BrokerConnection {
-  readonly id = randomUUID();
+export class Connection implements BrokerConnection, OutboundHolder {
+  /** Unique across nodes; a resumed connection takes the held session's. */
+  private connectionId: string = randomUUID();
   private state: ConnectionState = 'authenticating';
   private identity: ConnectionIdentity | undefined;
   private frames: ClientFrameHandler | undefined;
   private readonly rate = new MessageRateLimiter();
-  private readonly inbound: string[] = [];
+  private readonly inbound = new InboundQueue();
   private readonly outboundBeforeWelcome: OutboundFrame[] = [];
   private processing = false;
   private attached = false;
@@ -81,6 +108,10 @@ export class Connection implements BrokerConnection {
   private onIdle: (() => void) | undefined;
   /** A recovery replay being written, and the frames waiting behind it. */
   private replay: OutboundReplay | undefined;
+  /** Extension `resume`: the credential issued last, which claims this session once held. */
+  private resumeToken: string | undefined;
+  /** Leaves the held channels not subscribed again after a resume. */
+  private heldChannelsTimer: NodeJS.Timeout | undefined;
 
   /**
    * @param transport the socket's TCP stream (the upgrade's), corked while a turn of the event
@@ -92,13 +123,17 @@ export class Connection implements BrokerConnection {
     private readonly transport?: CorkableTransport,
   ) {
     socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    socket.on('close', () => this.onSocketClosed());
+    socket.on('close', (code) => this.onSocketClosed(code));
     socket.on('pong', () => {
       this.alive = true;
     });
     socket.on('error', (error) => {
       this.context.logger.debug({ err: error, connection: this.id }, 'socket error');
     });
+  }
+
+  get id(): string {
+    return this.connectionId;
   }
 
   get appId(): string {
@@ -137,11 +172,23 @@ export class Connection implements BrokerConnection {
       : undefined;
   }
 
+  /** Whether the server serves the `resume` extension (config, and a broker that can hold). */
+  private get resumeServed(): boolean {
+    const { broker } = this.context;
+    return (
+      this.context.settings().extensions.resume &&
+      broker.hold !== undefined &&
+      broker.resume !== undefined
+    );
+  }
+
   /**
    * Runs the checks that follow authentication (suspension, concurrent cap), joins the broker and
-   * sends `welcome`. Frames that arrived meanwhile are handled after it, in order.
+   * sends `welcome`. Frames that arrived meanwhile are handled after it, in order. With
+   * `resumeToken` (extension `resume`) it takes over the session held under it, when the token
+   * is valid for this app and credential; otherwise it starts fresh, as without it.
    */
-  async establish(identity: ConnectionIdentity): Promise<void> {
+  async establish(identity: ConnectionIdentity, resumeToken?: string): Promise<void> {
     if (this.state !== 'authenticating') return;
     this.identity = identity;
     this.state = 'establishing';
@@ -160,47 +207,121 @@ export class Connection implements BrokerConnection {
       await broker.releaseConnection(app.id);
       return;
     }
-    await broker.attach(this);
-    this.attached = true;
+    let claimed: ClaimedSession | undefined;
+    if (resumeToken !== undefined && this.resumeServed) {
+      claimed = await (broker.resume as NonNullable<Broker['resume']>)(
+        app.id,
+        resumeCredentialHash(resumeToken),
+        resumeBinding(identity),
+        ({ connectionId, peerId }) => {
+          this.connectionId = connectionId;
+          this.identity = { ...identity, peerId };
+          return this;
+        },
+      );
+    }
+    if (claimed !== undefined) {
+      this.attached = true;
+      this.context.metrics.sessionsTotal.inc({ outcome: 'resumed' });
+    } else {
+      await broker.attach(this);
+      this.attached = true;
+    }
     if (this.state !== 'establishing') {
       this.attached = false;
       await broker.detach(this);
       return;
     }
+    const current = this.identity;
 
     const now = this.context.now();
     this.rate.start(app.limits, now);
     this.frames = new ClientFrameHandler({
       connection: this,
-      identity,
-      app: () => this.appConfig ?? identity.app,
+      identity: current,
+      app: () => this.appConfig ?? current.app,
       broker,
       metrics: this.context.metrics,
       now: () => this.context.now(),
       publishBandwidth: this.context.publishBandwidth,
-      extensions: this.context.extensions,
       replay: (source) => this.startReplay(source),
+      registry: this.context.registry,
+      extensions: () => this.context.settings().extensions,
+      onRefreshed: (next) => this.onRefreshed(next),
+      issueResumeToken: () => this.issueResumeToken(),
+      isOpen: () => this.state === 'open',
     });
     let metadata = identity.metadata;
     if (app.iceServers.length > 0 && (metadata === undefined || !('iceServers' in metadata))) {
       metadata = { ...metadata, iceServers: app.iceServers as unknown as JsonObject[] };
     }
+    const settings = this.context.settings();
     this.write(
       encodeWelcome({
-        peerId: identity.peerId,
-        expiresAt: identity.expiresAt,
+        peerId: current.peerId,
+        expiresAt: current.expiresAt,
         serverTime: now,
         maxMessageSize: app.limits.maxMessageSize,
         metadata,
-        extensions: welcomeExtensions(this.context.extensions, app),
+        extensions: welcomeExtensions(
+          {
+            ...settings,
+            extensions: { ...settings.extensions, resume: this.resumeServed },
+          },
+          app,
+          claimed !== undefined,
+        ),
       }),
     );
     this.state = 'open';
+    this.context.onWelcomed(this);
     this.context.metrics.connectsTotal.inc({ outcome: 'welcome' });
     this.context.metrics.connections.inc({ app: app.id });
+    if (claimed !== undefined) {
+      for (const frame of claimed.directs) this.write(frame);
+      if (claimed.channels.length > 0) this.adoptHeldChannels(claimed.channels);
+    }
     for (const frame of this.outboundBeforeWelcome.splice(0)) this.deliver(frame);
     this.scheduleExpiry();
     this.drain();
+  }
+
+  /**
+   * A resumed session's channels: still subscribed, silent until subscribed again; those not
+   * subscribed again within {@link HELD_CHANNEL_GRACE_MS} are left (members hear `left`).
+   */
+  private adoptHeldChannels(channels: readonly string[]): void {
+    const frames = this.frames as ClientFrameHandler;
+    frames.adoptHeldChannels(channels);
+    this.heldChannelsTimer = setTimeout(() => {
+      this.heldChannelsTimer = undefined;
+      if (this.state !== 'open') return;
+      const result = frames.leaveHeldChannels();
+      if (isPromise(result)) result.catch((error: unknown) => this.fail(error));
+    }, HELD_CHANNEL_GRACE_MS);
+  }
+
+  /** Extension `resume`: a new single-use credential; the one issued before no longer works. */
+  private issueResumeToken(): MaybePromise<{ resumeToken: string; windowMs: number }> {
+    const resumeToken = randomBytes(32).toString('base64url');
+    this.resumeToken = resumeToken;
+    const issued = { resumeToken, windowMs: this.context.settings().resume.windowMs };
+    const { broker } = this.context;
+    if (broker.registerResume === undefined || this.identity === undefined) return issued;
+    const registered = broker.registerResume(
+      this,
+      resumeCredentialHash(resumeToken),
+      resumeBinding(this.identity),
+    );
+    return isPromise(registered) ? registered.then(() => issued) : issued;
+  }
+
+  /** Extension `refresh`: the connection runs under a new token; its expiry moves. */
+  private onRefreshed(identity: ConnectionIdentity): void {
+    this.identity = identity;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.scheduleExpiry();
   }
 
   // ---- inbound ----
@@ -223,7 +344,14 @@ export class Connection implements BrokerConnection {
       this.close(WsCloseCode.OVER_MESSAGE_RATE, 'over the message rate');
       return;
     }
-    this.inbound.push(data.toString('utf8'));
+    // Before the welcome the rate limiter already holds the queue to `messageBurst` frames.
+    const maxFrames = app === undefined ? undefined : 2 * app.limits.messageBurst;
+    const maxBytes = this.context.connectionLimits().maxQueuedInboundBytes;
+    if (!this.inbound.hasRoomFor(data.byteLength, maxBytes, maxFrames)) {
+      this.close(INBOUND_QUEUE_FULL_CLOSE_CODE, 'server busy: too many frames waiting');
+      return;
+    }
+    this.inbound.push(data);
     if (this.state === 'open') this.drain();
   }
 
@@ -323,6 +451,29 @@ export class Connection implements BrokerConnection {
   private write(frame: OutboundFrame): void {
     if (this.transport !== undefined) coalesceWrites(this.transport);
     this.socket.send(frame, TEXT_FRAME);
+    this.context.outboundMemory.record(this, this.socket.bufferedAmount);
+  }
+
+  /** {@link OutboundHolder}: unsent bytes, once this turn's held-back frames were offered. */
+  unsentBytes(): number {
+    if (this.transport !== undefined) flushNow(this.transport);
+    return this.socket.bufferedAmount;
+  }
+
+  /** {@link OutboundHolder}: the server closed the socket and awaits its closing handshake. */
+  get isClosing(): boolean {
+    return this.state === 'closing';
+  }
+
+  /**
+   * {@link OutboundHolder}: the node's outbound memory is full and this socket holds the most.
+   * Closed as a slow consumer (1008) and dropped at once, so that what it holds is freed now
+   * rather than after its closing handshake: its client, which has not read its backlog, sees
+   * the connection end (1006).
+   */
+  shedAsSlowConsumer(): void {
+    this.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: server outbound memory full');
+    this.socket.terminate();
   }
 
   /**
@@ -369,7 +520,7 @@ export class Connection implements BrokerConnection {
       { connection: this.id, app: this.identity?.app.id, code, reason },
       'closing socket',
     );
-    this.leaveBroker(wasOpen);
+    this.leaveBroker(wasOpen, holdsSessionAfter({ serverCode: code }));
     try {
       this.socket.close(code, reason);
     } catch {
@@ -386,7 +537,7 @@ export class Connection implements BrokerConnection {
     if (this.state === 'closed') return;
     if (!this.alive) {
       this.context.logger.debug({ connection: this.id }, 'no pong: dropping socket');
-      this.leaveBroker(this.state === 'open');
+      this.leaveBroker(this.state === 'open', true);
       this.state = 'closing';
       this.socket.terminate();
       return;
@@ -404,17 +555,24 @@ export class Connection implements BrokerConnection {
     this.socket.terminate();
   }
 
-  private onSocketClosed(): void {
+  private onSocketClosed(clientCode: number): void {
     const wasOpen = this.state === 'open';
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.leaveBroker(wasOpen);
+    this.leaveBroker(wasOpen, holdsSessionAfter({ clientCode }));
+    this.context.outboundMemory.forget(this);
     this.context.onClosed(this);
   }
 
-  private leaveBroker(wasOpen: boolean): void {
-    this.inbound.length = 0;
+  /**
+   * Leaves the broker: detached (members hear `left`), or held for a resume when the session
+   * negotiated one and `mayHold` (the close was not a clean or terminal one).
+   */
+  private leaveBroker(wasOpen: boolean, mayHold: boolean): void {
+    this.inbound.clear();
     this.replay?.close();
+    if (this.heldChannelsTimer) clearTimeout(this.heldChannelsTimer);
+    this.heldChannelsTimer = undefined;
     const idle = this.onIdle;
     this.onIdle = undefined;
     idle?.();
@@ -423,18 +581,41 @@ export class Connection implements BrokerConnection {
     this.expiryTimer = undefined;
     if (wasOpen && this.identity)
       this.context.metrics.connections.dec({ app: this.identity.app.id });
-    const { broker } = this.context;
     const report = (error: unknown): void =>
       this.context.logger.error({ err: error, connection: this.id }, 'broker detach failed');
     if (this.attached) {
       this.attached = false;
       try {
-        const result = broker.detach(this);
+        const result = this.holdOrDetach(mayHold);
         if (isPromise(result)) result.catch(report);
       } catch (error) {
         report(error);
       }
     }
+  }
+
+  /** Holds the session for a resume (when negotiated and `mayHold`), or detaches it. */
+  private holdOrDetach(mayHold: boolean): MaybePromise<void> {
+    const { broker, metrics } = this.context;
+    const identity = this.identity;
+    if (
+      !mayHold ||
+      this.resumeToken === undefined ||
+      identity === undefined ||
+      !this.resumeServed
+    ) {
+      return broker.detach(this);
+    }
+    const { resume } = this.context.settings();
+    const held = (broker.hold as NonNullable<Broker['hold']>).call(broker, this, {
+      credential: resumeCredentialHash(this.resumeToken),
+      binding: resumeBinding(identity),
+      windowMs: resume.windowMs,
+      maxDirects: resume.maxHeldDirects,
+    });
+    const counted = (): void => metrics.sessionsTotal.inc({ outcome: 'held' });
+    if (isPromise(held)) return held.then(counted);
+    counted();
   }
 
   private scheduleExpiry(): void {

@@ -35,6 +35,12 @@ describe('createLogger', () => {
   it('redacts key and token query values from URLs', () => {
     expect(loggableUrl('/v1?token=abc.def.ghi')).toBe('/v1?token=[redacted]');
   });
+
+  it('redacts the resume credential, plain and percent-encoded', () => {
+    expect(loggableUrl('/v1?key=pk&resume=r3sum3')).toBe('/v1?key=[redacted]&resume=[redacted]');
+    expect(loggableUrl('/v1?RESUME=r3sum3&x=1')).toBe('/v1?RESUME=[redacted]&x=1');
+    expect(loggableUrl('/v1?r%65sume=r3sum3')).toBe('/v1?r%65sume=[redacted]');
+  });
 });
 
 describe('loggableUrl with percent-encoded parameter names', () => {

@@ -47,31 +47,35 @@ export function silentLogger(): Logger {
 }
 
 /** Query parameter names whose values are credentials, however their letters are encoded. */
-const SECRET_PARAMETERS = new Set(['token', 'key', 'secret']);
+const SECRET_PARAMETERS = new Set(['token', 'key', 'secret', 'resume']);
+/** The resume credential's parameter (`resume=`), which {@link redactSecrets} does not know. */
+const RESUME_PARAMETER = /([?&]resume=)[^&\s"'#,}]+/gi;
 /** A query parameter whose name holds a percent escape, with its value. */
 const ENCODED_PARAMETER = /([?&])([^=&\s#]*%[0-9a-f]{2}[^=&\s#]*)=([^&\s"'#,}]*)/gi;
 
 /**
  * {@link redactSecrets}, plus values of parameters whose names are percent-encoded
- * (`?%74oken=` is `?token=` to the server's query parser).
+ * (`?%74oken=` is `?token=` to the server's query parser) and of the resume credential.
  */
 export function redactLogText(text: string): string {
   return redactSecrets(
-    text.replace(ENCODED_PARAMETER, (parameter, separator: string, name: string) => {
-      let decoded: string;
-      try {
-        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
-      } catch {
-        return parameter;
-      }
-      return SECRET_PARAMETERS.has(decoded.toLowerCase())
-        ? `${separator}${name}=[redacted]`
-        : parameter;
-    }),
+    text
+      .replace(RESUME_PARAMETER, '$1[redacted]')
+      .replace(ENCODED_PARAMETER, (parameter, separator: string, name: string) => {
+        let decoded: string;
+        try {
+          decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+        } catch {
+          return parameter;
+        }
+        return SECRET_PARAMETERS.has(decoded.toLowerCase())
+          ? `${separator}${name}=[redacted]`
+          : parameter;
+      }),
   );
 }
 
-/** Request URLs as they may be logged: credential values (`key=`, `token=`, …) removed. */
+/** Request URLs as they may be logged: credential values (`key=`, `token=`, `resume=`, …) removed. */
 export function loggableUrl(url: string | undefined): string {
   return redactLogText(url ?? '');
 }

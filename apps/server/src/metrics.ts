@@ -44,6 +44,12 @@ export class ServerMetrics {
     labelNames: ['route', 'status'] as const,
     registers: [this.registry],
   });
+  readonly sessionsTotal = new Counter({
+    name: 'metered_resume_sessions_total',
+    help: 'Extension resume: sessions held after a drop (held) and taken back by a resume (resumed), on this node.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
 
   private readonly framesInByType = new Map<string, Increment>();
 

@@ -1,3 +1,6 @@
+// The server's composition root, over 450 lines because it is the wiring: the HTTP listener, the
+// upgrade path and its limits, the context every connection shares, reload and the graceful
+// shutdown. Each concept it wires lives in a file of its own.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -6,7 +9,7 @@ import { PROTOCOL_LIMITS } from '@metered/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppRegistry } from './app-registry.js';
-import { clientAddress } from './client-address.js';
+import { addressGroup, clientAddress } from './client-address.js';
 import { appOfCredential, authenticateConnection } from './auth.js';
 import { isPromise, type Broker } from './broker/broker.js';
 import {
@@ -27,6 +30,8 @@ import { ServerMetrics } from './metrics.js';
 import { ConnectAttemptLimiter } from './connect-attempt-limiter.js';
 import { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
 import { InFlightRequests } from './in-flight-requests.js';
+import { OutboundMemoryCap } from './outbound-memory-cap.js';
+import { ADMISSION_REFUSALS, UpgradeAdmission } from './upgrade-admission.js';
 import { handleRestRequest, type RestContext } from './rest-api.js';
 import { credentialInForce, revokedBy } from './revocation.js';
 
@@ -169,6 +174,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   const restRequests = new InFlightRequests();
   const publishBandwidth = new PublishBandwidthLimiter(now);
+  const outboundMemory = new OutboundMemoryCap(() => config.connections.maxOutboundBytes);
+  const admission = new UpgradeAdmission(
+    () => config.connections,
+    (group) => {
+      logger.info({ address: group }, 'upgrade not welcomed in time: socket destroyed');
+      metrics.connectsTotal.inc({ outcome: 'timeout' });
+    },
+  );
+  /** The TCP stream each connection was upgraded from, for {@link admission}. */
+  const transports = new WeakMap<Connection, Duplex>();
   const connectionContext: ConnectionContext = {
     broker,
     publishBandwidth,
@@ -177,11 +192,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     now,
     app: (appId) => registry.app(appId),
     maxOutboundBufferBytes: hooks.maxOutboundBufferBytes ?? SERVER_DEFAULTS.maxOutboundBufferBytes,
-    extensions: config.extensions,
+    connectionLimits: () => config.connections,
+    outboundMemory,
+    onWelcomed: (connection) => {
+      const transport = transports.get(connection);
+      if (transport !== undefined) admission.welcomed(transport);
+    },
     onClosed: (connection) => {
       connections.delete(connection);
       if (connections.size === 0) drained?.();
     },
+    registry: () => registry,
+    settings: () => config,
   };
   const restContext: RestContext = {
     registry: () => registry,
@@ -207,6 +229,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     url: URL,
   ): void => {
     const connection = new Connection(socket, connectionContext, transport);
+    transports.set(connection, transport);
     connections.add(connection);
     const origin = request.headers.origin;
     authenticateConnection(registry, { parameters: url.searchParams, origin }, now())
@@ -230,7 +253,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           connection.close(WsCloseCode.INVALID_TOKEN, 'key removed');
           return;
         }
-        return connection.establish(identity);
+        // Extension `resume`: a credential that is not valid just starts a fresh session.
+        return connection.establish(identity, url.searchParams.get('resume') ?? undefined);
       })
       .catch((error: unknown) => {
         if (error instanceof BrokerUnavailableError) {
@@ -330,6 +354,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       });
       return;
     }
+    const refusal = admission.admit(addressGroup(address), socket);
+    if (refusal !== undefined) {
+      const { status, text, log } = ADMISSION_REFUSALS[refusal];
+      logger.info({ address, url: loggableUrl(request.url) }, log);
+      metrics.connectsTotal.inc({ outcome: String(status) });
+      rejectUpgrade(socket, status, text);
+      return;
+    }
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws, socket, request, url));
   });
 
@@ -413,6 +445,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       }
       httpServer.closeAllConnections();
       await httpClosed;
+      admission.dispose();
+      outboundMemory.dispose();
       wss.close();
       if (ownsBroker) await broker.close();
       logger.info('closed');

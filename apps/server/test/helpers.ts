@@ -42,7 +42,12 @@ export function testApp(overrides: Partial<AppInput> = {}): AppInput {
 }
 
 /** Every protocol extension off: the server speaks plain protocol v1, byte for byte. */
-export const PLAIN_V1 = Object.freeze({ recovery: false, idempotency: false });
+export const PLAIN_V1 = Object.freeze({
+  recovery: false,
+  idempotency: false,
+  resume: false,
+  refresh: false,
+});
 
 /** A controllable clock: starts at the real time, moves only when told. */
 export class TestClock {

@@ -20,6 +20,8 @@ describe('welcome', () => {
       'expiresAt',
       'serverTime',
       'maxMessageSize',
+      // Protocol extensions (on by default); a server with them off sends the keys above only.
+      'extensions',
     ]);
     expect(welcome.type).toBe('welcome');
     expect(welcome.peerId).toMatch(

@@ -61,7 +61,10 @@ describe.each<BrokerKind>(['memory', 'redis'])('recovery on the %s broker', (kin
     const [a] = await startNodes(kind);
     const client = await connectWithKey(a);
     const welcome = await client.welcome();
-    expect(welcome.extensions).toEqual({ recovery: {}, idempotency: { windowMs: 300_000 } });
+    expect(welcome.extensions).toMatchObject({
+      recovery: {},
+      idempotency: { windowMs: 300_000 },
+    });
   });
 
   it('numbers messages 1, 2, 3… under one epoch, publishers on both nodes at once', async () => {
@@ -304,6 +307,47 @@ describe('recovery while messages keep coming (Redis, two nodes)', () => {
   });
 });
 
+describe('history across the loss of a node', () => {
+  it('memory broker: a restarted server starts a new epoch, so recovery answers recovered:false', async () => {
+    const first = await startTestServer();
+    const publisher = await connectWithKey(first);
+    await publishAll(publisher, 'r', [1, 2]);
+    const probe = await connectWithKey(first);
+    const before = await probe.request({ type: 'subscribe', channel: 'r' });
+    await first.close();
+    const second = await startTestServer();
+    const client = await connectWithKey(second);
+    const ack = await client.request({ type: 'subscribe', channel: 'r', since: before.position });
+    expect(ack.recovered).toBe(false);
+    expect(ack.position.epoch).not.toBe(before.position.epoch);
+  });
+
+  it('Redis: a subscriber whose node went away recovers on the other node with nothing lost', async () => {
+    const [a, b] = await startNodes('redis');
+    const publisher = await connectWithKey(b);
+    const client = await connectWithKey(a);
+    await client.request({ type: 'subscribe', channel: 'ha' });
+    await publishAll(publisher, 'ha', [1, 2]);
+    await client.waitFor(() => messagesOf(client, 'ha').length === 2);
+    const last = messagesOf(client, 'ha')[1] as Frame;
+    await a.close();
+    await publishAll(publisher, 'ha', [3, 4, 5]);
+    const moved = await connectWithKey(b);
+    const ack = await moved.request({
+      type: 'subscribe',
+      channel: 'ha',
+      since: { offset: last.offset, epoch: last.epoch },
+    });
+    expect(ack.recovered).toBe(true);
+    await moved.waitFor(() => messagesOf(moved, 'ha').length === 3);
+    expect(messagesOf(moved, 'ha').map((frame) => [frame.offset, frame.data])).toEqual([
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
+  });
+});
+
 describe('replay paging', () => {
   it('writes a replay larger than the outbound bound in pages to a client that reads slowly', async () => {
     const server = await startTestServer({ maxOutboundBufferBytes: 256 * 1024 });
@@ -330,6 +374,34 @@ describe('replay paging', () => {
     await slow.waitFor((frame) => frame.type === 'message' && frame.data.n === 151);
     expect(messagesOf(slow, 'bulk').map((frame) => frame.data.n)).toEqual(range(1, 151));
     expect(slow.frames.find((frame) => frame.type === 'ack')?.recovered).toBe(true);
+  });
+});
+
+describe('the client frame cap with offsets', () => {
+  it('refuses a publish whose message frame would pass 1 MiB only once it carries offset and epoch', async () => {
+    const server = await startTestServer({
+      apps: [testApp({ limits: { maxMessageSize: 1_040_384 } })],
+    });
+    const reader = await connectWithKey(server);
+    await reader.request({ type: 'subscribe', channel: 'c' });
+    const alice = await connectWithToken(server, 'alice');
+    const numbers = Array.from({ length: 40_000 }, () => 1e20);
+    const frameOf = (pad: number) =>
+      JSON.stringify({
+        type: 'message',
+        channel: 'c',
+        from: 'alice',
+        data: [...numbers, 'x'.repeat(pad)],
+      });
+    const pad = 1_048_576 - 10 - frameOf(0).length;
+    expect(frameOf(pad).length).toBe(1_048_566);
+    // Written with `1e20`: the relayed frame spells each out in 21 digits.
+    const text = `{"type":"publish","channel":"c","requestId":"big","data":[${numbers.map(() => '1e20').join(',')},"${'x'.repeat(pad)}"]}`;
+    alice.socket.send(text);
+    const reply = await alice.waitFor((frame) => frame.requestId === 'big');
+    expect(reply).toMatchObject({ type: 'error', code: 'malformed_message' });
+    await reader.sync();
+    expect(messagesOf(reader, 'c')).toEqual([]);
   });
 });
 

@@ -105,6 +105,34 @@ export interface AppUsage {
   readonly messagesUsed: number;
 }
 
+/** How a session that negotiated resume is held after its socket dropped (extension `resume`). */
+export interface HoldOptions {
+  /** The SHA-256 (base64url) of the resume credential that claims the session. */
+  readonly credential: string;
+  /**
+   * Who may claim it besides the credential: `t:<sub>` for a token connection (a token with the
+   * same `sub` only), `k:<hash of the key>` for a publishable key (that key only).
+   */
+  readonly binding: string;
+  readonly windowMs: number;
+  /** Directs kept for the held peer id; once full it takes no more (senders get `peer_not_found`). */
+  readonly maxDirects: number;
+}
+
+/** What a connection takes over when it resumes a held session. */
+export interface HeldIdentity {
+  /** The held broker connection's id: the resuming connection takes it, with its memberships. */
+  readonly connectionId: string;
+  readonly peerId: string;
+}
+
+/** A held session, once claimed: its memberships are now the resuming connection's. */
+export interface ClaimedSession {
+  readonly channels: readonly string[];
+  /** The directs kept while held, encoded, oldest first. */
+  readonly directs: readonly OutboundFrame[];
+}
+
 /**
  * Everything that crosses sockets: channel fan-out, presence rosters, direct routing,
  * connection counts and quota counters. The in-memory broker answers synchronously; a network
@@ -173,6 +201,39 @@ export interface Broker {
   /** Counts one publish/send against the app's quota for the period starting at `periodStart`. */
   consumeMessage(appId: string, periodStart: number, limit: number): MaybePromise<QuotaResult>;
   usage(appId: string, periodStart: number): MaybePromise<AppUsage>;
+  /**
+   * Extension `resume`: `credential` (replacing the connection's earlier one) claims the live
+   * connection's session too: a resume that comes before the server noticed the old socket's
+   * end (a dead TCP connection is found by the heartbeat only) takes the session over, and the
+   * old socket is closed with 1001 without a departure.
+   */
+  registerResume?(
+    connection: BrokerConnection,
+    credential: string,
+    binding: string,
+  ): MaybePromise<void>;
+  /**
+   * Extension `resume`, instead of {@link detach}: keeps an attached connection's memberships
+   * (members hear nothing) and routes its directs into a bounded buffer for `windowMs`. When the
+   * hold ends unclaimed (the window passed, a kick, a suspension) the connection is detached as
+   * usual and members hear `left`, exactly once. A broker without it serves no resume.
+   */
+  hold?(connection: BrokerConnection, options: HoldOptions): MaybePromise<void>;
+  /**
+   * Extension `resume`: claims the session held (or live) under `credential` for `appId` and `binding`,
+   * once, from any node. On success `adopt` gets the held id (the resuming connection takes it
+   * before the call returns) and the connection replaces the held one everywhere: no `joined`,
+   * no `left`. Its memberships stay dormant (no channel traffic) until it subscribes again.
+   * Undefined when nothing matches (unknown, used, expired, another app's or binding's): the
+   * caller attaches a fresh session. The claimed session's slot is given back: the resuming
+   * connection acquired its own.
+   */
+  resume?(
+    appId: string,
+    credential: string,
+    binding: string,
+    adopt: (held: HeldIdentity) => BrokerConnection,
+  ): MaybePromise<ClaimedSession | undefined>;
   /** Releases the broker's resources. Idempotent. */
   close(): MaybePromise<void>;
   /**

@@ -2,8 +2,8 @@ import { compileChannelPattern } from '@metered/protocol';
 import { z } from 'zod';
 import type { HistoryPolicy } from './history-types.js';
 
-// The configuration of the extensions `recovery` and `idempotency`: the server-level switches,
-// each app's channel history (per channel pattern) and its idempotency window.
+// Each app's configuration of the extensions `recovery` and `idempotency`: its channel history
+// (per channel pattern) and its idempotency window.
 
 const channelHistorySchema = z
   .object({
@@ -100,27 +100,8 @@ export const idempotencySchema = z
   .strict()
   .describe('The extension `idempotency`: publishes and sends safe to retry.');
 
-export const extensionsSchema = z
-  .object({
-    recovery: z
-      .boolean()
-      .default(true)
-      .describe(
-        'Channel history with offsets and epochs, and recovery on `subscribe` with `since`. `false`: messages carry no offset, `since` is ignored, the REST history route answers 404.',
-      ),
-    idempotency: z
-      .boolean()
-      .default(true)
-      .describe('`idempotencyKey` on `publish` and `send`. `false`: the key is ignored.'),
-  })
-  .strict()
-  .describe(
-    'Protocol extensions the server offers (advertised in `welcome.extensions`). With all of them off the server speaks plain protocol v1, byte for byte.',
-  );
-
 export type HistoryConfig = z.output<typeof historySchema>;
 export type IdempotencyConfig = z.output<typeof idempotencySchema>;
-export type ExtensionsConfig = z.output<typeof extensionsSchema>;
 
 /** Keeps a stream's epoch and last offset this long after its last message (quiet channels). */
 export const STREAM_RETENTION_MS = 86_400_000;

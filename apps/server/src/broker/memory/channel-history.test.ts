@@ -5,7 +5,12 @@ import { AppHistory } from './channel-history.js';
 const POLICY: HistoryPolicy = { size: 3, ttlMs: 1000, maxBytes: 1_000_000, maxReplay: 100 };
 
 function publish(history: AppHistory, channel: string, data: unknown, now: number, bytes = 10) {
-  const entry = history.append(channel, POLICY, { from: 'p', data, fromMetadata: undefined }, now);
+  const { entry } = history.append(
+    channel,
+    POLICY,
+    { from: 'p', data, fromMetadata: undefined },
+    now,
+  );
   history.charge(channel, entry, bytes, POLICY.maxBytes);
   return entry;
 }
@@ -40,7 +45,7 @@ describe('AppHistory', () => {
     const history = new AppHistory();
     const budget = { ...POLICY, maxBytes: 2000 };
     const put = (channel: string, data: number) => {
-      const entry = history.append(
+      const { entry } = history.append(
         channel,
         budget,
         { from: 'p', data, fromMetadata: undefined },

@@ -35,27 +35,32 @@ export function newEpoch(): string {
 export class AppHistory {
   private readonly streams = new Map<string, Stream>();
   private bytes = 0;
+  /** The channel last moved to the end of {@link streams} (a hot channel stays put). */
+  private newest: string | undefined;
 
   /** Bytes held (entries and streams), for the byte budget and the benches. */
   get heldBytes(): number {
     return this.bytes;
   }
 
-  /** Appends a message; returns its position. `bytes` is what it counts against the budget. */
+  /** Appends a message; returns it (its byte size is set by {@link charge}) and its epoch. */
   append(
     channel: string,
     policy: HistoryPolicy,
     message: { from: string; data: unknown; fromMetadata: JsonObject | undefined },
     now: number,
-  ): StoredEntry & { readonly epoch: string } {
+  ): { readonly entry: StoredEntry; readonly epoch: string } {
     this.sweep(now);
     let stream = this.streams.get(channel);
-    if (stream) this.streams.delete(channel);
-    else {
-      stream = { epoch: newEpoch(), offset: 0, entries: [], head: 0, lastAppend: now, ttlMs: 0 };
-      this.bytes += STREAM_OVERHEAD_BYTES + channel.length;
+    if (stream === undefined || channel !== this.newest) {
+      if (stream) this.streams.delete(channel);
+      else {
+        stream = { epoch: newEpoch(), offset: 0, entries: [], head: 0, lastAppend: now, ttlMs: 0 };
+        this.bytes += STREAM_OVERHEAD_BYTES + channel.length;
+      }
+      this.streams.set(channel, stream);
+      this.newest = channel;
     }
-    this.streams.set(channel, stream);
     stream.lastAppend = now;
     stream.ttlMs = policy.ttlMs;
     stream.offset++;
@@ -69,7 +74,7 @@ export class AppHistory {
     };
     stream.entries.push(entry);
     this.trim(stream, policy.size, now);
-    return Object.assign(entry, { epoch: stream.epoch });
+    return { entry, epoch: stream.epoch };
   }
 
   /** Records the byte size of the entry just appended and enforces the app's budget. */
@@ -87,6 +92,7 @@ export class AppHistory {
       stream = { epoch: newEpoch(), offset: 0, entries: [], head: 0, lastAppend: now, ttlMs: 0 };
       this.bytes += STREAM_OVERHEAD_BYTES + channel.length;
       this.streams.set(channel, stream);
+      this.newest = channel;
     }
     return { offset: stream.offset, epoch: stream.epoch };
   }

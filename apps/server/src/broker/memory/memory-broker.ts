@@ -16,7 +16,10 @@ import type {
   Broker,
   BrokerConnection,
   ChannelMessage,
+  ClaimedSession,
   DirectMessage,
+  HeldIdentity,
+  HoldOptions,
   PeerRevocation,
   QuotaResult,
   SubscribeOptions,
@@ -24,11 +27,13 @@ import type {
 import { fanOutFrame } from '../../outbound.js';
 import { AppHistory } from './channel-history.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
+import { HeldSession } from '../held-session.js';
 import { PeerRevocations } from './peer-revocations.js';
 import { PresenceRoster, type RosterChange } from './presence-roster.js';
 
 interface Subscription {
-  readonly connection: BrokerConnection;
+  /** The socket; a held session's stand-in until the resuming socket subscribes again. */
+  connection: BrokerConnection;
   includeSenderMetadata: boolean;
 }
 
@@ -56,6 +61,13 @@ export interface MemoryBrokerOptions {
   readonly maxIdempotencyKeys?: number;
 }
 
+interface Hold {
+  readonly held: HeldSession;
+  readonly binding: string;
+  readonly credential: string;
+  readonly timer: NodeJS.Timeout;
+}
+
 const NO_MEMBERS: readonly PresenceMember[] = Object.freeze([]);
 
 /** The single-process broker: everything in maps, every call synchronous. */
@@ -70,6 +82,12 @@ export class MemoryBroker implements Broker {
     this.now = options.now ?? Date.now;
     this.maxIdempotencyKeys = options.maxIdempotencyKeys ?? 100_000;
   }
+  /** Held sessions (extension `resume`) by the hash of their credential. */
+  private readonly holds = new Map<string, Hold>();
+  /** Live connections that negotiated resume, by the hash of their credential. */
+  private readonly live = new Map<string, { connection: BrokerConnection; binding: string }>();
+  /** The credential of each live connection in {@link live}, by connection id. */
+  private readonly liveCredentials = new Map<string, string>();
 
   private app(appId: string): AppState {
     let state = this.apps.get(appId);
@@ -115,6 +133,7 @@ export class MemoryBroker implements Broker {
   }
 
   detach(connection: BrokerConnection): void {
+    this.forgetLive(connection);
     const state = this.app(connection.appId);
     if (!state.connections.delete(connection)) return;
     const channels = state.channelsOfConnection.get(connection.id);
@@ -138,8 +157,11 @@ export class MemoryBroker implements Broker {
       state.channels.set(channel, channelState);
     }
     const existing = channelState.subscribers.get(connection.id);
-    if (existing) existing.includeSenderMetadata = options.includeSenderMetadata;
-    else {
+    if (existing) {
+      // A resumed connection takes its held membership over here.
+      existing.connection = connection;
+      existing.includeSenderMetadata = options.includeSenderMetadata;
+    } else {
       channelState.subscribers.set(connection.id, {
         connection,
         includeSenderMetadata: options.includeSenderMetadata,
@@ -238,8 +260,13 @@ export class MemoryBroker implements Broker {
     let position: StreamPosition | undefined;
     let plain: Buffer | undefined;
     if (message.history && state) {
-      const entry = state.history.append(message.channel, message.history, message, this.now());
-      position = { offset: entry.offset, epoch: entry.epoch };
+      const { entry, epoch } = state.history.append(
+        message.channel,
+        message.history,
+        message,
+        this.now(),
+      );
+      position = { offset: entry.offset, epoch };
       plain = fanOutFrame(
         encodeMessage(message.channel, message.from, message.data, undefined, position),
       );
@@ -290,8 +317,111 @@ export class MemoryBroker implements Broker {
     const text = encodeDirect(message.from, message.data, message.fromMetadata);
     // Usually one socket: a string then; bytes when the peer id has several sockets.
     const frame = sockets.size === 1 ? text : fanOutFrame(text);
-    for (const connection of sockets) connection.deliver(frame);
-    return sockets.size;
+    let receivers = 0;
+    for (const connection of sockets) {
+      if (connection instanceof HeldSession) {
+        if (connection.keep(frame)) receivers++;
+        continue;
+      }
+      connection.deliver(frame);
+      receivers++;
+    }
+    return receivers;
+  }
+
+  registerResume(connection: BrokerConnection, credential: string, binding: string): void {
+    if (!this.apps.get(connection.appId)?.connections.has(connection)) return;
+    this.forgetLive(connection);
+    this.live.set(credential, { connection, binding });
+    this.liveCredentials.set(connection.id, credential);
+  }
+
+  private forgetLive(connection: BrokerConnection): void {
+    const credential = this.liveCredentials.get(connection.id);
+    if (credential === undefined || this.live.get(credential)?.connection !== connection) return;
+    this.live.delete(credential);
+    this.liveCredentials.delete(connection.id);
+  }
+
+  hold(connection: BrokerConnection, options: HoldOptions): void {
+    this.forgetLive(connection);
+    const state = this.apps.get(connection.appId);
+    if (!state?.connections.has(connection)) return;
+    const held = new HeldSession(connection, options.maxDirects, () =>
+      this.endHold(options.credential),
+    );
+    this.replace(state, connection, held, true);
+    const timer = setTimeout(() => this.endHold(options.credential), options.windowMs);
+    timer.unref();
+    this.holds.set(options.credential, {
+      held,
+      binding: options.binding,
+      credential: options.credential,
+      timer,
+    });
+  }
+
+  /** A hold that ends unclaimed: the usual departure, members hear `left`. */
+  private endHold(credential: string): void {
+    const hold = this.holds.get(credential);
+    if (!hold) return;
+    this.holds.delete(credential);
+    clearTimeout(hold.timer);
+    this.detach(hold.held);
+  }
+
+  resume(
+    appId: string,
+    credential: string,
+    binding: string,
+    adopt: (held: HeldIdentity) => BrokerConnection,
+  ): ClaimedSession | undefined {
+    const live = this.live.get(credential);
+    if (live && live.connection.appId === appId && live.binding === binding) {
+      // The old socket is still open here (its end not noticed yet): it is held at once, taken
+      // over below, and closed without a departure.
+      const { connection } = live;
+      this.hold(connection, { credential, binding, windowMs: 1_000, maxDirects: 0 });
+      connection.close(1001, 'session resumed on another connection');
+    }
+    const hold = this.holds.get(credential);
+    if (!hold || hold.held.appId !== appId || hold.binding !== binding) return undefined;
+    this.holds.delete(credential);
+    clearTimeout(hold.timer);
+    const { held } = hold;
+    const state = this.app(appId);
+    const connection = adopt({ connectionId: held.id, peerId: held.peerId });
+    // Subscriptions keep the stand-in (no channel traffic) until the connection subscribes again.
+    this.replace(state, held, connection, false);
+    state.concurrent = Math.max(0, state.concurrent - 1);
+    return {
+      channels: [...(state.channelsOfConnection.get(held.id) ?? [])],
+      directs: held.takeDirects(),
+    };
+  }
+
+  /** Puts `next` where `previous` is (same id): the app's sockets, the peer's, and optionally subscriptions. */
+  private replace(
+    state: AppState,
+    previous: BrokerConnection,
+    next: BrokerConnection,
+    subscriptions: boolean,
+  ): void {
+    state.connections.delete(previous);
+    state.connections.add(next);
+    const sockets = state.peers.get(previous.peerId);
+    sockets?.delete(previous);
+    let nextSockets = state.peers.get(next.peerId);
+    if (!nextSockets) {
+      nextSockets = new Set();
+      state.peers.set(next.peerId, nextSockets);
+    }
+    nextSockets.add(next);
+    if (!subscriptions) return;
+    for (const channel of state.channelsOfConnection.get(previous.id) ?? []) {
+      const subscription = state.channels.get(channel)?.subscribers.get(previous.id);
+      if (subscription) subscription.connection = next;
+    }
   }
 
   seenIdempotencyKey(appId: string, from: string, key: string): boolean {
@@ -361,6 +491,10 @@ export class MemoryBroker implements Broker {
   }
 
   close(): void {
+    for (const hold of this.holds.values()) clearTimeout(hold.timer);
+    this.holds.clear();
+    this.live.clear();
+    this.liveCredentials.clear();
     this.apps.clear();
     this.revocations.clear();
     this.idempotencyKeys.clear();

@@ -71,8 +71,26 @@ export interface CloseAppEvent {
   readonly r: string;
 }
 
+/**
+ * Extension `resume`: a held session was claimed (on any node), in the inbox of the node that
+ * held it, which forgets it without a departure.
+ */
+export interface SessionClaimedEvent {
+  readonly t: 'rc';
+  readonly a: string;
+  readonly c: string;
+  /** The node session that claimed it (which handles its own claims itself). */
+  readonly n: string;
+}
+
 export type BusEvent =
-  MessageEvent | PresenceEvent | DirectEvent | SnapshotEvent | ClosePeerEvent | CloseAppEvent;
+  | MessageEvent
+  | PresenceEvent
+  | DirectEvent
+  | SnapshotEvent
+  | ClosePeerEvent
+  | CloseAppEvent
+  | SessionClaimedEvent;
 
 export function encodeMessageEvent(appId: string, message: ChannelMessage): string {
   return JSON.stringify({
@@ -138,7 +156,8 @@ const PRESENCE_KIND = {
 /**
  * Lua builders of the events the scripts publish. `presenceEvent(app, channel, peer, kind,
  * member, previous)` takes member JSON as stored in the roster and one of `JOINED`, `LEFT`,
- * `REPLACED`; `snapshotEvent(token, members)` takes a list of member JSON strings.
+ * `REPLACED`; `snapshotEvent(token, members)` takes a list of member JSON strings; `claimedEvent(app, conn, node)`
+ * tells a node that its held (or live) session was claimed by `node`.
  */
 export const LUA_BUS_EVENTS = `
 local JOINED, LEFT, REPLACED = '${PRESENCE_KIND.JOINED}', '${PRESENCE_KIND.LEFT}', '${PRESENCE_KIND.REPLACED}'
@@ -149,6 +168,11 @@ local function presenceEvent(app, channel, peer, kind, member, previous)
     ',${key<PresenceEvent>('k')}:"' .. kind .. '",${key<PresenceEvent>('m')}:' .. member
   if previous then event = event .. ',${key<PresenceEvent>('pm')}:' .. previous end
   return event .. '}'
+end
+local function claimedEvent(app, conn, node)
+  return '{${key<SessionClaimedEvent>('t')}:${tag<SessionClaimedEvent>('rc')},${key<SessionClaimedEvent>('a')}:' .. cjson.encode(app) ..
+    ',${key<SessionClaimedEvent>('c')}:' .. cjson.encode(conn) ..
+    ',${key<SessionClaimedEvent>('n')}:' .. cjson.encode(node) .. '}'
 end
 local function snapshotEvent(token, members, offset, epoch, recovered)
   local event = '{${key<SnapshotEvent>('t')}:${tag<SnapshotEvent>('s')},${key<SnapshotEvent>('k')}:"' .. token ..

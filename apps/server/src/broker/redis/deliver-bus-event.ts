@@ -5,7 +5,8 @@ import {
   type PresenceMember,
 } from '@metered/protocol';
 import { fanOutFrame } from '../../outbound.js';
-import type { BusEvent, SnapshotEvent } from './bus-events.js';
+import { HeldSession } from '../held-session.js';
+import type { BusEvent, SessionClaimedEvent, SnapshotEvent } from './bus-events.js';
 import type { LocalIndex } from './local-index.js';
 
 const NO_MEMBERS: readonly PresenceMember[] = Object.freeze([]);
@@ -17,7 +18,10 @@ const NO_MEMBERS: readonly PresenceMember[] = Object.freeze([]);
  * every receiver gets the same bytes. (Snapshots answer a pending subscribe: the broker handles
  * them.)
  */
-export function deliverBusEvent(event: Exclude<BusEvent, SnapshotEvent>, local: LocalIndex): void {
+export function deliverBusEvent(
+  event: Exclude<BusEvent, SnapshotEvent | SessionClaimedEvent>,
+  local: LocalIndex,
+): void {
   switch (event.t) {
     case 'm': {
       const subscribers = local.subscribers(event.a, event.c);
@@ -60,7 +64,11 @@ export function deliverBusEvent(event: Exclude<BusEvent, SnapshotEvent>, local: 
       if (!sockets || sockets.size === 0) return;
       const text = encodeDirect(event.f, 'd' in event ? event.d : null, event.md);
       const frame = sockets.size === 1 ? text : fanOutFrame(text);
-      for (const connection of sockets) connection.deliver(frame);
+      for (const connection of sockets) {
+        // Routed before the session was recorded as held in Redis: kept here.
+        if (connection instanceof HeldSession) connection.keep(frame);
+        else connection.deliver(frame);
+      }
       return;
     }
     case 'kp': {

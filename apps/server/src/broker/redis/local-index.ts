@@ -2,7 +2,7 @@ import type { BrokerConnection } from '../broker.js';
 
 /** One local subscriber of a channel. */
 export interface LocalSubscription {
-  readonly connection: BrokerConnection;
+  connection: BrokerConnection;
   includeSenderMetadata: boolean;
 }
 
@@ -33,6 +33,11 @@ export class LocalIndex {
     sockets.add(connection);
   }
 
+  /** The attached connection with this id, if it is on this node. */
+  get(appId: string, connectionId: string): BrokerConnection | undefined {
+    return this.apps.get(appId)?.connections.get(connectionId);
+  }
+
   /** True when this very connection is attached. */
   has(connection: BrokerConnection): boolean {
     return this.apps.get(connection.appId)?.connections.get(connection.id) === connection;
@@ -56,6 +61,21 @@ export class LocalIndex {
     return true;
   }
 
+  /** Puts `next` (same id) where `previous` is attached, in every index. False when it is not. */
+  replace(previous: BrokerConnection, next: BrokerConnection): boolean {
+    const app = this.apps.get(previous.appId);
+    if (!app || app.connections.get(previous.id) !== previous) return false;
+    app.connections.set(next.id, next);
+    const sockets = app.peers.get(previous.peerId);
+    sockets?.delete(previous);
+    sockets?.add(next);
+    for (const channel of app.channelsOfConnection.get(previous.id) ?? []) {
+      const subscription = app.channels.get(channel)?.get(previous.id);
+      if (subscription) subscription.connection = next;
+    }
+    return true;
+  }
+
   /** Records (or updates) a subscription of an attached connection. */
   subscribe(connection: BrokerConnection, channel: string, includeSenderMetadata: boolean): void {
     const app = this.app(connection.appId);
@@ -65,8 +85,10 @@ export class LocalIndex {
       app.channels.set(channel, subscribers);
     }
     const existing = subscribers.get(connection.id);
-    if (existing) existing.includeSenderMetadata = includeSenderMetadata;
-    else subscribers.set(connection.id, { connection, includeSenderMetadata });
+    if (existing) {
+      existing.connection = connection;
+      existing.includeSenderMetadata = includeSenderMetadata;
+    } else subscribers.set(connection.id, { connection, includeSenderMetadata });
     let channels = app.channelsOfConnection.get(connection.id);
     if (!channels) {
       channels = new Set();

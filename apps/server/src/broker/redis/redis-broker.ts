@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PresenceMember, StreamPosition } from '@metered/protocol';
+import { encodeDirect, type PresenceMember, type StreamPosition } from '@metered/protocol';
 import { STREAM_RETENTION_MS } from '../../history/history-config.js';
 import type {
   HistoryEntry,
@@ -15,12 +15,17 @@ import type {
   Broker,
   BrokerConnection,
   ChannelMessage,
+  ClaimedSession,
   DirectMessage,
+  HeldIdentity,
+  HoldOptions,
   PeerRevocation,
   QuotaResult,
   SubscribeOptions,
 } from '../broker.js';
 import { BROKER_UNAVAILABLE_CLOSE_CODE, BrokerUnavailableError } from '../broker-unavailable.js';
+import { HeldSession } from '../held-session.js';
+import type { OutboundFrame } from '../../outbound.js';
 import {
   encodeCloseAppEvent,
   encodeClosePeerEvent,
@@ -29,6 +34,7 @@ import {
   parseBusEvent,
   type BusEvent,
   type MessageEvent,
+  type DirectEvent,
 } from './bus-events.js';
 import { shardOf } from './bus-shards.js';
 import { CleanupRetries } from './cleanup-retries.js';
@@ -94,6 +100,17 @@ function retentionMs(policy: HistoryPolicy): number {
   return Math.max(policy.ttlMs, STREAM_RETENTION_MS);
 }
 
+/** A session this node holds (extension `resume`) until it is claimed or its window passes. */
+interface LocalHold {
+  readonly held: HeldSession;
+  readonly credential: string;
+  /** When its window ends (epoch ms). */
+  readonly until: number;
+  /** The node session it was held under. */
+  readonly session: string;
+  readonly timer: NodeJS.Timeout;
+}
+
 function memberJson(connection: BrokerConnection): string {
   return JSON.stringify(
     connection.peerMetadata === undefined
@@ -121,6 +138,10 @@ export class RedisBroker implements Broker {
   private readonly session: NodeSession;
   private readonly local = new LocalIndex();
   private readonly pending = new Map<string, PendingSnapshot>();
+  /** Sessions held on this node, by connection id. */
+  private readonly holds = new Map<string, LocalHold>();
+  /** Holds being recorded in Redis, awaited before the node leaves. */
+  private readonly recordingHolds = new Set<Promise<unknown>>();
   private readonly cleanups: CleanupRetries;
   /** How long Redis keeps the records that make the compensating scripts exact. */
   private readonly recordMs: number;
@@ -220,6 +241,11 @@ export class RedisBroker implements Broker {
   }
 
   private handleEvent(event: BusEvent): void {
+    if (event.t === 'rc') {
+      // A claim by this node was handled where it was made.
+      if (event.n !== this.session.id) this.release(event.a, event.c);
+      return;
+    }
     if (event.t !== 's') {
       deliverBusEvent(event, this.local);
       return;
@@ -311,6 +337,136 @@ export class RedisBroker implements Broker {
       this.cleanups.add(detach);
       throw error;
     }
+  }
+
+  // ---- extension resume ----
+
+  async hold(connection: BrokerConnection, options: HoldOptions): Promise<void> {
+    if (!this.local.has(connection)) return;
+    const session = this.session.id;
+    if (session === undefined) {
+      // Without a session the sweeper (or the next session's start) removes it from Redis.
+      this.local.remove(connection);
+      return;
+    }
+    const { id, appId, peerId } = connection;
+    const held = new HeldSession(connection, options.maxDirects, () => this.endHold(id));
+    this.local.replace(connection, held);
+    const timer = setTimeout(() => this.endHold(id), options.windowMs);
+    timer.unref();
+    const until = Date.now() + options.windowMs;
+    this.holds.set(id, { held, credential: options.credential, session, timer, until });
+    const recording = this.session.script(
+      'meteredHold',
+      session,
+      id,
+      appId,
+      peerId,
+      options.credential,
+      options.binding,
+      options.windowMs,
+      options.maxDirects,
+    );
+    this.recordingHolds.add(recording);
+    let recorded: unknown;
+    try {
+      recorded = await recording;
+    } catch (error) {
+      this.endHold(id);
+      throw error;
+    } finally {
+      this.recordingHolds.delete(recording);
+    }
+    if (recorded !== 1) this.endHold(id);
+  }
+
+  async registerResume(
+    connection: BrokerConnection,
+    credential: string,
+    binding: string,
+  ): Promise<void> {
+    if (!this.local.has(connection)) return;
+    const session = this.session.require();
+    const { id, appId, peerId } = connection;
+    await this.session.script(
+      'meteredRegisterResume',
+      session,
+      id,
+      appId,
+      peerId,
+      credential,
+      binding,
+    );
+  }
+
+  /**
+   * A session of this node was claimed: a hold is forgotten, a live socket (its end not noticed
+   * yet) leaves without a departure and is closed. Returns the directs kept while held.
+   */
+  private release(appId: string, connectionId: string): OutboundFrame[] {
+    const hold = this.forgetHold(connectionId);
+    if (hold !== undefined) return hold.held.takeDirects();
+    const live = this.local.get(appId, connectionId);
+    if (live !== undefined) {
+      this.local.remove(live);
+      live.close(1001, 'session resumed on another connection');
+    }
+    return [];
+  }
+
+  /** A hold that ends unclaimed here (window passed, kick, suspension): members hear `left`. */
+  private endHold(connectionId: string): void {
+    const hold = this.forgetHold(connectionId);
+    if (hold === undefined) return;
+    const { id, appId, peerId } = hold.held;
+    const end = (): Promise<unknown> =>
+      this.session.script('meteredEndHold', hold.session, id, appId, peerId, hold.credential);
+    // Idempotent: tried again until Redis answers.
+    end().catch(() => this.cleanups.add(end));
+  }
+
+  /** Forgets a hold of this node without a departure (it was claimed, here or elsewhere). */
+  private forgetHold(connectionId: string): LocalHold | undefined {
+    const hold = this.holds.get(connectionId);
+    if (hold === undefined) return undefined;
+    this.holds.delete(connectionId);
+    clearTimeout(hold.timer);
+    this.local.remove(hold.held);
+    return hold;
+  }
+
+  async resume(
+    appId: string,
+    credential: string,
+    binding: string,
+    adopt: (held: HeldIdentity) => BrokerConnection,
+  ): Promise<ClaimedSession | undefined> {
+    const session = this.requireApp(appId);
+    let reply: unknown;
+    try {
+      reply = await this.session.script('meteredClaim', session, credential, appId, binding);
+    } catch (error) {
+      throw new BrokerUnavailableError('Redis is unavailable', { cause: error });
+    }
+    if (!Array.isArray(reply)) return undefined;
+    const [connectionId, peerId, count, ...rest] = reply.map(String) as [
+      string,
+      string,
+      string,
+      ...string[],
+    ];
+    const channelCount = Number(count);
+    // Directs that reached this node before the hold was recorded in Redis come first.
+    const directs = this.release(appId, connectionId);
+    for (const text of rest.slice(channelCount)) {
+      const event = parseBusEvent(text) as DirectEvent | undefined;
+      if (event?.t === 'd') {
+        directs.push(encodeDirect(event.f, 'd' in event ? event.d : null, event.md));
+      }
+    }
+    const connection = adopt({ connectionId, peerId });
+    this.local.add(connection);
+    return { channels: rest.slice(0, channelCount), directs };
   }
 
   subscribe(
@@ -432,7 +588,7 @@ export class RedisBroker implements Broker {
     const event = encodeDirectEvent(appId, message);
     const { idempotency } = message;
     if (idempotency === undefined) {
-      return Number(await this.session.script('meteredToPeer', appId, message.to, event));
+      return Number(await this.session.script('meteredToPeer', appId, message.to, event, 'd'));
     }
     return Number(
       await this.session.script(
@@ -494,7 +650,7 @@ export class RedisBroker implements Broker {
   async closePeer(appId: string, peerId: string, code: number, reason: string): Promise<number> {
     this.session.require();
     const event = encodeClosePeerEvent(appId, peerId, code, reason);
-    return Number(await this.session.script('meteredToPeer', appId, peerId, event));
+    return Number(await this.session.script('meteredToPeer', appId, peerId, event, 'k'));
   }
 
   async revokePeerTokens(
@@ -559,9 +715,40 @@ export class RedisBroker implements Broker {
     };
   }
 
+  /**
+   * Sessions still held when the node leaves (a graceful shutdown holds those that negotiated
+   * resume) move to a stand-in node session whose lease ends with the last of their windows:
+   * any node can still claim them, and the other nodes' sweep removes the rest (their members
+   * hear `left`) once it expires.
+   */
+  private async handOverHolds(session: string): Promise<void> {
+    await Promise.allSettled([...this.recordingHolds]);
+    const holds = [...this.holds.values()];
+    for (const hold of holds) clearTimeout(hold.timer);
+    this.holds.clear();
+    const remaining = holds.filter((hold) => hold.session === session);
+    if (remaining.length === 0) return;
+    const leaseMs = Math.max(1, Math.max(...remaining.map((hold) => hold.until)) - Date.now());
+    try {
+      await this.session.script(
+        'meteredHandOver',
+        session,
+        `${session}-held`,
+        Math.ceil(leaseMs),
+        ...remaining.map((hold) => hold.held.id),
+      );
+    } catch (error) {
+      this.logger.warn({ err: error }, 'redis broker: held sessions could not be handed over');
+    }
+  }
+
   /** Leaves the cluster (this node's remaining sockets are removed at once) and disconnects. */
   close(): Promise<void> {
     this.closePromise ??= (async () => {
+      const session = this.session.id;
+      if (session !== undefined) await this.handOverHolds(session);
+      for (const hold of this.holds.values()) clearTimeout(hold.timer);
+      this.holds.clear();
       if (this.session.id !== undefined) await this.cleanups.flush();
       this.cleanups.close();
       await this.session.close();

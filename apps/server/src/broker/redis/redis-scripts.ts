@@ -11,8 +11,12 @@
 //   P:appconns:<A>           hash connection id → node
 //   P:acq:<token>            '1' a connect's slot taken, '0' given back (expires)
 //   P:gone:<connection>      a connection given up while attaching (expires)
-//   P:peer:<A>:<peer>        hash connection id → node (direct routing, kicks)
+//   P:peer:<A>:<peer>        hash connection id → node (direct routing, kicks); for a held
+//                            session 'h' .. max kept directs .. ':' .. node
 //   P:cc:<connection>        set of the connection's channels
+//   P:resume:<credential>    a held session (extension resume): JSON {c, a, p, b}, expiring with its window
+//   P:hd:<connection>        list of the directs (events) kept for a held session
+//   P:rk:<connection>        the credential registered last by a live connection
 //   P:subs:<A>:<channel>     hash connection id → visible flag ('1'/'0') .. peer id
 //   P:roster:<A>:<channel>   hash peer id → member JSON
 //   P:rn:<A>:<channel>       hash peer id → number of visible subscribed sockets
@@ -103,12 +107,22 @@ local function release(app)
   local key = P .. ':app:' .. appKey(app)
   if redis.call('HINCRBY', key, 'c', -1) < 0 then redis.call('HSET', key, 'c', 0) end
 end
+local function forgetCredential(conn)
+  local rk = P .. ':rk:' .. conn
+  local credential = redis.call('GET', rk)
+  if not credential then return end
+  local key = P .. ':resume:' .. credential
+  local raw = redis.call('GET', key)
+  if raw and cjson.decode(raw).c == conn then redis.call('DEL', key) end
+  redis.call('DEL', rk)
+end
 local function detach(node, conn, app, peer)
   if redis.call('HDEL', P .. ':node:' .. node, conn) == 0 then return 0 end
+  forgetCredential(conn)
   local a = appKey(app)
   local cc = P .. ':cc:' .. conn
   for _, channel in ipairs(redis.call('SMEMBERS', cc)) do leave(app, channel, conn) end
-  redis.call('DEL', cc)
+  redis.call('DEL', cc, P .. ':hd:' .. conn)
   redis.call('HDEL', P .. ':peer:' .. a .. ':' .. peer, conn)
   redis.call('HDEL', P .. ':appconns:' .. a, conn)
   release(app)
@@ -132,6 +146,36 @@ end
 `;
 
 /** Script bodies, all with `numberOfKeys: 0`; ARGV[1] is the key prefix. */
+/**
+ * The end of a script that routes `ARGV[4]` (an event of app `ARGV[2]`) to the sockets in
+ * `entries` (a peer's `HGETALL`): once to each node, or into a held session's list of kept
+ * directs when `kind` is `'d'`; returns how many sockets got it.
+ */
+function routeToPeer(kind: string): string {
+  return `local nodes = {}
+local receivers = 0
+for i = 1, #entries, 2 do
+  local node = entries[i + 1]
+  local max, heldOn = string.match(node, '^h(%d+):(.+)$')
+  if heldOn and ${kind} == 'd' then
+    local kept = P .. ':hd:' .. entries[i]
+    if redis.call('LLEN', kept) < tonumber(max) then
+      redis.call('RPUSH', kept, ARGV[4])
+      redis.call('PEXPIRE', kept, 600000)
+      receivers = receivers + 1
+    end
+  else
+    node = heldOn or node
+    if not nodes[node] then
+      nodes[node] = true
+      redis.call('PUBLISH', inboxOf(node, ARGV[2]), ARGV[4])
+    end
+    receivers = receivers + 1
+  end
+end
+return receivers`;
+}
+
 const REDIS_SCRIPTS = {
   /** ARGV: P, node, leaseMs → registers a node session with its lease. */
   meteredRegister: `${COMMON}
@@ -313,36 +357,136 @@ for i = 1, #entries do reply[#reply + 1] = entries[i] end
 return reply`,
 
   /**
-   * ARGV: P, app, peer, event, idempotency key, windowMs, from → sockets of the peer, or -1 for
-   * a duplicate; the key is claimed only when the peer is online.
+   * ARGV: P, app, peer, event, idempotency key, windowMs, from → sockets of the peer that got
+   * it (as {@link meteredToPeer} counts them), or -1 for a duplicate; the key is claimed only
+   * when the peer is online (or held).
    */
   meteredDirect: `${COMMON}
 local a = appKey(ARGV[2])
 local entries = redis.call('HGETALL', P .. ':peer:' .. a .. ':' .. ARGV[3])
 if #entries == 0 then return 0 end
 if not claim(a, ARGV[7], ARGV[5], ARGV[6]) then return -1 end
-local nodes = {}
-for i = 1, #entries, 2 do
-  local node = entries[i + 1]
-  if not nodes[node] then
-    nodes[node] = true
-    redis.call('PUBLISH', inboxOf(node, ARGV[2]), ARGV[4])
-  end
-end
-return #entries / 2`,
+${routeToPeer("'d'")}`,
 
-  /** ARGV: P, app, peer, event → sockets of the peer (the event goes once to each of their nodes). */
+  /**
+   * ARGV: P, app, peer, event, kind ('d' a direct, 'k' a kick) → sockets of the peer that got
+   * it (the event goes once to each of their nodes). A held session keeps a direct in its list
+   * while the list is under its bound (and then counts), and a kick goes to its node.
+   */
   meteredToPeer: `${COMMON}
 local entries = redis.call('HGETALL', P .. ':peer:' .. appKey(ARGV[2]) .. ':' .. ARGV[3])
-local nodes = {}
-for i = 1, #entries, 2 do
-  local node = entries[i + 1]
-  if not nodes[node] then
-    nodes[node] = true
-    redis.call('PUBLISH', inboxOf(node, ARGV[2]), ARGV[4])
+${routeToPeer('ARGV[5]')}`,
+
+  /**
+   * ARGV: P, node, connection, app, peer, credential, binding → 1 when the live connection's
+   * session can now be claimed with the credential (the one it registered before no longer
+   * works), 0 when the connection is gone.
+   */
+  meteredRegisterResume: `${COMMON}
+local node, conn, app, peer, credential, binding =
+  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+if redis.call('HEXISTS', P .. ':node:' .. node, conn) == 0 then return 0 end
+forgetCredential(conn)
+redis.call('SET', P .. ':resume:' .. credential,
+  cjson.encode({ c = conn, a = app, p = peer, b = binding }))
+redis.call('SET', P .. ':rk:' .. conn, credential)
+return 1`,
+
+  /**
+   * ARGV: P, node, connection, app, peer, credential, binding, windowMs, maxDirects → 1 when the
+   * connection is held (its directs are kept from now on and the credential claims it), 0 when
+   * the connection is gone.
+   */
+  meteredHold: `${COMMON}
+local node, conn, app, peer, credential, binding, windowMs, max =
+  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+if redis.call('HEXISTS', P .. ':node:' .. node, conn) == 0 then return 0 end
+redis.call('HSET', P .. ':peer:' .. appKey(app) .. ':' .. peer, conn, 'h' .. max .. ':' .. node)
+redis.call('SET', P .. ':resume:' .. credential,
+  cjson.encode({ c = conn, a = app, p = peer, b = binding }), 'PX', windowMs)
+redis.call('SET', P .. ':rk:' .. conn, credential, 'PX', windowMs)
+return 1`,
+
+  /**
+   * ARGV: P, node, connection, app, peer, credential → ends a hold unclaimed: the credential no
+   * longer works and the connection is detached (members hear \`left\`). 0 when it was claimed
+   * (it is no longer this node's) or is gone.
+   */
+  meteredEndHold: `${COMMON}
+local node, conn, app, peer, credential = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local key = P .. ':resume:' .. credential
+local held = redis.call('GET', key)
+if held and cjson.decode(held).c == conn then redis.call('DEL', key) end
+return detach(node, conn, app, peer)`,
+
+  /**
+   * ARGV: P, node, stand-in node, leaseMs, connection… → moves held connections of a leaving
+   * node to a stand-in node session with its own lease (claims find them there; the sweep
+   * removes them when it expires). Returns how many moved.
+   */
+  meteredHandOver: `${COMMON}
+local node, standIn = ARGV[2], ARGV[3]
+redis.call('SADD', P .. ':nodes', standIn)
+redis.call('SET', P .. ':lease:' .. standIn, '1', 'PX', ARGV[4])
+local moved = 0
+for i = 5, #ARGV do
+  local conn = ARGV[i]
+  local entry = redis.call('HGET', P .. ':node:' .. node, conn)
+  if entry then
+    redis.call('HDEL', P .. ':node:' .. node, conn)
+    redis.call('HSET', P .. ':node:' .. standIn, conn, entry)
+    local colon = string.find(entry, ':', 1, true)
+    local length = tonumber(string.sub(entry, 1, colon - 1))
+    local app = string.sub(entry, colon + 1, colon + length)
+    local peer = string.sub(entry, colon + length + 1)
+    local a = appKey(app)
+    redis.call('HSET', P .. ':appconns:' .. a, conn, standIn)
+    local routes = P .. ':peer:' .. a .. ':' .. peer
+    local route = redis.call('HGET', routes, conn)
+    if route then
+      local max = string.match(route, '^h(%d+):')
+      redis.call('HSET', routes, conn, max and ('h' .. max .. ':' .. standIn) or standIn)
+    end
+    moved = moved + 1
   end
 end
-return #entries / 2`,
+return moved`,
+
+  /**
+   * ARGV: P, node, credential, app, binding → claims a held (or live) session for a connection
+   * on \`node\`, once: the record moves to \`node\` (it takes the held connection's id), the held slot is
+   * given back, the holding node is told (\`claimedEvent\`). Returns {connection, peer, number
+   * of channels, channels…, kept direct events…}, or nil when nothing matches.
+   */
+  meteredClaim: `${COMMON}
+local node, credential, app, binding = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if redis.call('SISMEMBER', P .. ':nodes', node) == 0 then return false end
+local key = P .. ':resume:' .. credential
+local raw = redis.call('GET', key)
+if not raw then return false end
+local held = cjson.decode(raw)
+if held.a ~= app or held.b ~= binding then return false end
+redis.call('DEL', key, P .. ':rk:' .. held.c)
+local a = appKey(app)
+local conn, peer = held.c, held.p
+local previous = redis.call('HGET', P .. ':appconns:' .. a, conn)
+if not previous then return false end
+local entry = redis.call('HGET', P .. ':node:' .. previous, conn)
+if not entry then return false end
+redis.call('HDEL', P .. ':node:' .. previous, conn)
+redis.call('HSET', P .. ':node:' .. node, conn, entry)
+redis.call('HSET', P .. ':appconns:' .. a, conn, node)
+redis.call('HSET', P .. ':peer:' .. a .. ':' .. peer, conn, node)
+release(app)
+local kept = P .. ':hd:' .. conn
+local directs = redis.call('LRANGE', kept, 0, -1)
+redis.call('DEL', kept)
+redis.call('PUBLISH', inboxOf(previous, app), claimedEvent(app, conn, node))
+local channels = redis.call('SMEMBERS', P .. ':cc:' .. conn)
+local reply = { conn, peer, tostring(#channels) }
+for _, channel in ipairs(channels) do reply[#reply + 1] = channel end
+for _, direct in ipairs(directs) do reply[#reply + 1] = direct end
+return reply`,
 
   /** ARGV: P, app, event → sockets of the app (the event goes on the bus). */
   meteredToApp: `${COMMON}

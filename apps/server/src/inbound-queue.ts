@@ -1,0 +1,42 @@
+/**
+ * A socket's frames received and not handled yet, in order, with their total size. Frames wait
+ * here while the one before them waits on the broker. {@link hasRoomFor} bounds it: the rate
+ * limiter alone would let the queue of a socket whose frames wait on a slow broker grow by
+ * `messagesPerSecond` for as long as the broker lags.
+ */
+export class InboundQueue {
+  private readonly frames: Buffer[] = [];
+  private bytes = 0;
+
+  get length(): number {
+    return this.frames.length;
+  }
+
+  /**
+   * Whether one more frame of `frameBytes` may wait: one frame always may; more only within
+   * `maxBytes` in total and, when `maxFrames` is given, fewer than `maxFrames` frames.
+   */
+  hasRoomFor(frameBytes: number, maxBytes: number, maxFrames?: number): boolean {
+    if (this.frames.length === 0) return true;
+    if (this.bytes + frameBytes > maxBytes) return false;
+    return maxFrames === undefined || this.frames.length < maxFrames;
+  }
+
+  push(frame: Buffer): void {
+    this.frames.push(frame);
+    this.bytes += frame.byteLength;
+  }
+
+  /** The oldest frame as text, removed from the queue. */
+  shift(): string | undefined {
+    const frame = this.frames.shift();
+    if (frame === undefined) return undefined;
+    this.bytes -= frame.byteLength;
+    return frame.toString('utf8');
+  }
+
+  clear(): void {
+    this.frames.length = 0;
+    this.bytes = 0;
+  }
+}
