@@ -1,7 +1,5 @@
 import type { Direct } from '@metered/signalling';
-import { METERED_PEER_DEFAULTS } from './options.js';
-
-const { maxHeldDirects } = METERED_PEER_DEFAULTS;
+import { MAX_HELD_DIRECTS as maxHeldDirects } from './options.js';
 
 /**
  * Directs that arrive while the members they come from are not known yet (while joining, and

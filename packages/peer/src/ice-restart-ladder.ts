@@ -1,8 +1,9 @@
-import { METERED_PEER_DEFAULTS } from './options.js';
+import {
+  ICE_RESTART_DELAYS_MS as iceRestartDelaysMs,
+  ICE_RESTART_ANSWER_TIMEOUT_MS as iceRestartAnswerTimeoutMs,
+} from './options.js';
 
 type Timer = ReturnType<typeof setTimeout>;
-
-const { iceRestartDelaysMs, iceRestartAnswerTimeoutMs } = METERED_PEER_DEFAULTS;
 
 /** What an {@link IceRestartLadder} drives. */
 export interface IceRestartLadderHost {
@@ -41,13 +42,13 @@ export class IceRestartLadder {
 
   /** A remote description was applied: the restart's negotiation completed (or was replaced). */
   answered(): void {
-    if (this.#answerTimer !== undefined) clearTimeout(this.#answerTimer);
+    clearTimeout(this.#answerTimer);
     this.#answerTimer = undefined;
   }
 
   /** Connected again, or the connection is dropped: every timer cleared, next time from the bottom. */
   reset(): void {
-    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
+    clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
     this.answered();
     this.#attempt = 0;

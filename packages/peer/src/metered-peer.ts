@@ -33,7 +33,10 @@ import {
 import { Emitter, type EventClass, type EventHandler } from '@metered/events';
 import { Data, FatalError, Joined, Left, StateChange, type PeerEvent } from './events.js';
 import type { MeteredPeerState } from './states.js';
-import { METERED_PEER_DEFAULTS, type MeteredPeerOptions } from './options.js';
+import {
+  DEFAULT_MAX_MESSAGE_SIZE as defaultMaxMessageSize,
+  type MeteredPeerOptions,
+} from './options.js';
 import { HeldDirects } from './held-directs.js';
 import { LocalTracks } from './local-tracks.js';
 import { checkFrameSize, dataSize, publishFrameSize, sendFrameSize } from './frame-size.js';
@@ -60,8 +63,6 @@ export interface JoinOptions {
   /** Receive each broadcast's sender metadata in {@link Data.senderMetadata}. */
   readonly includeSenderMetadata?: boolean | undefined;
 }
-
-const { defaultMaxMessageSize } = METERED_PEER_DEFAULTS;
 
 /**
  * A member of one WebRTC room: one signalling connection, one channel, and one peer connection to
@@ -359,7 +360,7 @@ export class MeteredPeer {
 
   #onDisconnected(event: Disconnected): void {
     if (event.willReconnect) {
-      if (this.#state !== 'joined' && this.#state !== 'reconnecting') return;
+      if (!this.#inChannel()) return;
       this.#roster.suspend();
       this.#heldDirects.release();
       this.#setState('reconnecting');
@@ -367,7 +368,7 @@ export class MeteredPeer {
       for (const remote of this.#roster.remotes.values()) remote.markReconnecting();
       return;
     }
-    if (this.#state !== 'joined' && this.#state !== 'reconnecting') return;
+    if (!this.#inChannel()) return;
     const reason = event.reason || `disconnected (code ${event.code})`;
     this.#fatal(
       new SignallingConnectError({
@@ -383,7 +384,7 @@ export class MeteredPeer {
 
   /** The client closed without a final `Disconnected` (it always sends one; this is a safety net). */
   #onClientClosed(): void {
-    if (this.#state !== 'joined' && this.#state !== 'reconnecting') return;
+    if (!this.#inChannel()) return;
     this.#fatal(new MeteredRealtimeError({ message: 'signalling closed' }), 'signalling closed');
   }
 
@@ -393,13 +394,13 @@ export class MeteredPeer {
       this.#heldPresence.push(event);
       return;
     }
-    if (this.#state !== 'joined' && this.#state !== 'reconnecting') return;
+    if (!this.#inChannel()) return;
     this.#roster.apply(event);
   }
 
   #onMessage(event: Message): void {
     if (!this.#joined || event.channel !== this.#target) return;
-    if (this.#state !== 'joined' && this.#state !== 'reconnecting') return;
+    if (!this.#inChannel()) return;
     if (event.senderPeerId === this.#peerId) return;
     this.#emitData(event, 'broadcast');
   }
@@ -411,7 +412,7 @@ export class MeteredPeer {
       }
       return;
     }
-    if (this.#state !== 'joined' && this.#state !== 'reconnecting') return;
+    if (!this.#inChannel()) return;
     this.#dispatchDirect(event);
   }
 
@@ -435,7 +436,7 @@ export class MeteredPeer {
 
   #releaseDirects(): void {
     for (const event of this.#heldDirects.release()) {
-      if (this.#state === 'joined' || this.#state === 'reconnecting') this.#dispatchDirect(event);
+      if (this.#inChannel()) this.#dispatchDirect(event);
     }
   }
 
@@ -472,6 +473,11 @@ export class MeteredPeer {
 
   #stateError(method: MeteredPeerStateErrorMethod): MeteredPeerStateError {
     return new MeteredPeerStateError({ code: 'invalid_state', method, currentState: this.#state });
+  }
+
+  /** Joined, or rejoining after a signalling drop: the states that handle the channel's events. */
+  #inChannel(): boolean {
+    return this.#state === 'joined' || this.#state === 'reconnecting';
   }
 
   /** The state read afresh after an `await` (narrowing does not know it may have changed). */

@@ -5,11 +5,12 @@ import {
   type RtcIceSignal,
 } from '@metered/protocol';
 import { IceCandidateError, NegotiationError } from './events.js';
-import { METERED_PEER_DEFAULTS } from './options.js';
+import {
+  MAX_CANDIDATES_PER_NEGOTIATION as maxCandidatesPerNegotiation,
+  MAX_CANDIDATE_LENGTH as maxCandidateLength,
+} from './options.js';
 import type { RemotePeerHost } from './remote-peer.js';
 import type { IceCandidateLike, RTCPeerConnectionLike } from './rtc-types.js';
-
-const { maxCandidatesPerNegotiation, maxCandidateLength } = METERED_PEER_DEFAULTS;
 
 /** What a {@link PerfectNegotiation} needs from the remote peer that owns the connection. */
 export interface PerfectNegotiationOwner {

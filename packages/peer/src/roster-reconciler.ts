@@ -1,13 +1,15 @@
 import { MeteredRealtimeError } from '@metered/errors';
 import type { JsonObject } from '@metered/protocol';
 import type { Presence, PresencePeer } from '@metered/signalling';
-import { METERED_PEER_DEFAULTS } from './options.js';
+import {
+  MAX_REMOTE_PEERS as maxRemotePeers,
+  RECONCILE_TIMEOUT_MS as reconcileTimeoutMs,
+  MAX_RESUBSCRIBES as maxResubscribes,
+} from './options.js';
 import { PeerJoined, PeerLeft } from './membership-events.js';
 import type { RemotePeer } from './remote-peer.js';
 
 type Timer = ReturnType<typeof setTimeout>;
-
-const { maxRemotePeers, reconcileTimeoutMs, maxResubscribes } = METERED_PEER_DEFAULTS;
 
 /** What a {@link RosterReconciler} needs from the `MeteredPeer` it works for. */
 export interface RosterReconcilerHost {

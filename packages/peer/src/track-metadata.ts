@@ -1,10 +1,8 @@
 import { trackMetaPayload, type JsonObject } from '@metered/protocol';
-import { METERED_PEER_DEFAULTS } from './options.js';
+import { TRACK_METADATA_CACHE_SIZE as trackMetadataCacheSize } from './options.js';
 import type { RemotePeerHost } from './remote-peer.js';
 import type { MediaStreamTrackLike, RTCPeerConnectionLike, TrackEventLike } from './rtc-types.js';
 import { senderTrackIdsByMid } from './sdp.js';
-
-const { trackMetadataCacheSize } = METERED_PEER_DEFAULTS;
 
 /**
  * Track metadata between this side and one remote peer, both ways: what the remote peer said

@@ -10,7 +10,8 @@ import type {
 } from './frames.js';
 
 // Builders emit the exact key order of protocol v1, one `JSON.stringify` per frame. A server that
-// fans a message out builds its frame once and sends the same string to every socket.
+// fans a message out builds its frame once and sends the same string to every socket. An optional
+// field is written as its value: `JSON.stringify` leaves out a key whose value is `undefined`.
 
 // ---- client → server ----
 
@@ -113,18 +114,11 @@ export function encodeWelcome(fields: WelcomeFields): string {
 export type AckExtras = Omit<AckFrame, 'type' | 'requestId'>;
 
 export function encodeAck(requestId: string, extras?: AckExtras): string {
-  return JSON.stringify(
-    extras ? { type: 'ack', requestId, ...extras } : { type: 'ack', requestId },
-  );
+  return JSON.stringify({ type: 'ack', requestId, ...extras });
 }
 
 export function encodeError(code: ErrorCode, message?: string, requestId?: string): string {
-  return JSON.stringify({
-    type: 'error',
-    ...(requestId !== undefined && { requestId }),
-    code,
-    ...(message !== undefined && { message }),
-  });
+  return JSON.stringify({ type: 'error', requestId, code, message });
 }
 
 /** `position` (extension `recovery`) for a channel with history: `offset` and `epoch` last. */
@@ -135,23 +129,19 @@ export function encodeMessage(
   fromMetadata?: JsonObject,
   position?: StreamPosition,
 ): string {
-  if (position === undefined) {
-    return JSON.stringify(
-      fromMetadata === undefined
-        ? { type: 'message', channel, from, data }
-        : { type: 'message', channel, from, data, fromMetadata },
-    );
-  }
-  const { offset, epoch } = position;
-  return JSON.stringify({ type: 'message', channel, from, data, fromMetadata, offset, epoch });
+  return JSON.stringify({
+    type: 'message',
+    channel,
+    from,
+    data,
+    fromMetadata,
+    offset: position?.offset,
+    epoch: position?.epoch,
+  });
 }
 
 export function encodeDirect(from: string, data: unknown, fromMetadata?: JsonObject): string {
-  return JSON.stringify(
-    fromMetadata === undefined
-      ? { type: 'direct', from, data }
-      : { type: 'direct', from, data, fromMetadata },
-  );
+  return JSON.stringify({ type: 'direct', from, data, fromMetadata });
 }
 
 export function encodePresence(

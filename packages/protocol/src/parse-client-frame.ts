@@ -1,5 +1,6 @@
 import type { ErrorCode } from '@metered/errors';
 import type { ClientFrame, ClientFrameType, StreamPosition } from './frames.js';
+import { isPlainObject } from './is-plain-object.js';
 import { MAX_EPOCH_LENGTH, MAX_TOKEN_LENGTH } from './limits.js';
 import { isValidPeerId, isValidRequestId, validateChannelName } from './validation.js';
 
@@ -26,10 +27,9 @@ type Fields = Record<string, unknown>;
 
 /** A `since` position: `{offset, epoch}` with a safe integer offset ≥ 0 and a 1–64 char epoch. */
 function isStreamPosition(value: unknown): value is StreamPosition {
-  const { offset, epoch } = (value ?? {}) as Fields;
+  if (!isPlainObject(value)) return false;
+  const { offset, epoch } = value;
   return (
-    typeof value === 'object' &&
-    !Array.isArray(value) &&
     Number.isSafeInteger(offset) &&
     (offset as number) >= 0 &&
     typeof epoch === 'string' &&
@@ -39,14 +39,18 @@ function isStreamPosition(value: unknown): value is StreamPosition {
 }
 
 function reject(code: ErrorCode, message: string, requestId?: string): ParseClientFrameResult {
-  return {
-    ok: false,
-    rejection:
-      requestId === undefined
-        ? { action: 'error', code, message }
-        : { action: 'error', code, message, requestId },
-  };
+  return { ok: false, rejection: { action: 'error', code, message, ...tagged(requestId) } };
 }
+
+/** `{requestId}` to spread into a frame or a rejection, nothing when there is none. */
+const tagged = (requestId: string | undefined): { requestId?: string } =>
+  requestId === undefined ? {} : { requestId };
+
+/** A rejection that closes the socket. */
+const close = (reason: string): ParseClientFrameResult => ({
+  ok: false,
+  rejection: { action: 'close', closeCode: 1008, reason },
+});
 
 /**
  * Strictly parses one text frame a client sent. Checks, in order: JSON object (else close 1008),
@@ -60,20 +64,16 @@ export function parseClientFrame(text: string): ParseClientFrameResult {
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, rejection: { action: 'close', closeCode: 1008, reason: 'invalid JSON' } };
+    return close('invalid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return {
-      ok: false,
-      rejection: { action: 'close', closeCode: 1008, reason: 'frame is not a JSON object' },
-    };
-  }
+  if (!isPlainObject(value)) return close('frame is not a JSON object');
   const fields = value as Fields;
   const hasRequestId = fields.requestId !== undefined;
   if (hasRequestId && !isValidRequestId(fields.requestId)) {
     return reject('malformed_message', 'requestId must be a string of 1-128 characters');
   }
   const requestId = fields.requestId as string | undefined;
+  const id = tagged(requestId);
   if (typeof fields.type !== 'string') {
     return reject('malformed_message', 'type must be a string', requestId);
   }
@@ -91,16 +91,13 @@ export function parseClientFrame(text: string): ParseClientFrameResult {
     case 'ping':
       return { ok: true, frame: { type: 'ping' } };
     case 'session':
-      return { ok: true, frame: requestId === undefined ? { type } : { type, requestId } };
+      return { ok: true, frame: { type, ...id } };
     case 'refresh': {
       const { token } = fields;
       if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
         return reject('malformed_message', 'token must be a non-empty string', requestId);
       }
-      return {
-        ok: true,
-        frame: requestId === undefined ? { type, token } : { type, token, requestId },
-      };
+      return { ok: true, frame: { type, token, ...id } };
     }
     case 'subscribe':
     case 'unsubscribe':
@@ -111,7 +108,7 @@ export function parseClientFrame(text: string): ParseClientFrameResult {
       if (channelError)
         return reject(channelError, `channel ${channelError.replace('channel_', '')}`, requestId);
       const channel = fields.channel as string;
-      const base = requestId === undefined ? { channel } : { channel, requestId };
+      const base = { channel, ...id };
       if (type === 'publish') {
         if (!('data' in fields)) return reject('missing_data', 'data is required', requestId);
         return { ok: true, frame: { type, ...base, data: fields.data, ...idempotency } };
@@ -145,13 +142,7 @@ export function parseClientFrame(text: string): ParseClientFrameResult {
         return reject('invalid_peer_id', 'to is not a valid peer id', requestId);
       if (!('data' in fields)) return reject('missing_data', 'data is required', requestId);
       const to = fields.to;
-      return {
-        ok: true,
-        frame:
-          requestId === undefined
-            ? { type, to, data: fields.data, ...idempotency }
-            : { type, to, data: fields.data, requestId, ...idempotency },
-      };
+      return { ok: true, frame: { type, to, data: fields.data, ...id, ...idempotency } };
     }
     default:
       return reject(

@@ -1,4 +1,5 @@
 import type { JsonObject, PresenceMember, ServerFrame, ServerFrameType } from './frames.js';
+import { isPlainObject } from './is-plain-object.js';
 import { MAX_SERVER_FRAME_LENGTH } from './limits.js';
 import { type ServerFrameError, validateServerFrame } from './validate-server-frame.js';
 
@@ -16,10 +17,6 @@ export interface ParseServerFrameOptions {
 }
 
 type Fields = Record<string, unknown>;
-
-function isObject(value: unknown): value is Fields {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * The fields of each server frame, copied in this order. Required fields (checked by
@@ -42,7 +39,7 @@ const FIELDS: Record<ServerFrameType, string> = {
 /** Presence members, normalised to `{peerId, metadata?}` (metadata only when an object). */
 const members = (list: readonly Fields[]): PresenceMember[] =>
   list.map(({ peerId, metadata }) =>
-    isObject(metadata)
+    isPlainObject(metadata)
       ? { peerId: peerId as string, metadata: metadata as JsonObject }
       : { peerId: peerId as string },
   );
@@ -61,7 +58,7 @@ function field(value: unknown, kind: string | undefined): unknown {
     case 'b':
       return typeof value === 'boolean' ? value : undefined;
     default:
-      return isObject(value) ? value : undefined;
+      return isPlainObject(value) ? value : undefined;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { JsonObject } from './frames.js';
+import { isPlainObject } from './is-plain-object.js';
 
 // WebRTC signalling rides on `send` / `direct` payloads, recognised by shape. Anything that is not
 // one of these shapes is application data.
@@ -39,10 +40,6 @@ export interface TrackMetaSignal {
 
 /** A recognised signalling payload. */
 export type RtcSignal = RtcDescriptionSignal | RtcIceSignal | TrackMetaSignal;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The payload's `connectionId` when it is a string of 1–64 characters (else left out). */
 function connectionIdOf(data: Record<string, unknown>): { connectionId?: string } {
