@@ -25,6 +25,9 @@ function harness(): {
     createRemote: (member: PresencePeer) => {
       const remote: FakeRemote = { id: member.peerId, resets: 0, closed: false };
       return Object.assign(remote, {
+        // A connection that is not up: a reconnect's reconcile replaces it.
+        keepsConnection: () => false,
+        connected: () => false,
         reset: () => void remote.resets++,
         close: () => void (remote.closed = true),
       }) as unknown as RemotePeer;
