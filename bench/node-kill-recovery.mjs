@@ -297,6 +297,9 @@ async function oneRun(run, redisUrl, directory, proxy) {
     ].map((line) => `FAILURE: run ${run}: ${line}`);
     const result = {
       reconnectSeconds: (reconnected.lastReconnectedAt - killedAt) / 1e6,
+      reconnectP50Seconds: (reconnected.p50ReconnectedAt - killedAt) / 1e6,
+      reconnectP90Seconds: (reconnected.p90ReconnectedAt - killedAt) / 1e6,
+      resumed: reconnected.resumed,
       resubscribeSeconds: (resubscribed.lastResubscribedAt - killedAt) / 1e6,
       caughtUpSeconds: caughtUp ? (caughtUp.lastCaughtUpAt - killedAt) / 1e6 : NaN,
       recovered: resubscribed.recovered,
@@ -371,6 +374,20 @@ const rows = [
       runs.map((run) => run.reconnectSeconds),
       2,
     ),
+  ],
+  [
+    'time to 50 % / 90 % reconnected, from the kill, s',
+    `${formatSummary(
+      runs.map((run) => run.reconnectP50Seconds),
+      2,
+    )} / ${formatSummary(
+      runs.map((run) => run.reconnectP90Seconds),
+      2,
+    )}`,
+  ],
+  [
+    'reconnected with their session resumed (`resumed: true`)',
+    every(runs.map((run) => `${run.resumed} / ${opts.clients}`)),
   ],
   [
     'time to 100 % `Resubscribed`, from the kill, s',

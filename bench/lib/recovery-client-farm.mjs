@@ -7,7 +7,7 @@
 // whether each client got exactly the acknowledged messages, once each, in order.
 import { Connected, Message, Resubscribed, SignallingClient } from '@metered/signalling';
 import WebSocket from 'ws';
-import { nowMicros, serveRpc } from './common.mjs';
+import { nowMicros, percentile, serveRpc } from './common.mjs';
 
 const clients = [];
 /** room → `[n, ackedAt]` in acknowledgement order. */
@@ -52,6 +52,7 @@ serveRpc({
           channel,
           epoch: 0,
           reconnectedAt: 0,
+          resumed: false,
           resubscribedAt: 0,
           recovered: false,
           caughtUpAt: 0,
@@ -62,6 +63,7 @@ serveRpc({
           if (event.isReconnect && record.epoch !== epoch) {
             record.epoch = epoch;
             record.reconnectedAt = nowMicros();
+            record.resumed = event.resumed === true;
           }
         });
         client.on(Resubscribed, (event) => {
@@ -99,10 +101,14 @@ serveRpc({
     let lastReconnectedAt = 0;
     let lastResubscribedAt = 0;
     let lastCaughtUpAt = 0;
+    let resumed = 0;
+    const reconnectTimes = [];
     for (const record of clients) {
       if (record.client.state === 'connected') connected++;
       if (record.reconnectedAt > 0) {
         reconnected++;
+        if (record.resumed) resumed++;
+        reconnectTimes.push(record.reconnectedAt);
         lastReconnectedAt = Math.max(lastReconnectedAt, record.reconnectedAt);
       }
       if (record.resubscribedAt > 0) {
@@ -116,8 +122,12 @@ serveRpc({
         lastCaughtUpAt = Math.max(lastCaughtUpAt, record.caughtUpAt);
       }
     }
+    reconnectTimes.sort((a, b) => a - b);
     return {
       count: clients.length,
+      resumed,
+      p50ReconnectedAt: percentile(reconnectTimes, 50),
+      p90ReconnectedAt: percentile(reconnectTimes, 90),
       connected,
       reconnected,
       resubscribed,
