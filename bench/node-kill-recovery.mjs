@@ -5,9 +5,10 @@
 // `{ recover: true }` to one of --rooms channels, on which a publisher connected to node B
 // publishes numbered messages ({n}) at --rate rounds per second (one message to every channel
 // per round) for the whole run. Node A is killed with SIGKILL and the proxy retargeted to node B
-// at once. Measured from the kill: time until every client is connected again, until every
-// client got `Resubscribed` (and how many with `recovered: true`), and until every client holds
-// every message the publisher got acknowledged up to its resubscribe (caught up; later ones come
+// at once. Measured from the kill: time until every client is connected again (also 50 % and
+// 90 % of them, and how many got their session resumed), until every client got `Resubscribed`
+// (and how many with `recovered: true`), and until every client holds every message the
+// publisher got acknowledged up to its resubscribe (caught up; later ones come
 // live). At the end the publisher stops and every client must hold every acknowledged message of
 // its channel exactly once, in order; a violation is printed as a FAILURE line. Peak RSS is
 // node B's VmHWM. Each run starts fresh nodes, clients and key prefix on the same Redis.
