@@ -93,6 +93,8 @@ describe('bad arguments against @metered/server', () => {
       expect(error, name).toBeInstanceOf(ServerRequestError);
       expect(error, name).toMatchObject({ code: expected[index], requestId: null });
     }
-    expect(sent).toEqual([]);
+    // Nothing but the `session` request the client sends after the welcome (the server offers
+    // the `resume` extension) went out: every bad call was refused before the wire.
+    expect(sent.filter((frame) => !frame.startsWith('{"type":"session"'))).toEqual([]);
   });
 });

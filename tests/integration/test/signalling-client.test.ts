@@ -73,6 +73,9 @@ describe('SignallingClient against @metered/server', () => {
       senderPeerId: 'bob',
       data: { n: 1, text: 'hi' },
       senderMetadata: null,
+      // The channel's place in its history (the server's `recovery` extension, on by default).
+      offset: 1,
+      epoch: expect.any(String),
     });
     const bobReceives = next(bob, Message);
     await alice.publish('room', 'back');

@@ -63,6 +63,9 @@ describe('our client and the vendor SDK on one channel', () => {
       senderPeerId: 'vendor',
       data: [1, 2, 3],
       senderMetadata: null,
+      // The channel's place in its history (the server's `recovery` extension, on by default).
+      offset: expect.any(Number),
+      epoch: expect.any(String),
     });
 
     const vendorDirect = nextVendor(vendor, 'direct');
