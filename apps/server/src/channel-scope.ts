@@ -1,4 +1,9 @@
-import { compileChannelPattern } from '@metered/protocol';
+import {
+  compileChannelPattern,
+  PATTERN_GLOBSTAR,
+  PATTERN_STAR,
+  tokenizeChannelPattern,
+} from '@metered/protocol';
 
 /** The channels a connection or a key may use: a list of names or patterns. */
 export class ChannelScope {
@@ -26,25 +31,8 @@ export class ChannelScope {
 }
 
 const SLASH = 0x2f;
-const ASTERISK = 0x2a;
-/** Pattern tokens: code points (≥ 0) and the two wildcards. */
-const STAR = -1;
-const GLOBSTAR = -2;
-
-function tokenize(pattern: string): Int32Array {
-  const tokens: number[] = [];
-  for (let index = 0; index < pattern.length;) {
-    const codePoint = pattern.codePointAt(index) as number;
-    index += codePoint > 0xffff ? 2 : 1;
-    if (codePoint === ASTERISK) {
-      if (pattern.charCodeAt(index) === ASTERISK) {
-        tokens.push(GLOBSTAR);
-        index++;
-      } else tokens.push(STAR);
-    } else tokens.push(codePoint);
-  }
-  return Int32Array.from(tokens);
-}
+const STAR = PATTERN_STAR;
+const GLOBSTAR = PATTERN_GLOBSTAR;
 
 /**
  * A sound (conservative) test of `inner ⊆ outer` for channel patterns: true only when each piece
@@ -55,8 +43,8 @@ function tokenize(pattern: string): Int32Array {
  * (outer + 1) × (inner + 1) steps, no recursion, whatever the patterns.
  */
 export function patternIncludes(outer: string, inner: string): boolean {
-  const outerTokens = tokenize(outer);
-  const innerTokens = tokenize(inner);
+  const outerTokens = tokenizeChannelPattern(outer);
+  const innerTokens = tokenizeChannelPattern(inner);
   const innerLength = innerTokens.length;
   // below[i]: inner[i..] ⊆ outer[o + 1..]; row[i]: inner[i..] ⊆ outer[o..].
   let below = new Uint8Array(innerLength + 1);

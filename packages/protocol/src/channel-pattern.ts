@@ -6,9 +6,12 @@
 // (channel code points + 1) × (pattern tokens + 1) steps. A backtracking matcher spends time
 // exponential in the number of stars on a pattern like `*a*a*a*a*a*a*a*a*a*a*a*b`.
 
-/** A pattern token: a code point (≥ 0), or one of these two wildcards. */
-const STAR = -1;
-const GLOBSTAR = -2;
+/** The token of `*` in {@link tokenizeChannelPattern}'s output. */
+export const PATTERN_STAR = -1;
+/** The token of `**` in {@link tokenizeChannelPattern}'s output. */
+export const PATTERN_GLOBSTAR = -2;
+const STAR = PATTERN_STAR;
+const GLOBSTAR = PATTERN_GLOBSTAR;
 const SLASH = 0x2f;
 const ASTERISK = 0x2a;
 
@@ -17,7 +20,11 @@ export interface PatternStepCounter {
   steps: number;
 }
 
-function tokenize(pattern: string): Int32Array {
+/**
+ * Splits a channel pattern into tokens: each code point (≥ 0), {@link PATTERN_STAR} for `*`,
+ * {@link PATTERN_GLOBSTAR} for `**`.
+ */
+export function tokenizeChannelPattern(pattern: string): Int32Array {
   const tokens: number[] = [];
   for (let index = 0; index < pattern.length;) {
     const codePoint = pattern.codePointAt(index) as number;
@@ -65,7 +72,7 @@ export function compileCountingMatcher(
   // surrogate there could stand for half of a character of the channel, so such patterns run
   // whole through the automaton.
   if (SURROGATE.test(prefix) || SURROGATE.test(suffix)) {
-    const whole = automaton(tokenize(pattern), counter);
+    const whole = automaton(tokenizeChannelPattern(pattern), counter);
     return (channel) => whole(channel, 0, channel.length);
   }
   const middle = pattern.slice(first, last + 1);
@@ -77,7 +84,7 @@ export function compileCountingMatcher(
             const slash = channel.indexOf('/', start);
             return slash === -1 || slash >= end;
           }
-        : automaton(tokenize(middle), counter);
+        : automaton(tokenizeChannelPattern(middle), counter);
   const ends = prefix.length + suffix.length;
   return (channel) =>
     channel.length >= ends &&

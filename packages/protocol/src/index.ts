@@ -85,7 +85,12 @@ export {
   type AckExtras,
 } from './encode-frames.js';
 export { PERMISSIONS, type Permission, type TokenClaims } from './claims.js';
-export { compileChannelPattern } from './channel-pattern.js';
+export {
+  compileChannelPattern,
+  PATTERN_GLOBSTAR,
+  PATTERN_STAR,
+  tokenizeChannelPattern,
+} from './channel-pattern.js';
 export {
   parseRtcSignal,
   rtcDescriptionPayload,

@@ -241,9 +241,10 @@ export class MemoryBroker implements Broker {
     }
   }
 
-  publish(appId: string, message: ChannelMessage): number {
+  /** Claims the message's idempotency key; true when it was already claimed in its window. */
+  private isDuplicate(appId: string, message: ChannelMessage | DirectMessage): boolean {
     const { idempotency } = message;
-    if (
+    return (
       idempotency !== undefined &&
       !this.idempotencyKeys.claim(
         appId,
@@ -253,9 +254,11 @@ export class MemoryBroker implements Broker {
         this.maxIdempotencyKeys,
         this.now(),
       )
-    ) {
-      return DUPLICATE;
-    }
+    );
+  }
+
+  publish(appId: string, message: ChannelMessage): number {
+    if (this.isDuplicate(appId, message)) return DUPLICATE;
     const state = message.history ? this.app(appId) : this.apps.get(appId);
     let position: StreamPosition | undefined;
     let plain: Buffer | undefined;
@@ -300,20 +303,7 @@ export class MemoryBroker implements Broker {
   sendDirect(appId: string, message: DirectMessage): number {
     const sockets = this.apps.get(appId)?.peers.get(message.to);
     if (!sockets || sockets.size === 0) return 0;
-    const { idempotency } = message;
-    if (
-      idempotency !== undefined &&
-      !this.idempotencyKeys.claim(
-        appId,
-        message.from,
-        idempotency.key,
-        idempotency.windowMs,
-        this.maxIdempotencyKeys,
-        this.now(),
-      )
-    ) {
-      return DUPLICATE;
-    }
+    if (this.isDuplicate(appId, message)) return DUPLICATE;
     const text = encodeDirect(message.from, message.data, message.fromMetadata);
     // Usually one socket: a string then; bytes when the peer id has several sockets.
     const frame = sockets.size === 1 ? text : fanOutFrame(text);
