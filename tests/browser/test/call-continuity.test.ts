@@ -19,7 +19,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, waitFor } from './harness.js';
 import type { PageCallSnapshot } from './page/call-page.js';
 import { openSdkPage, startSdkPageHost, type SdkPageHost } from './sdk-page.js';
-import { createNodePeer, mintToken, startCallServer, startRelay } from './signalling-server.js';
+import { FaultProxy } from '@metered/test-support';
+import { createNodePeer, mintToken, startCallServer } from './signalling-server.js';
 
 // A call between a browser MeteredPeer and a Node one (on the adapter) is peer to peer: its media
 // and data do not pass through the server. Both ends stream numbered data-channel messages (every
@@ -282,10 +283,10 @@ describe('a call between a page and a Node peer survives its signalling', () => 
 
   it("the page's link is cut for a moment", async () => {
     const running = await server();
-    const relay = await startRelay(running.port);
+    const relay = await FaultProxy.start(running.port);
     cleanups.push(() => relay.close());
     const call = await startCall(browser, host, { page: relay.url, node: running.url }, 'blip');
-    relay.cut();
+    relay.dropAll();
     await waitFor(
       'the page joined again',
       () => snapshot(call.page),

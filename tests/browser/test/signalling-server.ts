@@ -1,11 +1,9 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { rtcPeerConnectionFactory } from '@metered/node-webrtc-adapter';
 import { MeteredPeer } from '@metered/peer';
 import { signToken, startServer, type RunningServer } from '@metered/server';
 
 // The realtime server on its own (no demo), tokens for fixed peer ids with any lifetime, a Node
-// peer on the adapter, and a TCP relay whose links can be cut: what a call across signalling
-// events needs.
+// peer on the adapter: what a call across signalling events needs.
 
 const SECRET_KEY = { id: 'sk_browser_calls', secret: 'browser-calls-secret' };
 
@@ -61,43 +59,4 @@ export function createNodePeer(url: string, peerId: string, tokenLifetimeSec = 3
       maxAttempts: 50,
     },
   });
-}
-
-export interface Relay {
-  readonly url: string;
-  /** Destroys every link through the relay (new ones are accepted). */
-  cut(): void;
-  close(): Promise<void>;
-}
-
-/** A TCP relay in front of the server whose links can be cut (a blip of one side's network). */
-export async function startRelay(targetPort: number): Promise<Relay> {
-  const links = new Set<Socket>();
-  const listener: Server = createServer((client) => {
-    const upstream = connect(targetPort, '127.0.0.1');
-    links.add(client).add(upstream);
-    const drop = (): void => {
-      client.destroy();
-      upstream.destroy();
-      links.delete(client);
-      links.delete(upstream);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const { port } = listener.address() as { port: number };
-  const cut = (): void => {
-    for (const socket of links) socket.destroy();
-  };
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    cut,
-    close: () =>
-      new Promise<void>((resolve) => {
-        cut();
-        listener.close(() => resolve());
-      }),
-  };
 }

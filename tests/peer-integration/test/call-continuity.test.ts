@@ -1,4 +1,3 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { DataChannel, DCMessage } from '@metered/datachannel';
 import {
   createRtpPacket,
@@ -14,6 +13,7 @@ import {
   type RemotePeer,
 } from '@metered/peer';
 import type { RunningServer } from '@metered/server';
+import { FaultProxy } from '@metered/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNodePeer, joinMesh, record, startTestServer, waitFor } from './harness.js';
 
@@ -32,39 +32,6 @@ async function server(port = 0): Promise<RunningServer> {
   const running = await startTestServer(port);
   cleanups.push(() => running.close());
   return running;
-}
-
-/** A TCP relay in front of the server whose links can be cut (a blip of one side's network). */
-async function relay(targetPort: number): Promise<{ url: string; cut(): void }> {
-  const links = new Set<Socket>();
-  const listener: Server = createServer((client) => {
-    const upstream = connect(targetPort, '127.0.0.1');
-    links.add(client).add(upstream);
-    const drop = (): void => {
-      client.destroy();
-      upstream.destroy();
-      links.delete(client);
-      links.delete(upstream);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of links) socket.destroy();
-        listener.close(() => resolve());
-      }),
-  );
-  const { port } = listener.address() as { port: number };
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    cut: () => {
-      for (const socket of links) socket.destroy();
-    },
-  };
 }
 
 function peer(url: string, id: string, tokenLifetimeSec?: number): MeteredPeer {
@@ -203,12 +170,13 @@ describe('a call between two Node peers survives its signalling', () => {
 
   it("one side's link is cut for a moment", async () => {
     const running = await server();
-    const link = await relay(running.port);
+    const link = await FaultProxy.start(running.port);
+    cleanups.push(() => link.close());
     const a = peer(link.url, 'blip-a');
     const b = peer(running.url, 'blip-b');
     await joinMesh([a, b], 'room-blip');
     const call = await startCall(a, b);
-    link.cut();
+    link.dropAll();
     await waitFor(() => a.state === 'reconnecting', 'a reconnecting');
     await waitFor(() => a.state === 'joined', 'a joined again');
     await new Promise((resolve) => setTimeout(resolve, 11_000));

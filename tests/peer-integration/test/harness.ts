@@ -6,6 +6,7 @@ import {
   type PeerEvent,
 } from '@metered/peer';
 import { signToken, startServer, type RunningServer } from '@metered/server';
+import { waitFor } from '@metered/test-support';
 
 const SECRET_KEY = { id: 'sk_peer_integration', secret: 'peer-integration-secret' };
 
@@ -67,22 +68,7 @@ export function createNodePeer(
   });
 }
 
-/** Resolves when `condition()` holds; rejects after `timeoutMs`. Checks on every event-loop turn batch. */
-export function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (condition()) return resolve();
-    const started = Date.now();
-    const timer = setInterval(() => {
-      if (condition()) {
-        clearInterval(timer);
-        resolve();
-      } else if (Date.now() - started > timeoutMs) {
-        clearInterval(timer);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }
-    }, 10);
-  });
-}
+export { waitFor } from '@metered/test-support';
 
 /** Collects every event of one class. */
 export function record<T extends PeerEvent>(

@@ -1,8 +1,8 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { ConnectionReset, METERED_PEER_DEFAULTS, PeerLeft, type MeteredPeer } from '@metered/peer';
 import { createFakePeerConnectionFactory } from '@metered/peer/testing';
-import { signToken, startServer, type RunningServer } from '@metered/server';
+import { signToken, startServer } from '@metered/server';
 import { SignallingClient } from '@metered/signalling';
+import { FaultProxy } from '@metered/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNodePeer, record, waitFor } from './harness.js';
 
@@ -33,45 +33,6 @@ function token(peerId: string, peerMetadata?: Record<string, string>): Promise<s
       ...(peerMetadata !== undefined && { peerMetadata }),
     },
   );
-}
-
-/** A loopback TCP proxy to the server whose connections the test can cut (a network drop). */
-async function proxyTo(target: RunningServer): Promise<{ url: string; cut(): void }> {
-  const pairs = new Set<[Socket, Socket]>();
-  const proxy: Server = createServer((inbound) => {
-    const outbound = createConnection(target.port, target.host);
-    const pair: [Socket, Socket] = [inbound, outbound];
-    pairs.add(pair);
-    inbound.pipe(outbound).pipe(inbound);
-    const end = (): void => {
-      pairs.delete(pair);
-      inbound.destroy();
-      outbound.destroy();
-    };
-    inbound.on('error', end).on('close', end);
-    outbound.on('error', end).on('close', end);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const [inbound, outbound] of pairs) {
-          inbound.destroy();
-          outbound.destroy();
-        }
-        proxy.close(() => resolve());
-      }),
-  );
-  const { port } = proxy.address() as { port: number };
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    cut() {
-      for (const [inbound, outbound] of [...pairs]) {
-        inbound.destroy();
-        outbound.destroy();
-      }
-    },
-  };
 }
 
 describe('a roster larger than the 1 MiB frame cap, split by the server', () => {
@@ -105,7 +66,8 @@ describe('a roster larger than the 1 MiB frame cap, split by the server', () => 
       );
     }
 
-    const proxy = await proxyTo(server);
+    const proxy = await FaultProxy.start(server.port);
+    closers.push(() => proxy.close());
     const observer: MeteredPeer = createNodePeer(proxy.url, 'observer', {
       tokenProvider: () => token('observer'),
       rtcPeerConnectionFactory: createFakePeerConnectionFactory(),
@@ -121,7 +83,7 @@ describe('a roster larger than the 1 MiB frame cap, split by the server', () => 
       remote.on(ConnectionReset, () => resets++);
     }
 
-    proxy.cut();
+    proxy.dropAll();
     await waitFor(() => observer.state === 'reconnecting', 'the drop');
     await waitFor(() => observer.state === 'joined', 'joined again');
     // A member no frame of the roster named would be held until the 10 s deadline, then leave:

@@ -9,8 +9,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { BROKER, useBroker } from './broker.js';
 import { appConfig, signToken } from './credentials.js';
-import { FaultProxy } from './fault-proxy.js';
-import { SeededRandom } from './random.js';
+import { FaultProxy, SeededRandom } from '@metered/test-support';
 import { ServerProcess } from './server-process.js';
 import { LONG, printSeedOnFailure, report, SEED } from './settings.js';
 import { eventually } from './wait.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { useBroker } from './broker.js';
 import { appConfig } from './credentials.js';
-import { FaultProxy, type FaultScheduleOptions } from './fault-proxy.js';
+import { FaultProxy, SeededRandom, type FaultScheduleOptions } from '@metered/test-support';
 import {
   checkDelivery,
   checkSettled,
@@ -13,7 +13,6 @@ import {
   SETTLE_BOUND_MS,
   stopWorkload,
 } from './invariants.js';
-import { SeededRandom } from './random.js';
 import { ServerProcess, type ServerStats } from './server-process.js';
 import { LONG, printSeedOnFailure, report, SEED } from './settings.js';
 import { Workload } from './workload.js';

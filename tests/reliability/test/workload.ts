@@ -14,7 +14,7 @@ import {
   SignallingClient,
 } from '@metered/signalling';
 import { signToken, type SecretKey } from './credentials.js';
-import type { SeededRandom } from './random.js';
+import type { SeededRandom } from '@metered/test-support';
 
 /** How one request ended: `ack`, or the class (and code) of the typed error it rejected with. */
 export type Outcome =

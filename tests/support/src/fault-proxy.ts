@@ -1,5 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { SeededRandom } from './random.js';
+import type { SeededRandom } from './seeded-random.js';
 
 /** The faults the proxy injects into one connection. */
 export const FAULT_KINDS = ['drop', 'stall', 'delay', 'cut', 'blackhole'] as const;
@@ -254,6 +254,13 @@ export class FaultProxy {
   constructor(targetPort: number) {
     this.targetPort = targetPort;
     this.server = createServer({ allowHalfOpen: true }, (client) => this.accept(client));
+  }
+
+  /** A proxy to `targetPort`, listening on a free port of 127.0.0.1. */
+  static async start(targetPort: number): Promise<FaultProxy> {
+    const proxy = new FaultProxy(targetPort);
+    await proxy.listen();
+    return proxy;
   }
 
   async listen(): Promise<number> {

@@ -1,0 +1,8 @@
+export {
+  FaultProxy,
+  FAULT_KINDS,
+  type FaultKind,
+  type FaultScheduleOptions,
+} from './fault-proxy.js';
+export { SeededRandom } from './seeded-random.js';
+export { waitFor } from './wait-for.js';
