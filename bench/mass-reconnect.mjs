@@ -9,9 +9,8 @@
 //   node bench/mass-reconnect.mjs [--quick] [--clients 2000] [--rooms 100] [--down-ms 1000]
 //                                 [--runs 3] [--timeout-ms 120000]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import {
@@ -27,12 +26,12 @@ import {
   options,
   procMemory,
   sleep,
-  spawnChild,
   stopChild,
   until,
   withTimeout,
 } from './lib/common.mjs';
 import { benchConfig } from './lib/bench-app.mjs';
+import { startServerCli } from './lib/server-cli.mjs';
 
 const opts = options({
   clients: [2000, 300],
@@ -41,35 +40,7 @@ const opts = options({
   runs: [3, 1],
   'timeout-ms': [120_000, 60_000],
 });
-const require = createRequire(import.meta.url);
-// METERED_SERVER_MODULE (a build's dist/index.js) runs that build's CLI instead.
-const CLI = process.env.METERED_SERVER_MODULE
-  ? join(dirname(process.env.METERED_SERVER_MODULE), 'cli.js')
-  : join(dirname(require.resolve('@metered/server/package.json')), 'dist', 'cli.js');
 const FARM = fileURLToPath(new URL('lib/client-farm.mjs', import.meta.url));
-
-/** Starts the CLI on `port`; resolves to the child once it printed its listening line. */
-async function startCli(configPath, port) {
-  const child = spawnChild(
-    process.execPath,
-    [CLI, '--config', configPath, '--port', String(port)],
-    { env: { ...process.env, METERED_LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await withTimeout(
-    new Promise((resolve, reject) => {
-      let output = '';
-      child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-      child.stdout.on('data', (chunk) => {
-        output += chunk;
-        if (output.includes('listening on ws://')) resolve();
-      });
-    }),
-    15_000,
-    'server start',
-  );
-  child.stdout.resume();
-  return child;
-}
 
 async function healthy(port) {
   try {
@@ -122,7 +93,7 @@ const runs = [];
 let server;
 let farm;
 try {
-  server = await startCli(configPath, port);
+  server = await startServerCli(configPath, port);
   farm = forkChild(FARM);
   await farm.waitFor((message) => message?.ready, 15_000, 'client farm');
   log(`connecting ${opts.clients} clients`);
@@ -155,7 +126,7 @@ try {
     log(`run ${run + 1}: server killed`);
     await sleep(opts['down-ms']);
     const restartedAt = nowMicros();
-    server = await startCli(configPath, port);
+    server = await startServerCli(configPath, port);
     let peakSampled = 0;
     const status = await until(
       async () => {

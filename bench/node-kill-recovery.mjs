@@ -16,9 +16,8 @@
 //   node bench/node-kill-recovery.mjs [--quick] [--clients 2000] [--rooms 100] [--rate 5]
 //                                     [--runs 3] [--timeout-ms 120000]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import {
@@ -34,12 +33,12 @@ import {
   options,
   procMemory,
   sleep,
-  spawnChild,
   stopChild,
   until,
   withTimeout,
 } from './lib/common.mjs';
 import { benchConfig } from './lib/bench-app.mjs';
+import { startRedisChild, startServerCli } from './lib/server-cli.mjs';
 
 const opts = options({
   clients: [2000, 300],
@@ -48,61 +47,8 @@ const opts = options({
   runs: [3, 1],
   'timeout-ms': [120_000, 60_000],
 });
-const require = createRequire(import.meta.url);
-// METERED_SERVER_MODULE (a build's dist/index.js) runs that build's CLI instead.
-const CLI = process.env.METERED_SERVER_MODULE
-  ? join(dirname(process.env.METERED_SERVER_MODULE), 'cli.js')
-  : join(dirname(require.resolve('@metered/server/package.json')), 'dist', 'cli.js');
 const FARM = fileURLToPath(new URL('lib/recovery-client-farm.mjs', import.meta.url));
 const PROXY = fileURLToPath(new URL('lib/tcp-proxy.mjs', import.meta.url));
-
-/** Resolves once `child`'s stdout printed `text`; rejects if it exits first. */
-function printed(child, text, timeoutMs, what) {
-  return withTimeout(
-    new Promise((resolve, reject) => {
-      let output = '';
-      child.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
-      child.stdout.on('data', function onData(chunk) {
-        output += chunk;
-        if (output.includes(text)) {
-          child.stdout.off('data', onData);
-          child.stdout.resume();
-          resolve();
-        }
-      });
-    }),
-    timeoutMs,
-    what,
-  );
-}
-
-/** A throwaway `redis-server` on a free loopback port, without persistence. */
-async function startRedis() {
-  const port = await freePort();
-  const child = spawnChild('redis-server', [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ]);
-  await printed(child, 'Ready to accept connections', 15_000, 'redis-server');
-  return { child, url: `redis://127.0.0.1:${port}` };
-}
-
-/** Starts the CLI on `port`; resolves to the child once it printed its listening line. */
-async function startCli(configPath, port) {
-  const child = spawnChild(
-    process.execPath,
-    [CLI, '--config', configPath, '--port', String(port)],
-    { env: { ...process.env, METERED_LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await printed(child, 'listening on ws://', 15_000, 'server start');
-  return child;
-}
 
 function exited(child) {
   return new Promise((resolve) =>
@@ -203,8 +149,8 @@ async function oneRun(run, redisUrl, directory, proxy) {
   let farm;
   let publisher;
   try {
-    nodeA = await startCli(configPath, portA);
-    nodeB = await startCli(configPath, portB);
+    nodeA = await startServerCli(configPath, portA);
+    nodeB = await startServerCli(configPath, portB);
     await proxy.rpc.call('retarget', { port: portA });
     farm = forkChild(FARM);
     await farm.waitFor((message) => message?.ready, 15_000, 'client farm');
@@ -336,7 +282,7 @@ const runs = [];
 let redis;
 let proxy;
 try {
-  redis = await startRedis();
+  redis = await startRedisChild();
   const rpc = forkChild(PROXY, ['0']);
   const { port } = await rpc.waitFor((message) => message?.ready, 15_000, 'proxy');
   proxy = { rpc, port };
