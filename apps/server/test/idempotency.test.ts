@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/index.js';
-import { connectWithToken, rest, startTestServer, testApp } from './helpers.js';
+import { startTwoNodes, type BrokerKind } from './extension-nodes.js';
+import { connectWithToken, rest, testApp } from './helpers.js';
 import { startRedis, type RedisProcess } from './redis-server.js';
 
 // Extension `idempotency`: a publish or send retried with the same key is applied once, answered
@@ -15,16 +15,10 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-type BrokerKind = 'memory' | 'redis';
-
-async function startNodes(kind: BrokerKind): Promise<[RunningServer, RunningServer]> {
-  const apps = [testApp({ plan: { maxMessagesPerPeriod: 100 } })];
-  if (kind === 'memory') {
-    const server = await startTestServer({ apps });
-    return [server, server];
-  }
-  const broker = { kind: 'redis' as const, url: redis.url, keyPrefix: `idem-${randomUUID()}` };
-  return [await startTestServer({ broker, apps }), await startTestServer({ broker, apps })];
+function startNodes(kind: BrokerKind): Promise<[RunningServer, RunningServer]> {
+  return startTwoNodes(kind, () => redis, {
+    apps: [testApp({ plan: { maxMessagesPerPeriod: 100 } })],
+  });
 }
 
 describe.each<BrokerKind>(['memory', 'redis'])('idempotency on the %s broker', (kind) => {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer, StartServerOptions } from '../src/index.js';
 import {
@@ -11,6 +10,7 @@ import {
   type Frame,
   type TestClient,
 } from './helpers.js';
+import { startTwoNodes, type BrokerKind } from './extension-nodes.js';
 import { startRedis, type RedisProcess } from './redis-server.js';
 
 // Extension `recovery` on both brokers: offsets and epochs on every message, the position in the
@@ -24,21 +24,12 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-type BrokerKind = 'memory' | 'redis';
-
 /** Two nodes: one server twice on memory, two servers sharing one Redis otherwise. */
-async function startNodes(
+function startNodes(
   kind: BrokerKind,
   options: StartServerOptions = {},
 ): Promise<[RunningServer, RunningServer]> {
-  if (kind === 'memory') {
-    const server = await startTestServer(options);
-    return [server, server];
-  }
-  const broker = { kind: 'redis' as const, url: redis.url, keyPrefix: `rec-${randomUUID()}` };
-  const a = await startTestServer({ broker, ...options });
-  const b = await startTestServer({ broker, ...options });
-  return [a, b];
+  return startTwoNodes(kind, () => redis, options);
 }
 
 function messagesOf(client: TestClient, channel: string): Frame[] {
