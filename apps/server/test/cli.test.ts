@@ -1,59 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cliToRun } from './cli-build.js';
 import { TestClient, testApp } from './helpers.js';
-
-const packageRoot = fileURLToPath(new URL('..', import.meta.url));
-const builtCli = join(packageRoot, 'dist', 'cli.js');
-/** Where a stale or missing dist is replaced by a quick JavaScript-only build for the test. */
-const testBuildDirectory = join(packageRoot, 'node_modules', '.cache', 'metered-server-cli-test');
-
-function newestSource(directory: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(directory, { withFileTypes: true })) {
-    const path = join(directory, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * The CLI to spawn: `dist/cli.js` when it is newer than the sources (CI builds before testing),
- * else a JavaScript-only build of the sources (no declarations, so it is quick) made beside the
- * package's node_modules, leaving dist alone.
- */
-function cliToRun(): string {
-  let built = 0;
-  try {
-    built = statSync(builtCli).mtimeMs;
-  } catch {
-    built = 0;
-  }
-  if (built > newestSource(join(packageRoot, 'src'))) return builtCli;
-  const result = spawnSync(
-    'npx',
-    [
-      'tsup',
-      'src/cli.ts',
-      '--no-config',
-      '--format',
-      'esm',
-      '--platform',
-      'node',
-      '--target',
-      'node20',
-      '--out-dir',
-      testBuildDirectory,
-    ],
-    { cwd: packageRoot, encoding: 'utf8' },
-  );
-  if (result.status !== 0) throw new Error(`build failed: ${result.stderr}${result.stdout}`);
-  return join(testBuildDirectory, 'cli.js');
-}
 
 interface Cli {
   readonly child: ChildProcess;
@@ -68,7 +20,7 @@ let workDirectory: string;
 let cliPath: string;
 
 beforeAll(() => {
-  cliPath = cliToRun();
+  cliPath = cliToRun('metered-server-cli-test');
   workDirectory = mkdtempSync(join(tmpdir(), 'metered-server-cli-'));
 }, 180_000);
 afterAll(() => rmSync(workDirectory, { recursive: true, force: true }));

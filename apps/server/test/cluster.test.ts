@@ -1,11 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cliToRun } from './cli-build.js';
 import type { RunningServer, StartServerOptions } from '../src/index.js';
 import {
   PUBLISHABLE_KEY,
@@ -201,65 +201,13 @@ describe('a cluster of in-process nodes on one Redis', () => {
 
 // ---- real processes through the CLI ----
 
-const packageRoot = fileURLToPath(new URL('..', import.meta.url));
-const builtCli = join(packageRoot, 'dist', 'cli.js');
-/** Where a stale or missing dist is replaced by a quick JavaScript-only build for this test. */
-const testBuildDirectory = join(
-  packageRoot,
-  'node_modules',
-  '.cache',
-  'metered-server-cluster-test',
-);
-
-function newestSource(directory: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(directory, { withFileTypes: true })) {
-    const path = join(directory, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * The CLI to spawn: `dist/cli.js` when it is newer than the sources (CI builds before testing),
- * else a JavaScript-only build of the sources (quick: no declarations), leaving dist alone.
- */
-function cliToRun(): string {
-  let built = 0;
-  try {
-    built = statSync(builtCli).mtimeMs;
-  } catch {
-    built = 0;
-  }
-  if (built > newestSource(join(packageRoot, 'src'))) return builtCli;
-  const result = spawnSync(
-    'npx',
-    [
-      'tsup',
-      'src/cli.ts',
-      '--no-config',
-      '--format',
-      'esm',
-      '--platform',
-      'node',
-      '--target',
-      'node20',
-      '--out-dir',
-      testBuildDirectory,
-    ],
-    { cwd: packageRoot, encoding: 'utf8' },
-  );
-  if (result.status !== 0) throw new Error(`build failed: ${result.stderr}${result.stdout}`);
-  return join(testBuildDirectory, 'cli.js');
-}
-
 describe('a cluster of CLI processes on one Redis', () => {
   const children: ChildProcess[] = [];
   let workDirectory: string;
   let cliPath: string;
   // A build on a loaded machine can take a while (CI builds before testing: then it is skipped).
   beforeAll(() => {
-    cliPath = cliToRun();
+    cliPath = cliToRun('metered-server-cluster-test');
     workDirectory = mkdtempSync(join(tmpdir(), 'metered-cluster-'));
   }, 300_000);
   afterAll(() => rmSync(workDirectory, { recursive: true, force: true }));
