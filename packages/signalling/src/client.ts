@@ -639,10 +639,21 @@ export class SignallingClient {
     }
     this.#timers.set(() => {
       this.#fetchToken(provider)
-        .then((token) => {
-          if (socket !== this.#socket) return;
-          return this.#request((requestId) => encodeRefresh(token, requestId));
-        })
+        .then(
+          (token) => {
+            if (socket !== this.#socket) return;
+            return this.#request((requestId) => encodeRefresh(token, requestId));
+          },
+          (error: unknown) => {
+            // The provider failed (a refused token is not its failure): reported as at connect.
+            if (socket === this.#socket) {
+              this.#emitter.emit(
+                new TokenProviderError({ consecutiveFailures: failures + 1, err: error }),
+              );
+            }
+            throw error;
+          },
+        )
         .then(
           (ack) => ack && this.#refresh(ack.expiresAt, 0),
           (error: unknown) => {

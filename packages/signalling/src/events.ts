@@ -155,10 +155,13 @@ export class GoingAway extends SignallingEvent {
 }
 
 /**
- * The token provider failed (threw, timed out or returned no token) on a connection attempt. At the
- * third failure in a row the provider counts as stuck: the client ends `closed` with a final
+ * The token provider failed (threw, timed out or returned no token). On a connection attempt, at
+ * the third failure in a row the provider counts as stuck: the client ends `closed` with a final
  * `Disconnected` (1006, `token provider stuck`) and a pending `connect()` rejects with a
- * `SignallingConnectError` whose `cause` is `err`.
+ * `SignallingConnectError` whose `cause` is `err`. On an in-band refresh (extension `refresh`)
+ * the connection stays open: the fetch is retried, and once the retries are spent the server
+ * closes at expiry (4002) and the client reconnects; `consecutiveFailures` counts that refresh's
+ * attempts.
  */
 export class TokenProviderError extends SignallingEvent {
   declare readonly consecutiveFailures: number;

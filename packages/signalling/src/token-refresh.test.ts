@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { flush, setup } from '../test/harness.js';
-import { Disconnected } from './index.js';
+import { Disconnected, TokenProviderError } from './index.js';
 import { refreshDelay } from './token-refresh.js';
 
 beforeEach(() => {
@@ -109,6 +109,38 @@ describe('token refresh advertised', () => {
     expect(client.state).toBe('reconnecting');
     await vi.advanceTimersByTimeAsync(500);
     expect(factory.sockets).toHaveLength(2);
+  });
+
+  it('reports each failed refresh fetch as TokenProviderError, counting from 1; a refused token is not one', async () => {
+    let fail = false;
+    const tokenProvider = vi.fn(() => (fail ? Promise.reject(new Error('down')) : 'jwt'));
+    const { client, connect } = setup({ tokenProvider, inactivityTimeoutMs: 0 });
+    const failures: TokenProviderError[] = [];
+    client.on(TokenProviderError, (event) => failures.push(event));
+    const socket = await connect({ expiresAt: NOW_S + 3, extensions: REFRESH });
+    fail = true;
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(failures.map((event) => event.consecutiveFailures)).toEqual([1, 2, 3, 4]);
+    expect(failures.every((event) => (event.err as Error).message === 'down')).toBe(true);
+    // The connection is untouched: the server closes it at expiry (4002).
+    expect(client.state).toBe('connected');
+    expect(socket.closedWith).toBeUndefined();
+  });
+
+  it('does not report a refresh the server refused as TokenProviderError', async () => {
+    const tokenProvider = vi.fn(() => 'jwt');
+    const { client, connect } = setup({ tokenProvider });
+    const failures: TokenProviderError[] = [];
+    client.on(TokenProviderError, (event) => failures.push(event));
+    const socket = await connect({ expiresAt: NOW_S + 3, extensions: REFRESH });
+    for (let step = 0; step < 30; step++) {
+      await vi.advanceTimersByTimeAsync(100);
+      const last = socket.lastSent('refresh');
+      if (last)
+        socket.deliver({ type: 'error', requestId: last.requestId, code: 'action_not_permitted' });
+    }
+    expect(refreshes(socket)).toHaveLength(4);
+    expect(failures).toEqual([]);
   });
 
   it('never sends an empty token: a provider that returns none counts as a failed fetch', async () => {

@@ -20,7 +20,7 @@ import { launchChromium, waitFor } from './harness.js';
 import type { PageCallSnapshot } from './page/call-page.js';
 import { openSdkPage, startSdkPageHost, type SdkPageHost } from './sdk-page.js';
 import { FaultProxy } from '@metered/test-support';
-import { createNodePeer, mintToken, startCallServer } from './signalling-server.js';
+import { createNodePeer, mintCallToken, startCallServer } from './signalling-server.js';
 
 // A call between a browser MeteredPeer and a Node one (on the adapter) is peer to peer: its media
 // and data do not pass through the server. Both ends stream numbered data-channel messages (every
@@ -77,7 +77,7 @@ async function startCall(
 ): Promise<Call> {
   const pageId = `page-${room}`;
   const nodeId = `node-${room}`;
-  const page = await openSdkPage(browser, host, () => mintToken(pageId, tokenLifetimeSec));
+  const page = await openSdkPage(browser, host, () => mintCallToken(pageId, tokenLifetimeSec));
   cleanups.push(async () => {
     await page.evaluate(() => window.callPage.close()).catch(() => undefined);
     await page.context().close();

@@ -15,7 +15,7 @@ import {
 import type { RunningServer } from '@metered/server';
 import { FaultProxy } from '@metered/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNodePeer, joinMesh, record, startTestServer, waitFor } from './harness.js';
+import { createNodePeer, joinMesh, record, startCallServer, waitFor } from './harness.js';
 
 // A call is peer to peer: its media and data do not pass through the server. Two Node peers
 // stream numbered data-channel messages (every 20 ms) and RTP (every 10 ms) while their
@@ -29,7 +29,7 @@ afterEach(async () => {
 });
 
 async function server(port = 0): Promise<RunningServer> {
-  const running = await startTestServer(port);
+  const running = await startCallServer(port);
   cleanups.push(() => running.close());
   return running;
 }

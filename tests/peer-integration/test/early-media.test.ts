@@ -6,7 +6,7 @@ import {
 import { PeerJoined, Track, type MeteredPeer } from '@metered/peer';
 import type { RunningServer } from '@metered/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNodePeer, startTestServer, waitFor } from './harness.js';
+import { createNodePeer, startCallServer, waitFor } from './harness.js';
 
 const peers: MeteredPeer[] = [];
 const servers: RunningServer[] = [];
@@ -52,7 +52,7 @@ function received(event: Track | undefined): number {
 
 describe('media added as soon as join() resolved, before the other side is seen', () => {
   it('audio and video against video: each side receives every track of the other', async () => {
-    const running = await startTestServer();
+    const running = await startCallServer();
     servers.push(running);
     const alice = createNodePeer(running.url, 'alice');
     const bob = createNodePeer(running.url, 'bob');

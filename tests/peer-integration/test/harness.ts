@@ -5,46 +5,9 @@ import {
   type MeteredPeerOptions,
   type PeerEvent,
 } from '@metered/peer';
-import { signToken, startServer, type RunningServer } from '@metered/server';
-import { waitFor } from '@metered/test-support';
+import { mintCallToken, waitFor } from '@metered/test-support';
 
-const SECRET_KEY = { id: 'sk_peer_integration', secret: 'peer-integration-secret' };
-
-/** Starts the real server on 127.0.0.1 (port 0 = any free port). */
-export function startTestServer(port = 0): Promise<RunningServer> {
-  return startServer({
-    host: '127.0.0.1',
-    port,
-    drainTimeoutMs: 1_000,
-    shutdownRetryAfterMs: 100,
-    apps: [
-      {
-        id: 'peer-integration',
-        secretKeys: [{ ...SECRET_KEY, channelPatterns: ['**'] }],
-        limits: { messagesPerSecond: 2_000, messageBurst: 4_000 },
-      },
-    ],
-  });
-}
-
-/** A token for a fixed peer id, so that the id survives reconnects. */
-export function mintToken(peerId: string, lifetimeSec = 3600): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return signToken(
-    {
-      ...SECRET_KEY,
-      channelPatterns: ['**'],
-      actions: ['subscribe', 'publish', 'presence', 'send'],
-    },
-    {
-      peerId,
-      channels: ['**'],
-      permissions: ['subscribe', 'publish', 'presence', 'send'],
-      issuedAt: now,
-      expiresAt: now + lifetimeSec,
-    },
-  );
-}
+export { mintCallToken, startCallServer } from '@metered/test-support';
 
 /** A MeteredPeer on Node with the adapter's peer connections. */
 export function createNodePeer(
@@ -55,7 +18,7 @@ export function createNodePeer(
 ): MeteredPeer {
   return new MeteredPeer({
     url,
-    tokenProvider: () => mintToken(peerId, tokenLifetimeSec),
+    tokenProvider: () => mintCallToken(peerId, tokenLifetimeSec),
     rtcPeerConnectionFactory,
     reconnect: {
       initialDelayMs: 200,

@@ -15,7 +15,7 @@ import {
 } from '@metered/peer';
 import type { RunningServer } from '@metered/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNodePeer, joinMesh, record, startTestServer, waitFor } from './harness.js';
+import { createNodePeer, joinMesh, record, startCallServer, waitFor } from './harness.js';
 
 const peers: MeteredPeer[] = [];
 const servers: RunningServer[] = [];
@@ -30,7 +30,7 @@ afterEach(async () => {
 });
 
 async function server(port = 0): Promise<RunningServer> {
-  const running = await startTestServer(port);
+  const running = await startCallServer(port);
   servers.push(running);
   return running;
 }

@@ -20,7 +20,7 @@ import type { RunningServer } from '@metered/server';
 import { Disconnected, DisconnectedError } from '@metered/signalling';
 import { rtcPeerConnectionFactory } from '@metered/node-webrtc-adapter';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNodePeer, joinMesh, record, startTestServer, waitFor } from './harness.js';
+import { createNodePeer, joinMesh, record, startCallServer, waitFor } from './harness.js';
 
 // The error contract against the real server, whose frame cap (`maxMessageSize`, 65,536 bytes by
 // default) really closes the connection with 1009.
@@ -39,7 +39,7 @@ afterEach(async () => {
 });
 
 async function room(names: string[], channel: string): Promise<MeteredPeer[]> {
-  const running = await startTestServer();
+  const running = await startCallServer();
   servers.push(running);
   const members = names.map((name) => createNodePeer(running.url, name));
   peers.push(...members);
@@ -150,7 +150,7 @@ describe('the size check measures the frame against the welcome cap', () => {
 
 describe('bad arguments and states raise the seed classes', () => {
   it('media before join() is invalid_state; after join() the track reaches the other member', async () => {
-    const running = await startTestServer();
+    const running = await startCallServer();
     servers.push(running);
     const alice = createNodePeer(running.url, 'alice');
     const bob = createNodePeer(running.url, 'bob');
@@ -178,7 +178,7 @@ describe('bad arguments and states raise the seed classes', () => {
   });
 
   it('join with an invalid channel name rejects with invalid_args; a refused token with the SignallingConnectError @metered/peer exports', async () => {
-    const running = await startTestServer();
+    const running = await startCallServer();
     servers.push(running);
     const alice = createNodePeer(running.url, 'alice');
     peers.push(alice);

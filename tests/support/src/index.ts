@@ -6,3 +6,4 @@ export {
 } from './fault-proxy.js';
 export { SeededRandom } from './seeded-random.js';
 export { waitFor } from './wait-for.js';
+export { mintCallToken, startCallServer } from './call-server.js';
