@@ -28,12 +28,9 @@ function flushCorked(): void {
 }
 
 /**
- * Coalesces a socket's writes until the end of this turn: the first write of a turn corks the
- * socket's transport, and one microtask for every socket uncorks them all once the callback that
- * wrote (a socket's read, a timer, a broker reply) and the promise continuations it started have
- * run, so the frames a socket gets in one turn (every frame of one read of a publisher's socket)
- * leave in one `writev` instead of one system call each. Nothing waits for a later phase of the
- * event loop: a frame that arrives alone on an idle server leaves as soon as it is handled.
+ * Coalesces a socket's writes until the end of this turn of the event loop: the first write of
+ * a turn corks the socket's transport, and one `setImmediate` for every socket uncorks them all,
+ * so the frames a socket gets in one turn leave in one `writev` instead of one system call each.
  * Frames keep the order they were written in (the stream's own FIFO), and the corked bytes count
  * in `ws.bufferedAmount`, so the outbound bound sees them.
  */
@@ -43,7 +40,7 @@ export function coalesceWrites(transport: CorkableTransport): void {
   corked.push(transport);
   if (!flushScheduled) {
     flushScheduled = true;
-    queueMicrotask(flushCorked);
+    setImmediate(flushCorked);
   }
 }
 

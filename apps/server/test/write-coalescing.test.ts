@@ -67,20 +67,6 @@ describe('write coalescing', () => {
     stream.destroy();
   });
 
-  it("hands a turn's batch to the transport when the turn ends, before the event loop moves on", async () => {
-    const { stream, batches } = recordingStream();
-    // Scheduled before the writes: the next task of the event loop, after this turn.
-    const seenByTheNextTask = new Promise<string[][]>((resolve) =>
-      setImmediate(() => resolve(batches.map((batch) => [...batch]))),
-    );
-    coalesceWrites(stream);
-    stream.write('a');
-    stream.write('b');
-    expect(batches).toEqual([]);
-    expect(await seenByTheNextTask).toEqual([['a', 'b']]);
-    stream.destroy();
-  });
-
   it('encodes a fan-out frame once, to the UTF-8 bytes of its text', () => {
     const text = JSON.stringify({ type: 'message', channel: 'ü', from: 'p', data: '€' });
     const frame = fanOutFrame(text);
