@@ -33,6 +33,7 @@ import {
 import {
   SERVER_LABELS,
   defaultKinds,
+  serverCpuMicros,
   startBenchServer,
   stopBenchServer,
 } from './lib/bench-servers.mjs';
@@ -192,11 +193,13 @@ const CLIENTS = {
   'metered-history-off': meteredClient,
   'metered-wire': meteredWireClient,
   'metered-wire-history-off': meteredWireClient,
+  'metered-baseline-wire': meteredWireClient,
   'raw-relay': meteredWireClient,
 };
 const SERVER_OF = {
   'metered-wire': 'metered',
   'metered-wire-history-off': 'metered-history-off',
+  'metered-baseline-wire': 'metered-baseline',
   'raw-relay': 'raw',
 };
 const ROW_LABELS = {
@@ -204,6 +207,7 @@ const ROW_LABELS = {
   'raw-relay': 'raw ws, publish → message on another socket, + ack',
   'metered-wire': `${SERVER_LABELS.metered}, raw ws clients (no SDK)`,
   'metered-wire-history-off': `${SERVER_LABELS['metered-history-off']}, raw ws clients (no SDK)`,
+  'metered-baseline-wire': `${SERVER_LABELS['metered-baseline']}, raw ws clients (no SDK)`,
 };
 
 async function measure(kind) {
@@ -218,13 +222,15 @@ async function measure(kind) {
       for (let index = 0; index < opts.warmup; index++) {
         await withTimeout(client.once(), ROUND_TRIP_TIMEOUT_MS, 'warm-up round trip');
       }
+      const cpuBefore = await serverCpuMicros(server);
       for (let index = 0; index < opts.count; index++) {
         const start = performance.now();
         const trip = client.once((at) => (timings[index] = (at - start) * 1000));
         await withTimeout(trip, ROUND_TRIP_TIMEOUT_MS, 'round trip');
       }
+      const cpu = ((await serverCpuMicros(server)) - cpuBefore) / opts.count;
       const sorted = timings.slice().sort();
-      runs.push({ p50: percentile(sorted, 50), p99: percentile(sorted, 99) });
+      runs.push({ p50: percentile(sorted, 50), p99: percentile(sorted, 99), cpu });
       log(`${kind}: run ${run + 1}: p50 ${formatNumber(runs.at(-1).p50)} µs`);
     }
     return { kind, runs };
@@ -245,6 +251,10 @@ const rows = results.map(({ kind, runs }) => [
   formatSummary(runs.map((run) => run.p50)),
   formatSummary(runs.map((run) => run.p99)),
   formatRatio(summary(runs.map((run) => run.p50)).median, rawP50),
+  formatSummary(
+    runs.map((run) => run.cpu),
+    1,
+  ),
 ]);
 const lines = [
   `Round trip, one at a time: ${opts.runs} runs of ${opts.warmup} warm-up + ${opts.count} timed round trips, ` +
@@ -254,9 +264,15 @@ const lines = [
   `${machineLine()} (at the end)`,
   '',
   markdownTable(
-    ['server', 'p50 µs, median (min – max)', 'p99 µs, median (min – max)', 'p50 vs raw ws'],
+    [
+      'server',
+      'p50 µs, median (min – max)',
+      'p99 µs, median (min – max)',
+      'p50 vs raw ws',
+      'server CPU µs per round trip',
+    ],
     rows,
-    ['left', 'right', 'right', 'right'],
+    ['left', 'right', 'right', 'right', 'right'],
   ),
   '',
   `Command: \`${commandLine()}\``,

@@ -41,7 +41,11 @@ export async function startBenchServer(kind, { port = 0, exposeGc = false } = {}
     throw new Error('metered-baseline needs METERED_BASELINE_MODULE=<a build>/dist/index.js');
   }
   const rpc = forkChild(fileURLToPath(new URL(script, import.meta.url)), [String(port), ...args], {
-    execArgv: exposeGc ? ['--expose-gc'] : [],
+    execArgv: [
+      ...(exposeGc ? ['--expose-gc'] : []),
+      // e.g. `--cpu-prof --cpu-prof-dir=<dir>`: every server child profiled.
+      ...(process.env.BENCH_SERVER_EXEC_ARGV?.split(' ').filter(Boolean) ?? []),
+    ],
     env: kind === 'metered-baseline' ? { METERED_SERVER_MODULE: baseline } : {},
   });
   const { port: actual } = await rpc.waitFor((message) => message?.ready, 30_000, `${kind} server`);
