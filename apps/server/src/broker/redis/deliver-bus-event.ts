@@ -6,7 +6,12 @@ import {
 } from '@metered/protocol';
 import { fanOutFrame } from '../../outbound.js';
 import { HeldSession } from '../held-session.js';
-import type { BusEvent, SessionClaimedEvent, SnapshotEvent } from './bus-events.js';
+import type {
+  BusEvent,
+  CatchUpMarkEvent,
+  SessionClaimedEvent,
+  SnapshotEvent,
+} from './bus-events.js';
 import type { LocalIndex } from './local-index.js';
 
 const NO_MEMBERS: readonly PresenceMember[] = Object.freeze([]);
@@ -19,7 +24,7 @@ const NO_MEMBERS: readonly PresenceMember[] = Object.freeze([]);
  * them.)
  */
 export function deliverBusEvent(
-  event: Exclude<BusEvent, SnapshotEvent | SessionClaimedEvent>,
+  event: Exclude<BusEvent, SnapshotEvent | SessionClaimedEvent | CatchUpMarkEvent>,
   local: LocalIndex,
 ): void {
   switch (event.t) {
