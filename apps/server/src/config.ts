@@ -155,7 +155,7 @@ const limitsSchema = z
       .positive()
       .default(PROTOCOL_LIMITS.connectAttemptsPerIpPerMinute)
       .describe(
-        'WebSocket upgrades per client address per minute; more are refused with HTTP 429 before the upgrade.',
+        'WebSocket upgrades per client address (an IPv6 address counts by its /64) per minute; more are refused with HTTP 429 and `Retry-After` before the upgrade.',
       ),
     maxPublishBytesPerSecond: z
       .number()
