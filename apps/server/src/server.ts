@@ -158,6 +158,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           keyPrefix: brokerConfig.keyPrefix,
           leaseMs: brokerConfig.leaseMs,
           ...(brokerConfig.busShards !== undefined && { busShards: brokerConfig.busShards }),
+          ...(brokerConfig.busCatchUpMs !== undefined && {
+            busCatchUpMs: brokerConfig.busCatchUpMs,
+          }),
+          ...(brokerConfig.busCatchUpBytes !== undefined && {
+            busCatchUpBytes: brokerConfig.busCatchUpBytes,
+          }),
           logger,
         })
       : new MemoryBroker({ now }));
