@@ -6,7 +6,11 @@
 // flight per socket) for `--seconds`; every published byte crosses the bus to node B too. The
 // quiet app has a subscriber and a publisher on node B, one small message every 20 ms. The run
 // reports what the bus carried, what the noisy app got refused, and whether the quiet subscriber
-// stayed connected (its close code otherwise) and how many quiet messages it missed.
+// stayed connected (its close code otherwise) and how many quiet messages it missed. With
+// `--noisy-subscribers`, it also reports how often Redis dropped node B's connection of the
+// noisy app's shard, and what B's subscribers of the noisy channel got: messages received
+// against those acked (the fewest of any subscriber; 0 extra = each offset once, in order), and
+// how many of B's sockets were closed.
 //
 // Usage (after `pnpm --filter @metered/server build`, with redis-server installed):
 //   node apps/server/bench/noisy-neighbour.mjs [--limit 1048576] [--publishers 8] [--size 32768]
@@ -24,6 +28,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import WebSocket from 'ws';
 import { startServer } from '../dist/index.js';
 import { startRedis } from './redis.mjs';
@@ -150,11 +155,24 @@ async function main() {
     '--client-output-buffer-limit',
     `pubsub ${values['pubsub-limit']}`,
   ]);
+  // Node B's log tells how often Redis dropped one of its bus connections.
+  const logged = { lost: 0, caughtUp: 0, givenUp: 0 };
+  const logger = pino(
+    { level: 'info' },
+    {
+      write(line) {
+        if (line.includes('bus shard lost')) logged.lost++;
+        if (line.includes('bus shard caught up')) logged.caughtUp++;
+        if (line.includes('bus shard given up')) logged.givenUp++;
+      },
+    },
+  );
   const b = await startServer({
     host: '127.0.0.1',
     port: 0,
     broker: brokerConfig(redis.url),
     apps,
+    logger,
   });
   try {
     const quietSubscriber = await open(b, 'pk_quiet');
@@ -177,9 +195,17 @@ async function main() {
     const noisySubscribers = await Promise.all(
       Array.from({ length: NOISY_SUBSCRIBERS }, async () => {
         const client = await open(b, 'pk_noisy');
+        client.received = 0;
+        client.extra = 0;
+        client.lastOffset = 0;
         await new Promise((resolve) => {
           client.onFrame = (frame) => {
             if (frame.type === 'ack') resolve();
+            if (frame.type !== 'message') return;
+            // Each offset once, in order: anything else is counted as extra.
+            if (frame.offset <= client.lastOffset) client.extra++;
+            else client.received++;
+            client.lastOffset = Math.max(client.lastOffset, frame.offset);
           };
           client.socket.send(JSON.stringify({ type: 'subscribe', channel: 'n', requestId: 's' }));
         });
@@ -230,6 +256,11 @@ async function main() {
         ? `closed ${noisySubscribers.find((client) => client.closeCode !== undefined).closeCode}`
         : 'open',
       closed === undefined ? 'open' : `closed ${closed}`,
+      `${logged.lost} (caught up ${logged.caughtUp}, given up ${logged.givenUp})`,
+      NOISY_SUBSCRIBERS === 0
+        ? '–'
+        : `${Math.min(...noisySubscribers.map((client) => client.received))}/${acked}, ${noisySubscribers.reduce((sum, client) => sum + client.extra, 0)} extra`,
+      `${[quietSubscriber, quietPublisher, ...noisySubscribers].filter((client) => client.closeCode !== undefined).length}/${2 + NOISY_SUBSCRIBERS}`,
     ];
     console.log(`| ${row.join(' | ')} |`);
     for (const client of [quietSubscriber, quietPublisher, ...noisySubscribers]) {
@@ -246,7 +277,7 @@ if (values.role === 'flood') {
   process.exit(0);
 }
 console.log(
-  '| bus shards | Redis pubsub limit | noisy limit | noisy load | noisy bytes acked | noisy refused | quiet subscriber (node B) | quiet received/acked | noisy subscribers (B) | noisy publishers (A) |',
+  '| bus shards | Redis pubsub limit | noisy limit | noisy load | noisy bytes acked | noisy refused | quiet subscriber (node B) | quiet received/acked | noisy subscribers (B) | noisy publishers (A) | B lost the noisy shard | noisy received/acked (B) | B sockets closed |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 await main();

@@ -5,8 +5,9 @@ import { fanOutFrame, type OutboundFrame } from '../../outbound.js';
 import { presenceSnapshotFrames } from '../../presence-snapshot-frames.js';
 import type { BrokerConnection } from '../broker.js';
 import type { BusEvent, MessageEvent } from './bus-events.js';
-import { syncRoster, type RosterChange } from './channel-continuity.js';
-import type { LocalChannel, LocalIndex } from './local-index.js';
+import { noteMessage, syncRoster, type RosterChange } from './channel-continuity.js';
+import { MessageFrames } from './deliver-bus-event.js';
+import type { LocalChannel, LocalIndex, LocalSubscription } from './local-index.js';
 
 export interface BusCatchUpOptions {
   readonly local: LocalIndex;
@@ -247,10 +248,11 @@ export class BusCatchUp {
       }
       const members = list(result.r).map((text) => JSON.parse(text) as PresenceMember);
       deliverRosterChange(channel, syncRoster(continuity, members), subscribers.values());
-      for (const text of list(result.e)) {
-        missedMessages += 1;
-        handle(entryEvent(text));
-      }
+      const missed = list(result.e)
+        .map(entryEvent)
+        .filter((event) => noteMessage(continuity, event));
+      missedMessages += missed.length;
+      deliverMissed(missed, subscribers.values());
     });
     // Read live after the shard was read again: presence before the mark is in the roster read,
     // messages are delivered past the positions only.
@@ -262,6 +264,30 @@ export class BusCatchUp {
       { missedMessages, closedChannels, closedSockets: closed.size, buffered: buffer.length },
       'redis broker: bus shard caught up',
     );
+  }
+}
+
+/**
+ * Writes the missed messages of a channel to its subscribers, in offset order, each frame encoded
+ * once: in pages within each socket's outbound bound (a catch-up can be far more than a socket
+ * takes at once), the messages read live after them waiting behind.
+ */
+function deliverMissed(
+  events: readonly MessageEvent[],
+  subscriptions: Iterable<LocalSubscription>,
+): void {
+  if (events.length === 0) return;
+  const frames = events.map((event) => new MessageFrames(event));
+  function* framesFor(subscription: LocalSubscription): Generator<OutboundFrame> {
+    for (const message of frames) {
+      const frame = message.for(subscription);
+      if (frame !== undefined) yield frame;
+    }
+  }
+  for (const subscription of [...subscriptions]) {
+    const { connection } = subscription;
+    if (connection.deliverInPages !== undefined) connection.deliverInPages(framesFor(subscription));
+    else for (const frame of framesFor(subscription)) connection.deliver(frame);
   }
 }
 
