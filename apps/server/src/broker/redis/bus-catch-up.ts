@@ -41,6 +41,7 @@ interface ShardCatchUp {
     marked?: number;
     reply?: CatchUpReply;
     readonly done: () => void;
+    readonly finished: Promise<void>;
   };
 }
 
@@ -136,7 +137,8 @@ export class BusCatchUp {
   /** The shard is read again: resolves once it is caught up (or given up). */
   back(shard: number): Promise<void> {
     const state = this.shards.get(shard);
-    if (state === undefined || state.reading !== undefined) return Promise.resolve();
+    if (state === undefined) return Promise.resolve();
+    if (state.reading !== undefined) return state.reading.finished;
     const inShard = (appId: string): boolean => this.options.shardOf(appId) === shard;
     const { local, maxBytes } = this.options;
     const apps = local.appIdsWhere(inShard);
@@ -158,23 +160,24 @@ export class BusCatchUp {
         now - (history?.ttlMs ?? 0),
       );
     }
-    return new Promise<void>((resolve) => {
-      state.reading = { token, channels, apps, done: resolve };
-      this.options.read(shard, args).then(
-        (reply) => {
-          if (this.shards.get(shard) !== state) return;
-          (state.reading as NonNullable<ShardCatchUp['reading']>).reply = JSON.parse(
-            String(reply),
-          ) as CatchUpReply;
-          this.finishIfRead(shard, state);
-        },
-        (error: unknown) => {
-          if (this.shards.get(shard) !== state) return;
-          this.options.logger.warn({ err: error, shard }, 'redis broker: bus catch-up failed');
-          this.giveUp(shard, 'bus catch-up read failed');
-        },
-      );
-    });
+    let done: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    state.reading = { token, channels, apps, done, finished };
+    this.options.read(shard, args).then(
+      (reply) => {
+        if (this.shards.get(shard) !== state) return;
+        (state.reading as NonNullable<ShardCatchUp['reading']>).reply = JSON.parse(
+          String(reply),
+        ) as CatchUpReply;
+        this.finishIfRead(shard, state);
+      },
+      (error: unknown) => {
+        if (this.shards.get(shard) !== state) return;
+        this.options.logger.warn({ err: error, shard }, 'redis broker: bus catch-up failed');
+        this.giveUp(shard, 'bus catch-up read failed');
+      },
+    );
+    return finished;
   }
 
   /** The node session ended: its sockets are closed elsewhere, nothing is caught up. */

@@ -518,9 +518,8 @@ return count`,
 local node, shard, token, budget = ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local count = tonumber(ARGV[6])
 local counters = {}
-if count > 0 then
-  local values = redis.call('HMGET', P .. ':iq:' .. node, unpack(ARGV, 7, 6 + count))
-  for i = 1, count do counters[i] = tonumber(values[i] or '0') end
+for i = 1, count do
+  counters[i] = tonumber(redis.call('HGET', P .. ':iq:' .. node, ARGV[6 + i]) or '0')
 end
 local channels = {}
 for i = 7 + count, #ARGV, 6 do
