@@ -24,7 +24,7 @@ export interface BusCatchUpOptions {
   readonly drop: (shard: number) => void;
   /** Longest a shard may stay unread (reconnect and catch-up) before it is given up. */
   readonly maxWaitMs: number;
-  /** Bound of the events buffered meanwhile, and of the history read back, each (UTF-16 units). */
+  /** Bound of the events buffered meanwhile (characters), and of the history read back (bytes). */
   readonly maxBytes: number;
 }
 

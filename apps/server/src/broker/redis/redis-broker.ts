@@ -70,9 +70,9 @@ export interface RedisBrokerOptions {
    */
   readonly busCatchUpMs?: number;
   /**
-   * Bound of one shard's catch-up: of the events buffered while it runs, and of the missed
-   * messages read back from history (each, in UTF-16 code units); past it, what does not fit is
-   * closed with 1013.
+   * Bound of one shard's catch-up: of the events buffered while it runs (characters), and of
+   * the missed messages read back from history (bytes); past it, what does not fit is closed
+   * with 1013.
    */
   readonly busCatchUpBytes?: number;
   readonly logger?: Logger;
