@@ -21,13 +21,14 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function startNodes(options: StartServerOptions = {}) {
+async function startNodes(options: StartServerOptions = {}, busCatchUpMs?: number) {
   const broker = {
     kind: 'redis' as const,
     url: redis.url,
     keyPrefix: `bus-reconnect-${randomUUID()}`,
     leaseMs: 10_000,
     busShards: BUS_SHARDS,
+    ...(busCatchUpMs !== undefined && { busCatchUpMs }),
   };
   const app = testApp({
     history: { channels: [{ pattern: 'plain/**', size: 0 }] },
@@ -185,5 +186,20 @@ describe('a bus connection dropped and read again', () => {
       target.closed.then((event) => `closed ${event.code}`),
     ]);
     expect(['delivered', 'closed 1013']).toContain(outcome);
+  });
+
+  it('gives a shard up when it is not read again within busCatchUpMs: 1013 as before', async () => {
+    const [a] = await startNodes({}, 300);
+    const subscriber = await connectWithToken(a, 'sub');
+    await subscriber.request({ type: 'subscribe', channel: 'feed' });
+    await killShardConnections();
+    // Redis answers nothing for longer than the bound: the shard cannot be read again in time.
+    const admin = new Redis(redis.url);
+    try {
+      expect(await admin.call('CLIENT', 'PAUSE', '1500', 'ALL')).toBe('OK');
+    } finally {
+      admin.disconnect();
+    }
+    expect((await subscriber.closed).code).toBe(1013);
   });
 });
