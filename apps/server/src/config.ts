@@ -301,7 +301,7 @@ const brokerSchema = z.discriminatedUnion('kind', [
         .min(65_536)
         .optional()
         .describe(
-          'Bound of one shard catch-up (default 16 MiB): of the bus events buffered while it runs (their length in characters; past it, the shard is given up as past `busCatchUpMs`), and of the missed messages read back from history (bytes; the channels past it are closed with 1013).',
+          'Bound of one shard catch-up (default 16 MiB): of the bus events buffered while it runs (their length in characters; past it, the shard is given up as past `busCatchUpMs`), and of the rosters and missed messages read back from Redis (bytes; the channels past it are closed with 1013).',
         ),
     })
     .strict()

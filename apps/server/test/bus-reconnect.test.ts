@@ -21,14 +21,17 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function startNodes(options: StartServerOptions = {}, busCatchUpMs?: number) {
+async function startNodes(
+  options: StartServerOptions = {},
+  bounds: { busCatchUpMs?: number; busCatchUpBytes?: number } = {},
+) {
   const broker = {
     kind: 'redis' as const,
     url: redis.url,
     keyPrefix: `bus-reconnect-${randomUUID()}`,
     leaseMs: 10_000,
     busShards: BUS_SHARDS,
-    ...(busCatchUpMs !== undefined && { busCatchUpMs }),
+    ...bounds,
   };
   const app = testApp({
     history: { channels: [{ pattern: 'plain/**', size: 0 }] },
@@ -43,8 +46,11 @@ async function startNodes(options: StartServerOptions = {}, busCatchUpMs?: numbe
  * Kills the subscriber connections of the app's bus shard, as Redis does on an overflow: every
  * node's, or the first node's only (the nodes start one after the other: its id is the lowest).
  */
-async function killShardConnections(nodes: 'all' | 'first' = 'all'): Promise<void> {
-  const admin = new Redis(redis.url);
+async function killShardConnections(
+  nodes: 'all' | 'first' = 'all',
+  through?: Redis,
+): Promise<void> {
+  const admin = through ?? new Redis(redis.url);
   try {
     const clients = String(await admin.call('CLIENT', 'LIST'));
     const ids = clients
@@ -57,7 +63,7 @@ async function killShardConnections(nodes: 'all' | 'first' = 'all'): Promise<voi
       expect(await admin.call('CLIENT', 'KILL', 'ID', String(id))).toBe(1);
     }
   } finally {
-    admin.disconnect();
+    if (through === undefined) admin.disconnect();
   }
 }
 
@@ -189,7 +195,7 @@ describe('a bus connection dropped and read again', () => {
   });
 
   it('gives a shard up when it is not read again within busCatchUpMs: 1013 as before', async () => {
-    const [a] = await startNodes({}, 300);
+    const [a] = await startNodes({}, { busCatchUpMs: 300 });
     const subscriber = await connectWithToken(a, 'sub');
     await subscriber.request({ type: 'subscribe', channel: 'feed' });
     await killShardConnections();
@@ -201,5 +207,34 @@ describe('a bus connection dropped and read again', () => {
       admin.disconnect();
     }
     expect((await subscriber.closed).code).toBe(1013);
+  });
+
+  it('closes a subscriber whose missed messages pass busCatchUpBytes with 1013', async () => {
+    const [a, b] = await startNodes({}, { busCatchUpBytes: 65_536 });
+    const subscriber = await connectWithToken(a, 'sub');
+    const publisher = await connectWithToken(b, 'pub');
+    await subscriber.request({ type: 'subscribe', channel: 'feed' });
+    const admin = new Redis(redis.url);
+    try {
+      // Node A cannot connect again until the messages are published: it misses them all.
+      await killShardConnections('first', admin);
+      const connected = String(await admin.call('CLIENT', 'LIST'))
+        .trim()
+        .split('\n').length;
+      expect(await admin.call('CONFIG', 'SET', 'maxclients', String(connected))).toBe('OK');
+      for (let index = 0; index < 10; index++) {
+        const reply = await publisher.request({
+          type: 'publish',
+          channel: 'feed',
+          data: 'x'.repeat(10_000),
+        });
+        expect(reply.type).toBe('ack');
+      }
+    } finally {
+      await admin.call('CONFIG', 'SET', 'maxclients', '10000');
+      admin.disconnect();
+    }
+    expect((await subscriber.closed).code).toBe(1013);
+    expect(messageData(subscriber, 'feed')).toEqual([]);
   });
 });

@@ -24,7 +24,7 @@ export interface BusCatchUpOptions {
   readonly drop: (shard: number) => void;
   /** Longest a shard may stay unread (reconnect and catch-up) before it is given up. */
   readonly maxWaitMs: number;
-  /** Bound of the events buffered meanwhile (characters), and of the history read back (bytes). */
+  /** Bound of the events buffered meanwhile (characters), and of what is read back (bytes). */
   readonly maxBytes: number;
 }
 
@@ -80,7 +80,7 @@ function entryEvent(text: string): MessageEvent {
  *
  * What cannot be made whole is closed with 1013 as before: the subscribers of a channel without
  * history, or whose missed messages are no longer all kept (trimmed, expired, another epoch,
- * more than the replay limit or the byte budget), and every local socket of an app that missed a
+ * more than the replay limit, a roster and history past the byte budget), and every local socket of an app that missed a
  * direct, a kick or an app-wide close. A shard not read again within `maxWaitMs`, or whose
  * buffered events pass `maxBytes`, is given up the old way.
  */

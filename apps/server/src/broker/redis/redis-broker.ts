@@ -71,8 +71,8 @@ export interface RedisBrokerOptions {
   readonly busCatchUpMs?: number;
   /**
    * Bound of one shard's catch-up: of the events buffered while it runs (characters), and of
-   * the missed messages read back from history (bytes); past it, what does not fit is closed
-   * with 1013.
+   * the rosters and missed messages read back from Redis (bytes); past it, what does not fit is
+   * closed with 1013.
    */
   readonly busCatchUpBytes?: number;
   readonly logger?: Logger;

@@ -510,9 +510,9 @@ return count`,
    * ARGV: P, node, shard, token, byte budget, number of apps n, n apps, then per channel: app,
    * channel, since offset ('' no history), since epoch, max replay, oldest kept (ms) → what the
    * node missed while the bus shard was not read, as JSON {c: the apps' counters in `P:iq`,
-   * ch: per channel {r: the roster's member JSON strings, h: 1 when the messages after since
-   * are all kept (then in e) and fit the budget, else 0}}. Publishes `catchUpMarkEvent(token)`
-   * to the node's inbox of the shard in the same step.
+   * ch: per channel {r: the roster's member JSON strings, h: 1 when the roster and the messages
+   * after since fit the byte budget and the messages are all kept (then in e), else 0}}.
+   * Publishes `catchUpMarkEvent(token)` to the node's inbox of the shard in the same step.
    */
   meteredCatchUp: `${COMMON}
 local node, shard, token, budget = ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
@@ -525,7 +525,16 @@ local channels = {}
 for i = 7 + count, #ARGV, 6 do
   local app, channel, since, sinceEpoch = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local a = appKey(app)
-  local result = { r = redis.call('HVALS', P .. ':roster:' .. a .. ':' .. channel), h = 0, e = {} }
+  local roster = redis.call('HVALS', P .. ':roster:' .. a .. ':' .. channel)
+  local rosterBytes = 0
+  for j = 1, #roster do rosterBytes = rosterBytes + #roster[j] end
+  local result = { r = {}, h = 0, e = {} }
+  if rosterBytes <= budget then
+    budget = budget - rosterBytes
+    result.r = roster
+  else
+    since = ''
+  end
   if since ~= '' then
     local meta = P .. ':hm:' .. a .. ':' .. channel
     local epoch = redis.call('HGET', meta, 'e')
