@@ -6,15 +6,21 @@
 // flight per socket) for `--seconds`; every published byte crosses the bus to node B too. The
 // quiet app has a subscriber and a publisher on node B, one small message every 20 ms. The run
 // reports what the bus carried, what the noisy app got refused, and whether the quiet subscriber
-// stayed connected (its close code otherwise) and how many quiet messages it missed.
+// stayed connected (its close code otherwise) and how many quiet messages it missed. With
+// `--noisy-subscribers`, it also reports how often Redis dropped node B's connection of the
+// noisy app's shard, and what B's subscribers of the noisy channel got: messages received
+// against those acked (the fewest of any subscriber; 0 extra = each offset once, in order), and
+// how many of B's sockets were closed.
 //
 // Usage (after `pnpm --filter @metered/server build`, with redis-server installed):
 //   node apps/server/bench/noisy-neighbour.mjs [--limit 1048576] [--publishers 8] [--size 32768]
 //     [--window 16] [--seconds 5] [--pubsub-limit "32mb 8mb 60"] [--bus-shards 4]
-//     [--noisy-subscribers 0] [--direct]
+//     [--noisy-subscribers 0] [--direct] [--kill-every 0]
 // `--direct` publishes the noisy app's message events
 // straight on its bus channel instead (as many nodes' worth of publishers would).
 // `--noisy-subscribers` puts that many subscribers of the noisy channel on node B.
+// `--kill-every <ms>` kills node B's connection of the noisy app's bus shard that often with
+// `CLIENT KILL` during the flood, as Redis does when that connection's output buffer overflows.
 // `--limit` sets the noisy app's `maxPublishBytesPerSecond` (omit: no limit). `--pubsub-limit`
 // is Redis's `client-output-buffer-limit pubsub` (its default shown; a small one stands for a
 // node that reads its bus more slowly than it fills). `--bus-shards 1` is the unsharded bus of
@@ -24,6 +30,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import WebSocket from 'ws';
 import { startServer } from '../dist/index.js';
 import { startRedis } from './redis.mjs';
@@ -40,6 +47,7 @@ const { values } = parseArgs({
     'noisy-subscribers': { type: 'string', default: '0' },
     role: { type: 'string' },
     direct: { type: 'boolean', default: false },
+    'kill-every': { type: 'string', default: '0' },
     redis: { type: 'string' },
   },
 });
@@ -50,6 +58,7 @@ const WINDOW = Number(values.window);
 const SECONDS = Number(values.seconds);
 const BUS_SHARDS = Number(values['bus-shards']);
 const NOISY_SUBSCRIBERS = Number(values['noisy-subscribers']);
+const KILL_EVERY = Number(values['kill-every']);
 
 const generous = {
   messagesPerSecond: 1_000_000,
@@ -117,6 +126,7 @@ async function floodDirect(redisUrl) {
 async function flood(redisUrl) {
   const a = await startServer({ host: '127.0.0.1', port: 0, broker: brokerConfig(redisUrl), apps });
   const noisy = await Promise.all(Array.from({ length: PUBLISHERS }, () => open(a, 'pk_noisy')));
+  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   const data = 'x'.repeat(SIZE);
   const deadline = Date.now() + SECONDS * 1000;
   let acked = 0;
@@ -150,11 +160,24 @@ async function main() {
     '--client-output-buffer-limit',
     `pubsub ${values['pubsub-limit']}`,
   ]);
+  // Node B's log tells how often Redis dropped one of its bus connections.
+  const logged = { lost: 0, caughtUp: 0, givenUp: 0 };
+  const logger = pino(
+    { level: 'info' },
+    {
+      write(line) {
+        if (line.includes('bus shard lost')) logged.lost++;
+        if (line.includes('bus shard caught up')) logged.caughtUp++;
+        if (line.includes('bus shard given up')) logged.givenUp++;
+      },
+    },
+  );
   const b = await startServer({
     host: '127.0.0.1',
     port: 0,
     broker: brokerConfig(redis.url),
     apps,
+    logger,
   });
   try {
     const quietSubscriber = await open(b, 'pk_quiet');
@@ -177,9 +200,17 @@ async function main() {
     const noisySubscribers = await Promise.all(
       Array.from({ length: NOISY_SUBSCRIBERS }, async () => {
         const client = await open(b, 'pk_noisy');
+        client.received = 0;
+        client.extra = 0;
+        client.lastOffset = 0;
         await new Promise((resolve) => {
           client.onFrame = (frame) => {
             if (frame.type === 'ack') resolve();
+            if (frame.type !== 'message') return;
+            // Each offset once, in order: anything else is counted as extra.
+            if (frame.offset <= client.lastOffset) client.extra++;
+            else client.received++;
+            client.lastOffset = Math.max(client.lastOffset, frame.offset);
           };
           client.socket.send(JSON.stringify({ type: 'subscribe', channel: 'n', requestId: 's' }));
         });
@@ -200,8 +231,33 @@ async function main() {
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
+    let childReady;
+    const ready = new Promise((resolve) => (childReady = resolve));
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('"ready"')) childReady();
+    });
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    // Node B's connection of the noisy shard: the one that is not node A's.
+    const admin = new Redis(redis.url);
+    const shardConnections = async () =>
+      String(await admin.call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((line) => line.includes(`name=metered-subscriber-${shardOf('noisy')} `))
+        .map((line) => /\bid=(\d+)/.exec(line)[1]);
+    const nodeB = await shardConnections();
+    let kills = 0;
+    let killer;
+    if (KILL_EVERY > 0) {
+      await Promise.race([ready, exited]);
+      const nodeA = (await shardConnections()).filter((id) => !nodeB.includes(id));
+      killer = setInterval(async () => {
+        for (const id of await shardConnections()) {
+          if (nodeA.includes(id)) continue;
+          if (Number(await admin.call('CLIENT', 'KILL', 'ID', id)) === 1) kills++;
+        }
+      }, KILL_EVERY);
+    }
     const deadline = Date.now() + SECONDS * 1000 + 1000;
     let quietSent = 0;
     const ticker = setInterval(() => {
@@ -213,9 +269,11 @@ async function main() {
     }, 20);
     await exited;
     clearInterval(ticker);
+    clearInterval(killer);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const { acked, refused, closed } = JSON.parse(output.trim().split('\n').at(-1));
 
+    admin.disconnect();
     const busMiB = (acked * SIZE) / 1024 / 1024;
     const row = [
       `${BUS_SHARDS}`,
@@ -230,6 +288,11 @@ async function main() {
         ? `closed ${noisySubscribers.find((client) => client.closeCode !== undefined).closeCode}`
         : 'open',
       closed === undefined ? 'open' : `closed ${closed}`,
+      `${logged.lost}${KILL_EVERY > 0 ? ` (${kills} killed)` : ''}, caught up ${logged.caughtUp}, given up ${logged.givenUp}`,
+      NOISY_SUBSCRIBERS === 0
+        ? '–'
+        : `${Math.min(...noisySubscribers.map((client) => client.received))}/${acked}, ${noisySubscribers.reduce((sum, client) => sum + client.extra, 0)} extra`,
+      `${[quietSubscriber, quietPublisher, ...noisySubscribers].filter((client) => client.closeCode !== undefined).length}/${2 + NOISY_SUBSCRIBERS}`,
     ];
     console.log(`| ${row.join(' | ')} |`);
     for (const client of [quietSubscriber, quietPublisher, ...noisySubscribers]) {
@@ -246,7 +309,7 @@ if (values.role === 'flood') {
   process.exit(0);
 }
 console.log(
-  '| bus shards | Redis pubsub limit | noisy limit | noisy load | noisy bytes acked | noisy refused | quiet subscriber (node B) | quiet received/acked | noisy subscribers (B) | noisy publishers (A) |',
+  '| bus shards | Redis pubsub limit | noisy limit | noisy load | noisy bytes acked | noisy refused | quiet subscriber (node B) | quiet received/acked | noisy subscribers (B) | noisy publishers (A) | B lost the noisy shard | noisy received/acked (B) | B sockets closed |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 await main();

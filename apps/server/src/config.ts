@@ -155,7 +155,7 @@ const limitsSchema = z
       .positive()
       .default(PROTOCOL_LIMITS.connectAttemptsPerIpPerMinute)
       .describe(
-        'WebSocket upgrades per client address per minute; more are refused with HTTP 429 before the upgrade.',
+        'WebSocket upgrades per client address (an IPv6 address counts by its /64) per minute; more are refused with HTTP 429 and `Retry-After` before the upgrade.',
       ),
     maxPublishBytesPerSecond: z
       .number()
@@ -284,7 +284,24 @@ const brokerSchema = z.discriminatedUnion('kind', [
         .max(64)
         .optional()
         .describe(
-          "Shards of the Redis bus (default 4), each app's events on one, each read by every node on a connection of its own: when Redis drops one (an app flooding the bus overflowed it), only the sockets of that shard's apps are closed with 1013. Must be the same on every node; 1 uses the pub/sub channels of earlier versions.",
+          "Shards of the Redis bus (default 4), each app's events on one, each read by every node on a connection of its own: when Redis drops one (an app flooding the bus overflowed it), only that shard's apps are affected, and once it is read again the node catches up (`busCatchUpMs`). Must be the same on every node; 1 uses the pub/sub channels of earlier versions.",
+        ),
+      busCatchUpMs: z
+        .number()
+        .int()
+        .min(100)
+        .max(300_000)
+        .optional()
+        .describe(
+          "Longest a bus shard whose connection Redis dropped may take to be read again and caught up (default 10000): the node then delivers the messages its subscribers missed from the channels' history and the presence changes from the rosters, and closes with 1013 only the sockets it cannot make whole (subscribers of channels without history or whose missed messages are no longer kept, sockets of an app that missed a direct, a kick or an app-wide close). Past it, every socket of the shard's apps is closed with 1013.",
+        ),
+      busCatchUpBytes: z
+        .number()
+        .int()
+        .min(65_536)
+        .optional()
+        .describe(
+          'Bound of one shard catch-up (default 16 MiB): of the bus events buffered while it runs (their length in characters; past it, the shard is given up as past `busCatchUpMs`), and of the rosters and missed messages read back from Redis (bytes; the channels past it are closed with 1013).',
         ),
     })
     .strict()

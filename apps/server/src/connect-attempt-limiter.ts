@@ -1,7 +1,8 @@
 import { TokenBucket } from './token-bucket.js';
 
 /**
- * Attempts per key (connects per IP address and app, REST requests per IP address): `limit` attempts per 60 s as a token bucket.
+ * Attempts per key (connects per address group and app, REST requests per address group; see
+ * `addressGroup`: an IPv6 address counts by its /64): `limit` attempts per 60 s as a token bucket.
  * Full buckets are dropped lazily, so memory stays bounded by the addresses active in the last
  * minute, and no timer is needed.
  */

@@ -378,6 +378,11 @@ export class Connection implements BrokerConnection, OutboundHolder {
     if (this.replay?.active !== true) this.write(frame);
   }
 
+  /** {@link BrokerConnection.deliverInPages}: frames a broker caught up on, written as a replay. */
+  deliverInPages(frames: Iterator<OutboundFrame>): void {
+    this.startReplay(frames);
+  }
+
   /**
    * Writes a recovery replay after every frame written so far, in pages within the outbound
    * bound; frames delivered meanwhile follow it.

@@ -36,4 +36,19 @@ describe('presenceSnapshotFrames', () => {
       expect(utf8ByteLength(grown)).toBeGreaterThan(MAX_SERVER_FRAME_LENGTH);
     }
   });
+
+  it('splits members that left the same way, in `left`', () => {
+    const members = Array.from({ length: 600 }, (_, index) => member(index));
+    const frames = presenceSnapshotFrames('room', members, 'left');
+    expect(frames.length).toBe(3);
+    const parsed = frames.map((text) => JSON.parse(text) as { left: PresenceMember[] });
+    expect(parsed.flatMap((frame) => frame.left)).toEqual(members);
+    for (const text of frames) {
+      expect(utf8ByteLength(text)).toBeLessThanOrEqual(MAX_SERVER_FRAME_LENGTH);
+      expect(JSON.parse(text)).toMatchObject({ type: 'presence', channel: 'room', joined: [] });
+    }
+    expect(presenceSnapshotFrames('room', [member(1)], 'left')).toEqual([
+      encodePresence('room', [], [member(1)]),
+    ]);
+  });
 });

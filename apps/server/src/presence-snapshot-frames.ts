@@ -17,12 +17,16 @@ function fits(text: string, limit: number): boolean {
  * each filled with as many members as fit, so the first frame (which clients that reconcile
  * after a reconnect take as the roster) holds as much of it as it can. The frames are written
  * back to back: nothing of the channel comes between them, and their union is the roster.
+ * With `side` `'left'`, the same for members that left (`joined: []`).
  */
 export function presenceSnapshotFrames(
   channel: string,
   members: readonly PresenceMember[],
+  side: 'joined' | 'left' = 'joined',
 ): string[] {
-  const whole = encodePresence(channel, members, []);
+  const encode = (part: readonly PresenceMember[]): string =>
+    side === 'joined' ? encodePresence(channel, part, []) : encodePresence(channel, [], part);
+  const whole = encode(members);
   if (fits(whole, MAX_SERVER_FRAME_LENGTH)) return [whole];
   const frames: string[] = [];
   const emptyBytes = utf8ByteLength(encodePresence(channel, [], []));
@@ -32,7 +36,7 @@ export function presenceSnapshotFrames(
     // A member is at most a 128-character id and 4 KiB of metadata: one always fits a frame.
     const memberBytes = utf8ByteLength(JSON.stringify(member));
     if (part.length > 0 && bytes + 1 + memberBytes > MAX_SERVER_FRAME_LENGTH) {
-      frames.push(encodePresence(channel, part, []));
+      frames.push(encode(part));
       part = [];
       bytes = emptyBytes;
     }
@@ -40,6 +44,6 @@ export function presenceSnapshotFrames(
     bytes += (part.length > 0 ? 1 : 0) + memberBytes;
     part.push(member);
   }
-  if (part.length > 0) frames.push(encodePresence(channel, part, []));
+  if (part.length > 0) frames.push(encode(part));
   return frames;
 }

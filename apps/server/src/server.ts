@@ -60,7 +60,7 @@ export interface ServerHooks {
    * anything) is dropped. Default 30000; 0 disables.
    */
   readonly heartbeatIntervalMs?: number;
-  /** REST requests per client address per minute; over it → 429. Default 600. */
+  /** REST requests per client address (an IPv6 address by its /64) per minute; over it → 429. Default 600. */
   readonly restRequestsPerMinute?: number;
 }
 
@@ -158,6 +158,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           keyPrefix: brokerConfig.keyPrefix,
           leaseMs: brokerConfig.leaseMs,
           ...(brokerConfig.busShards !== undefined && { busShards: brokerConfig.busShards }),
+          ...(brokerConfig.busCatchUpMs !== undefined && {
+            busCatchUpMs: brokerConfig.busCatchUpMs,
+          }),
+          ...(brokerConfig.busCatchUpBytes !== undefined && {
+            busCatchUpBytes: brokerConfig.busCatchUpBytes,
+          }),
           logger,
         })
       : new MemoryBroker({ now }));
@@ -298,7 +304,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     }
     if (url.pathname.startsWith('/v1/')) {
       const address = clientAddress(request, config.trustedProxyHops);
-      if (!restLimiter.tryAttempt(address, restRequestsPerMinute)) {
+      if (!restLimiter.tryAttempt(addressGroup(address), restRequestsPerMinute)) {
         metrics.restRequestsTotal.inc({ route: 'rate-limited', status: '429' });
         response.setHeader(
           'retry-after',
@@ -346,7 +352,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const limit =
       app?.limits.connectAttemptsPerIpPerMinute ?? PROTOCOL_LIMITS.connectAttemptsPerIpPerMinute;
     const address = clientAddress(request, config.trustedProxyHops);
-    if (!limiter.tryAttempt(`${app?.id ?? ''}\u0000${address}`, limit)) {
+    if (!limiter.tryAttempt(`${app?.id ?? ''}\u0000${addressGroup(address)}`, limit)) {
       logger.info({ address, url: loggableUrl(request.url) }, 'connect rate limited');
       metrics.connectsTotal.inc({ outcome: '429' });
       rejectUpgrade(socket, 429, 'Too Many Requests', {
@@ -356,10 +362,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     }
     const refusal = admission.admit(addressGroup(address), socket);
     if (refusal !== undefined) {
-      const { status, text, log } = ADMISSION_REFUSALS[refusal];
+      const { status, text, log, retryAfterSeconds } = ADMISSION_REFUSALS[refusal];
       logger.info({ address, url: loggableUrl(request.url) }, log);
       metrics.connectsTotal.inc({ outcome: String(status) });
-      rejectUpgrade(socket, status, text);
+      rejectUpgrade(socket, status, text, {
+        'Retry-After': String(retryAfterSeconds(config.connections)),
+      });
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws, socket, request, url));

@@ -4,21 +4,48 @@ import type { ConnectionLimits } from './config.js';
 /** Which limit refused an upgrade: HTTP 429 for the per-address ones, 503 for the node's. */
 export type AdmissionRefusal = 'sockets_per_address' | 'pending_per_address' | 'pending';
 
-/** How an upgrade refused by {@link UpgradeAdmission} is answered, and logged. */
+/**
+ * `Retry-After` of a refusal at the per-address socket cap: a slot frees only when one of the
+ * address's sockets closes, which no timer bounds; a minute keeps a polite client from retrying
+ * in a loop.
+ */
+export const SOCKETS_PER_ADDRESS_RETRY_AFTER_SECONDS = 60;
+
+/** `Retry-After` of a refusal at a half-open cap: every half-open upgrade ends within the timeout. */
+function pendingRetryAfterSeconds(limits: ConnectionLimits): number {
+  return Math.max(1, Math.ceil(limits.pendingUpgradeTimeoutMs / 1000));
+}
+
+/** How an upgrade refused by {@link UpgradeAdmission} is answered (with `Retry-After`), and logged. */
 export const ADMISSION_REFUSALS: Readonly<
-  Record<AdmissionRefusal, { status: number; text: string; log: string }>
+  Record<
+    AdmissionRefusal,
+    {
+      status: number;
+      text: string;
+      log: string;
+      retryAfterSeconds: (limits: ConnectionLimits) => number;
+    }
+  >
 > = Object.freeze({
   sockets_per_address: {
     status: 429,
     text: 'Too Many Requests',
     log: 'connect refused: sockets per address',
+    retryAfterSeconds: () => SOCKETS_PER_ADDRESS_RETRY_AFTER_SECONDS,
   },
   pending_per_address: {
     status: 429,
     text: 'Too Many Requests',
     log: 'connect refused: pending upgrades per address',
+    retryAfterSeconds: pendingRetryAfterSeconds,
   },
-  pending: { status: 503, text: 'Service Unavailable', log: 'connect refused: pending upgrades' },
+  pending: {
+    status: 503,
+    text: 'Service Unavailable',
+    log: 'connect refused: pending upgrades',
+    retryAfterSeconds: pendingRetryAfterSeconds,
+  },
 });
 
 interface PendingUpgrade {

@@ -5,6 +5,7 @@ import {
   TestClock,
   connect,
   connectWithKey,
+  refusedUpgrade,
   rest,
   startTestServer,
   testApp,
@@ -80,6 +81,43 @@ describe('sockets per client address', () => {
     await expect(sameNetwork.opened).rejects.toThrow(/429/);
     await connect(server, { key: PUBLISHABLE_KEY }, from('2001:db8:1:3::1')).welcome();
     await connect(server, { key: PUBLISHABLE_KEY }, from('203.0.113.7')).welcome();
+  });
+});
+
+describe('Retry-After on refused upgrades', () => {
+  it('answers the per-address socket cap (429) with Retry-After', async () => {
+    const server = await startTestServer({ connections: { maxPerAddress: 1 } });
+    await connectWithKey(server);
+    const refusal = await refusedUpgrade(server, { key: PUBLISHABLE_KEY });
+    expect(refusal.status).toBe(429);
+    expect(Number(refusal.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('answers the half-open caps (429 per address, 503 per node) with Retry-After', async () => {
+    const { broker, release, firstCall } = gated('acquireConnection');
+    const server = await startTestServer({
+      brokerImplementation: broker,
+      trustedProxyHops: 1,
+      connections: {
+        maxPendingUpgrades: 2,
+        maxPendingUpgradesPerAddress: 1,
+        pendingUpgradeTimeoutMs: 7_000,
+      },
+    });
+    const waiting = [
+      connect(server, { key: PUBLISHABLE_KEY }, from('203.0.113.1')),
+      connect(server, { key: PUBLISHABLE_KEY }, from('203.0.113.2')),
+    ];
+    await Promise.all(waiting.map((client) => client.opened));
+    await firstCall;
+    const perAddress = await refusedUpgrade(server, { key: PUBLISHABLE_KEY }, from('203.0.113.1'));
+    expect(perAddress.status).toBe(429);
+    expect(perAddress.headers['retry-after']).toBe('7');
+    const perNode = await refusedUpgrade(server, { key: PUBLISHABLE_KEY }, from('203.0.113.3'));
+    expect(perNode.status).toBe(503);
+    expect(perNode.headers['retry-after']).toBe('7');
+    release();
+    await Promise.all(waiting.map((client) => client.welcome()));
   });
 });
 

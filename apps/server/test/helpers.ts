@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { parseServerFrame } from '@metered/protocol';
 import { SignJWT } from 'jose';
 import { afterEach, expect } from 'vitest';
@@ -204,6 +205,27 @@ export function connect(
 ): TestClient {
   const search = new URLSearchParams(query).toString();
   return new TestClient(`${server.url}/v1?${search}`, options);
+}
+
+/** The HTTP answer to an upgrade the server refuses: its status and headers. */
+export function refusedUpgrade(
+  server: RunningServer,
+  query: Record<string, string>,
+  options: WebSocket.ClientOptions = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  const search = new URLSearchParams(query).toString();
+  const socket = new WebSocket(`${server.url}/v1?${search}`, options);
+  socket.on('error', () => undefined);
+  return new Promise((resolve, reject) => {
+    socket.once('unexpected-response', (request, response) => {
+      resolve({ status: response.statusCode ?? 0, headers: response.headers });
+      request.destroy();
+    });
+    socket.once('open', () => {
+      socket.terminate();
+      reject(new Error('the upgrade was accepted'));
+    });
+  });
 }
 
 /** Opens a client with the test publishable key and awaits its welcome. */

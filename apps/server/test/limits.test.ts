@@ -6,6 +6,7 @@ import {
   connect,
   connectWithKey,
   connectWithToken,
+  refusedUpgrade,
   rest,
   startTestServer,
   testApp,
@@ -178,6 +179,31 @@ describe('per-address limits behind a proxy', () => {
     // A client that writes its own entry first is still counted by the proxy's entry.
     const spoofed = connect(server, { key: PUBLISHABLE_KEY }, from('198.51.100.9, 203.0.113.2'));
     await expect(spoofed.opened).rejects.toThrow(/429/);
+  });
+
+  it('counts the connect attempts of every IPv6 address of a /64 together', async () => {
+    const server = await startTestServer({
+      trustedProxyHops: 1,
+      apps: [testApp({ limits: { connectAttemptsPerIpPerMinute: 1 } })],
+    });
+    await connect(server, { key: PUBLISHABLE_KEY }, from('2001:db8:1:2::1')).welcome();
+    const sameNetwork = await refusedUpgrade(
+      server,
+      { key: PUBLISHABLE_KEY },
+      from('2001:db8:1:2:ffff::9'),
+    );
+    expect(sameNetwork.status).toBe(429);
+    expect(sameNetwork.headers['retry-after']).toBe('60');
+    await connect(server, { key: PUBLISHABLE_KEY }, from('2001:db8:1:3::1')).welcome();
+  });
+
+  it('counts the REST requests of every IPv6 address of a /64 together', async () => {
+    const server = await startTestServer({ trustedProxyHops: 1, restRequestsPerMinute: 1 });
+    const usage = async (address: string) =>
+      (await fetch(`${server.url.replace('ws:', 'http:')}/v1/usage`, from(address))).status;
+    expect(await usage('2001:db8:1:2::1')).toBe(401);
+    expect(await usage('2001:db8:1:2::2')).toBe(429);
+    expect(await usage('2001:db8:1:3::1')).toBe(401);
   });
 
   it('ignores X-Forwarded-For by default', async () => {

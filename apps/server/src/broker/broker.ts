@@ -42,6 +42,11 @@ export interface BrokerConnection {
    * (`fanOutFrame` in `outbound.ts`), and the same bytes are handed to every receiver.
    */
   deliver(frame: OutboundFrame): void;
+  /**
+   * Writes frames after every frame delivered so far, in pages within the socket's outbound
+   * bound; frames delivered meanwhile wait behind them. Absent: the broker delivers them.
+   */
+  deliverInPages?(frames: Iterator<OutboundFrame>): void;
   /** Closes the socket with a close code. */
   close(code: number, reason: string): void;
 }

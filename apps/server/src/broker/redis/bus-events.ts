@@ -52,6 +52,8 @@ export interface SnapshotEvent {
   readonly e?: string;
   /** With `since`: 1 when the replay (in the script's reply) fills the gap, else 0. */
   readonly r?: 0 | 1;
+  /** The subscriber's own peer id's roster entry, when it has one (`m` leaves it out). */
+  readonly sm?: PresenceMember;
 }
 
 /** Closes every socket of a peer id (REST kick), in the inboxes of its nodes. */
@@ -83,8 +85,18 @@ export interface SessionClaimedEvent {
   readonly n: string;
 }
 
+/**
+ * Marks, in a node's inbox of one bus shard, the step in which the node read what it missed while
+ * that shard was not read (bus-catch-up.ts): events before it are reflected in that read.
+ */
+export interface CatchUpMarkEvent {
+  readonly t: 'cm';
+  readonly k: string;
+}
+
 export type BusEvent =
   | MessageEvent
+  | CatchUpMarkEvent
   | PresenceEvent
   | DirectEvent
   | SnapshotEvent
@@ -156,7 +168,8 @@ const PRESENCE_KIND = {
 /**
  * Lua builders of the events the scripts publish. `presenceEvent(app, channel, peer, kind,
  * member, previous)` takes member JSON as stored in the roster and one of `JOINED`, `LEFT`,
- * `REPLACED`; `snapshotEvent(token, members)` takes a list of member JSON strings; `claimedEvent(app, conn, node)`
+ * `REPLACED`; `snapshotEvent(token, members, offset, epoch, recovered, own)` takes a list of member JSON strings
+ * (and the subscriber's own entry, if any); `catchUpMarkEvent(token)` marks a catch-up read; `claimedEvent(app, conn, node)`
  * tells a node that its held (or live) session was claimed by `node`.
  */
 export const LUA_BUS_EVENTS = `
@@ -174,14 +187,18 @@ local function claimedEvent(app, conn, node)
     ',${key<SessionClaimedEvent>('c')}:' .. cjson.encode(conn) ..
     ',${key<SessionClaimedEvent>('n')}:' .. cjson.encode(node) .. '}'
 end
-local function snapshotEvent(token, members, offset, epoch, recovered)
+local function snapshotEvent(token, members, offset, epoch, recovered, own)
   local event = '{${key<SnapshotEvent>('t')}:${tag<SnapshotEvent>('s')},${key<SnapshotEvent>('k')}:"' .. token ..
     '",${key<SnapshotEvent>('m')}:[' .. table.concat(members, ',') .. ']'
+  if own then event = event .. ',${key<SnapshotEvent>('sm')}:' .. own end
   if offset then
     event = event .. ',${key<SnapshotEvent>('o')}:' .. offset .. ',${key<SnapshotEvent>('e')}:"' .. epoch .. '"'
   end
   if recovered then event = event .. ',${key<SnapshotEvent>('r')}:' .. recovered end
   return event .. '}'
+end
+local function catchUpMarkEvent(token)
+  return '{${key<CatchUpMarkEvent>('t')}:${tag<CatchUpMarkEvent>('cm')},${key<CatchUpMarkEvent>('k')}:' .. cjson.encode(token) .. '}'
 end
 local function withPosition(event, offset, epoch)
   return string.sub(event, 1, -2) .. ',${key<MessageEvent>('o')}:' .. offset .. ',${key<MessageEvent>('e')}:"' .. epoch .. '"}'

@@ -6,10 +6,48 @@ import {
 } from '@metered/protocol';
 import { fanOutFrame } from '../../outbound.js';
 import { HeldSession } from '../held-session.js';
-import type { BusEvent, SessionClaimedEvent, SnapshotEvent } from './bus-events.js';
-import type { LocalIndex } from './local-index.js';
+import type {
+  BusEvent,
+  CatchUpMarkEvent,
+  MessageEvent,
+  SessionClaimedEvent,
+  SnapshotEvent,
+} from './bus-events.js';
+import type { LocalIndex, LocalSubscription } from './local-index.js';
 
 const NO_MEMBERS: readonly PresenceMember[] = Object.freeze([]);
+
+/**
+ * The `message` frames of one channel message event, encoded once (the sender's metadata only
+ * when a subscriber asked for it), and which one each subscriber gets.
+ */
+export class MessageFrames {
+  private plain: Buffer | undefined;
+  private withMetadata: Buffer | undefined;
+
+  constructor(readonly event: MessageEvent) {}
+
+  /** The frame for `subscription`; undefined for the publishing connection. */
+  for({ connection, includeSenderMetadata }: LocalSubscription): Buffer | undefined {
+    const { event } = this;
+    if (connection.id === event.x) return undefined;
+    if (includeSenderMetadata && event.md !== undefined) {
+      this.withMetadata ??= this.encode(event.md);
+      return this.withMetadata;
+    }
+    this.plain ??= this.encode(undefined);
+    return this.plain;
+  }
+
+  private encode(metadata: MessageEvent['md']): Buffer {
+    const { event } = this;
+    const position =
+      event.o === undefined ? undefined : { offset: event.o, epoch: event.e as string };
+    return fanOutFrame(
+      encodeMessage(event.c, event.f, 'd' in event ? event.d : null, metadata, position),
+    );
+  }
+}
 
 /**
  * Hands one bus or inbox event to this node's sockets: channel messages and presence deltas to
@@ -19,25 +57,17 @@ const NO_MEMBERS: readonly PresenceMember[] = Object.freeze([]);
  * them.)
  */
 export function deliverBusEvent(
-  event: Exclude<BusEvent, SnapshotEvent | SessionClaimedEvent>,
+  event: Exclude<BusEvent, SnapshotEvent | SessionClaimedEvent | CatchUpMarkEvent>,
   local: LocalIndex,
 ): void {
   switch (event.t) {
     case 'm': {
       const subscribers = local.subscribers(event.a, event.c);
       if (!subscribers) return;
-      const data = 'd' in event ? event.d : null;
-      const position =
-        event.o === undefined ? undefined : { offset: event.o, epoch: event.e as string };
-      // Encoded once per event; every local receiver gets the same bytes.
-      const plain = fanOutFrame(encodeMessage(event.c, event.f, data, undefined, position));
-      let withMetadata: Buffer | undefined;
-      for (const { connection, includeSenderMetadata } of subscribers.values()) {
-        if (connection.id === event.x) continue;
-        if (includeSenderMetadata && event.md !== undefined) {
-          withMetadata ??= fanOutFrame(encodeMessage(event.c, event.f, data, event.md, position));
-          connection.deliver(withMetadata);
-        } else connection.deliver(plain);
+      const frames = new MessageFrames(event);
+      for (const subscription of subscribers.values()) {
+        const frame = frames.for(subscription);
+        if (frame !== undefined) subscription.connection.deliver(frame);
       }
       return;
     }

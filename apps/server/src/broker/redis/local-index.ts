@@ -1,4 +1,5 @@
 import type { BrokerConnection } from '../broker.js';
+import type { ChannelContinuity } from './channel-continuity.js';
 
 /** One local subscriber of a channel. */
 export interface LocalSubscription {
@@ -11,6 +12,15 @@ interface LocalApp {
   readonly peers: Map<string, Set<BrokerConnection>>;
   readonly channels: Map<string, Map<string, LocalSubscription>>;
   readonly channelsOfConnection: Map<string, Set<string>>;
+  /** What the subscribers of each channel were given (bus-catch-up.ts), while it has any. */
+  readonly continuity: Map<string, ChannelContinuity>;
+}
+
+/** A channel with local subscribers, as a bus catch-up goes through them. */
+export interface LocalChannel {
+  readonly appId: string;
+  readonly channel: string;
+  readonly continuity: ChannelContinuity | undefined;
 }
 
 /**
@@ -107,6 +117,34 @@ export class LocalIndex {
     return this.apps.get(appId)?.channels.get(channel);
   }
 
+  /** What the local subscribers of a channel were given; undefined without subscribers. */
+  continuity(appId: string, channel: string): ChannelContinuity | undefined {
+    return this.apps.get(appId)?.continuity.get(channel);
+  }
+
+  /** Records what the local subscribers of a channel (it has some) were given. */
+  setContinuity(appId: string, channel: string, continuity: ChannelContinuity): void {
+    const app = this.apps.get(appId);
+    if (app?.channels.has(channel)) app.continuity.set(channel, continuity);
+  }
+
+  /** The apps `appIds` accepts that have local sockets or subscribers. */
+  appIdsWhere(appIds: (appId: string) => boolean): string[] {
+    return [...this.apps.keys()].filter(appIds);
+  }
+
+  /** Every channel with local subscribers of the apps `appIds` accepts. */
+  channelsWhere(appIds: (appId: string) => boolean): LocalChannel[] {
+    const channels: LocalChannel[] = [];
+    for (const [appId, app] of this.apps) {
+      if (!appIds(appId)) continue;
+      for (const channel of app.channels.keys()) {
+        channels.push({ appId, channel, continuity: app.continuity.get(channel) });
+      }
+    }
+    return channels;
+  }
+
   /** The local sockets of a peer id. */
   sockets(appId: string, peerId: string): ReadonlySet<BrokerConnection> | undefined {
     return this.apps.get(appId)?.peers.get(peerId);
@@ -144,6 +182,7 @@ export class LocalIndex {
         peers: new Map(),
         channels: new Map(),
         channelsOfConnection: new Map(),
+        continuity: new Map(),
       };
       this.apps.set(appId, app);
     }
@@ -152,7 +191,10 @@ export class LocalIndex {
 
   private removeSubscription(app: LocalApp, connectionId: string, channel: string): void {
     const subscribers = app.channels.get(channel);
-    if (subscribers?.delete(connectionId) && subscribers.size === 0) app.channels.delete(channel);
+    if (subscribers?.delete(connectionId) && subscribers.size === 0) {
+      app.channels.delete(channel);
+      app.continuity.delete(channel);
+    }
     app.channelsOfConnection.get(connectionId)?.delete(channel);
   }
 }

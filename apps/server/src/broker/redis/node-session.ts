@@ -13,15 +13,20 @@ export interface NodeSessionOptions {
   /** Shards of the bus (bus-shards.ts), each read on a subscriber connection of its own. */
   readonly busShards: number;
   readonly logger: Logger;
-  /** One message of the bus or of this node's inbox, in Redis's order. */
-  readonly onEvent: (text: string) => void;
+  /** One message of the bus or of this node's inbox, in Redis's order on its shard. */
+  readonly onEvent: (text: string, shard: number) => void;
   /** The session ended (Redis lost, lease expired, closed): drop what depends on it. */
   readonly onLost: (reason: string) => void;
   /**
-   * One shard's subscriber connection closed while the session lives: drop what depends on that
-   * shard (its apps' sockets) — events of its apps may have been lost until it is read again.
+   * One shard's subscriber connection closed while the session lives (again, when it closes
+   * before the shard was caught up): events of its apps are lost until it is read again.
    */
   readonly onShardLost: (shard: number) => void;
+  /**
+   * A lost shard is read again: resolves once what was lost meanwhile is made whole (or its
+   * sockets closed); the shard takes new subscribers from then on.
+   */
+  readonly onShardBack: (shard: number) => Promise<void>;
 }
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
@@ -34,7 +39,8 @@ type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
  * session starts when every connection is ready and ends when the command connection closes or
  * the lease is found gone; the next session first removes what Redis still holds of the previous
  * one. A subscriber connection that closes while the session lives takes down its shard only
- * (`onShardLost`); the shard is read again once that connection is back.
+ * (`onShardLost`); the shard is read again once that connection is back, and serves again once
+ * it is caught up (`onShardBack`).
  *
  * A Redis that stops answering without closing anything (a network partition) is found by the
  * lease itself: each heartbeat also pings the subscriber connections, and when no heartbeat has
@@ -46,6 +52,8 @@ export class NodeSession {
   private readonly subscribers: readonly Redis[];
   /** Shards whose subscriber connection was lost during the session and is not read again yet. */
   private readonly downShards = new Set<number>();
+  /** Per shard, how many times its connection was lost (a catch-up of an older loss is stale). */
+  private readonly shardLosses: number[];
   private readonly readyWaiters = new Set<() => void>();
   private readonly inflight = new Set<Promise<unknown>>();
   /** The current node session; undefined while not ready. */
@@ -73,6 +81,7 @@ export class NodeSession {
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
     };
     this.command = new Redis(options.url, { ...clientOptions, connectionName: 'metered-command' });
+    this.shardLosses = Array.from({ length: options.busShards }, () => 0);
     this.subscribers = Array.from(
       { length: options.busShards },
       (_, shard) =>
@@ -95,7 +104,7 @@ export class NodeSession {
         else this.resubscribe(shard, this.session);
       });
       subscriber.on('close', () => this.loseShard(shard));
-      subscriber.on('message', (_channel: string, text: string) => options.onEvent(text));
+      subscriber.on('message', (_channel: string, text: string) => options.onEvent(text, shard));
     });
     this.command.connect().catch(() => undefined);
     for (const subscriber of this.subscribers) subscriber.connect().catch(() => undefined);
@@ -187,22 +196,28 @@ export class NodeSession {
     );
   }
 
-  /** A subscriber connection closed: its shard is down until it is read again. */
+  /** A subscriber connection closed: its shard is down until it is read again and caught up. */
   private loseShard(shard: number): void {
-    if (this.session === undefined || this.downShards.has(shard)) return;
-    this.downShards.add(shard);
-    this.options.logger.warn({ shard }, 'redis broker: bus shard lost, reconnecting');
+    if (this.session === undefined) return;
+    this.shardLosses[shard] = (this.shardLosses[shard] ?? 0) + 1;
+    if (!this.downShards.has(shard)) {
+      this.downShards.add(shard);
+      this.options.logger.warn({ shard }, 'redis broker: bus shard lost, reconnecting');
+    }
     this.options.onShardLost(shard);
   }
 
-  /** A lost shard's connection is back: read its channels again. */
+  /** A lost shard's connection is back: read its channels again, then catch up. */
   private resubscribe(shard: number, session: string): void {
     if (!this.downShards.has(shard)) return;
+    const losses = this.shardLosses[shard];
     this.subscribeShard(shard, session).then(
-      () => {
+      async () => {
         if (this.session !== session) return;
-        this.downShards.delete(shard);
         this.options.logger.info({ shard }, 'redis broker: bus shard read again');
+        await this.options.onShardBack(shard);
+        if (this.session !== session || this.shardLosses[shard] !== losses) return;
+        this.downShards.delete(shard);
       },
       (error: unknown) => {
         this.logError(error as Error);

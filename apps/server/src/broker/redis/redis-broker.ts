@@ -1,6 +1,6 @@
 // Over 450 lines: the whole Broker interface on Redis, one method each; the resume extension's
-// holds and claims are in session-holds.ts, history replies are parsed here, the scripts are in
-// redis-scripts.ts.
+// holds and claims are in session-holds.ts, the catch-up after a dropped bus connection in
+// bus-catch-up.ts, history replies are parsed here, the scripts are in redis-scripts.ts.
 import { randomUUID } from 'node:crypto';
 import type { PresenceMember, StreamPosition } from '@metered/protocol';
 import { STREAM_RETENTION_MS } from '../../history/history-config.js';
@@ -36,7 +36,9 @@ import {
   type BusEvent,
   type MessageEvent,
 } from './bus-events.js';
+import { BusCatchUp } from './bus-catch-up.js';
 import { shardOf } from './bus-shards.js';
+import { continuityAfterSnapshot, noteMessage, notePresence } from './channel-continuity.js';
 import { CleanupRetries } from './cleanup-retries.js';
 import { deliverBusEvent } from './deliver-bus-event.js';
 import { LocalIndex } from './local-index.js';
@@ -62,6 +64,17 @@ export interface RedisBrokerOptions {
    * of that shard's apps are closed. The same on every node of the cluster.
    */
   readonly busShards?: number;
+  /**
+   * Longest a bus shard whose connection Redis dropped may take to be read again and caught up
+   * (its sockets made whole from history and rosters); past it they are closed with 1013.
+   */
+  readonly busCatchUpMs?: number;
+  /**
+   * Bound of one shard's catch-up: of the events buffered while it runs (characters), and of
+   * the rosters and missed messages read back from Redis (bytes); past it, what does not fit is
+   * closed with 1013.
+   */
+  readonly busCatchUpBytes?: number;
   readonly logger?: Logger;
 }
 
@@ -70,6 +83,8 @@ export const REDIS_BROKER_DEFAULTS = Object.freeze({
   leaseMs: 15_000,
   commandTimeoutMs: 5_000,
   busShards: 4,
+  busCatchUpMs: 10_000,
+  busCatchUpBytes: 16 * 1024 * 1024,
 });
 
 interface PendingSnapshot {
@@ -132,6 +147,8 @@ export class RedisBroker implements Broker {
   /** Sessions held on this node (extension `resume`). */
   private readonly holds: RedisSessionHolds;
   private readonly cleanups: CleanupRetries;
+  /** Makes sockets whole after a bus shard's connection was dropped (bus-catch-up.ts). */
+  private readonly catchUp: BusCatchUp;
   /** How long Redis keeps the records that make the compensating scripts exact. */
   private readonly recordMs: number;
   private closePromise: Promise<void> | undefined;
@@ -151,10 +168,28 @@ export class RedisBroker implements Broker {
       leaseMs,
       commandTimeoutMs: options.commandTimeoutMs ?? REDIS_BROKER_DEFAULTS.commandTimeoutMs,
       logger: this.logger,
-      onEvent: (text) => this.onEvent(text),
+      onEvent: (text, shard) => this.onEvent(text, shard),
       busShards: this.busShards,
       onLost: (reason) => this.onSessionLost(reason),
       onShardLost: (shard) => this.onShardLost(shard),
+      onShardBack: (shard) => this.catchUp.back(shard),
+    });
+    this.catchUp = new BusCatchUp({
+      local: this.local,
+      logger: this.logger,
+      shardOf: (appId) => shardOf(appId, this.busShards),
+      read: (shard, args) => {
+        const session = this.session.id;
+        if (session === undefined) return Promise.reject(new BrokerUnavailableError());
+        return this.session.script('meteredCatchUp', session, shard, ...args);
+      },
+      handle: (event) => this.handleEvent(event),
+      closeConnection: (connection) => {
+        if (this.local.remove(connection)) this.closeLocal(connection);
+      },
+      drop: (shard) => this.dropShard(shard),
+      maxWaitMs: options.busCatchUpMs ?? REDIS_BROKER_DEFAULTS.busCatchUpMs,
+      maxBytes: options.busCatchUpBytes ?? REDIS_BROKER_DEFAULTS.busCatchUpBytes,
     });
     this.holds = new RedisSessionHolds({
       session: this.session,
@@ -182,6 +217,7 @@ export class RedisBroker implements Broker {
 
   /** Pending calls fail, local sockets are closed so that clients reconnect. */
   private onSessionLost(reason: string): void {
+    this.catchUp.reset();
     for (const [token, pending] of [...this.pending]) {
       this.pending.delete(token);
       clearTimeout(pending.timer);
@@ -196,26 +232,37 @@ export class RedisBroker implements Broker {
     }
   }
 
-  /** Like a lost session, for the apps of one bus shard; their sockets also leave Redis. */
+  /**
+   * A bus shard's connection was lost: its pending subscribes fail (their snapshots may be lost),
+   * its sockets stay and are caught up once it is read again.
+   */
   private onShardLost(shard: number): void {
-    const inShard = (appId: string): boolean => shardOf(appId, this.busShards) === shard;
     for (const [token, pending] of [...this.pending]) {
-      if (!inShard(pending.connection.appId)) continue;
+      if (shardOf(pending.connection.appId, this.busShards) !== shard) continue;
       this.pending.delete(token);
       clearTimeout(pending.timer);
       pending.reject(new BrokerUnavailableError('bus shard lost'));
     }
+    this.catchUp.lost(shard);
+  }
+
+  /** Like a lost session, for the apps of one bus shard; their sockets also leave Redis. */
+  private dropShard(shard: number): void {
+    const inShard = (appId: string): boolean => shardOf(appId, this.busShards) === shard;
+    for (const connection of this.local.takeApps(inShard)) this.closeLocal(connection);
+  }
+
+  /** Closes a socket taken from the local index with 1013; it also leaves Redis. */
+  private closeLocal(connection: BrokerConnection): void {
     const session = this.session.id;
-    for (const connection of this.local.takeApps(inShard)) {
-      if (session !== undefined) {
-        const { id, appId, peerId } = connection;
-        this.cleanups.add(() => this.session.script('meteredDetach', session, id, appId, peerId));
-      }
-      try {
-        connection.close(BROKER_UNAVAILABLE_CLOSE_CODE, 'broker unavailable, try again later');
-      } catch (error) {
-        this.logger.error({ err: error }, 'redis broker: closing a socket failed');
-      }
+    if (session !== undefined) {
+      const { id, appId, peerId } = connection;
+      this.cleanups.add(() => this.session.script('meteredDetach', session, id, appId, peerId));
+    }
+    try {
+      connection.close(BROKER_UNAVAILABLE_CLOSE_CODE, 'broker unavailable, try again later');
+    } catch (error) {
+      this.logger.error({ err: error }, 'redis broker: closing a socket failed');
     }
   }
 
@@ -226,10 +273,11 @@ export class RedisBroker implements Broker {
 
   // ---- events ----
 
-  private onEvent(text: string): void {
+  private onEvent(text: string, shard: number): void {
     const event = parseBusEvent(text);
     if (event === undefined) return;
     try {
+      if (this.catchUp.intercept(shard, event, text.length)) return;
       this.handleEvent(event);
     } catch (error) {
       this.logger.error({ err: error }, 'redis broker: event handling failed');
@@ -242,6 +290,15 @@ export class RedisBroker implements Broker {
       if (event.n !== this.session.id) this.holds.release(event.a, event.c);
       return;
     }
+    if (event.t === 'cm') return;
+    if (event.t === 'm' || event.t === 'p') {
+      const continuity = this.local.continuity(event.a, event.c);
+      if (continuity !== undefined) {
+        if (event.t === 'p') notePresence(continuity, event);
+        // Delivered already (a catch-up read it from history): each offset once.
+        else if (!noteMessage(continuity, event)) return;
+      }
+    }
     if (event.t !== 's') {
       deliverBusEvent(event, this.local);
       return;
@@ -253,6 +310,12 @@ export class RedisBroker implements Broker {
     const { connection, channel, options } = pending;
     if (pending.session === this.session.id && this.local.has(connection)) {
       this.local.subscribe(connection, channel, options.includeSenderMetadata);
+      const { appId } = connection;
+      this.local.setContinuity(
+        appId,
+        channel,
+        continuityAfterSnapshot(this.local.continuity(appId, channel), event, options.history),
+      );
       let recovery: Recovery | undefined;
       if (options.history !== undefined && event.o !== undefined) {
         recovery = {

@@ -23,6 +23,8 @@
 //   P:hm:<A>:<channel>       hash e (epoch), o (last offset) of a channel's history (expires)
 //   P:hl:<A>:<channel>       list of the channel's recent messages, "<ms>|<event>" (expires)
 //   P:idem:<A>:<n>:<peer>:<key>  an idempotency key of a sender (expires with its window)
+//   P:iq:<node>              hash app → directs and kicks sent to the node's inbox and app-wide
+//                            closes sent on the bus while it was a node (what a catch-up checks)
 //   P:bus:<shard>            pub/sub: channel messages, presence deltas, app-wide closes
 //   P:inbox:<node>:<shard>   pub/sub: directs, snapshots and kicks for one node
 // Each app's events go through one shard of the bus (bus-shards.ts); with one shard the pub/sub
@@ -139,7 +141,7 @@ local function reap(node)
     local peer = string.sub(value, colon + length + 1)
     removed = removed + detach(node, entries[i], app, peer)
   end
-  redis.call('DEL', P .. ':node:' .. node, P .. ':lease:' .. node)
+  redis.call('DEL', P .. ':node:' .. node, P .. ':lease:' .. node, P .. ':iq:' .. node)
   redis.call('SREM', P .. ':nodes', node)
   return removed
 end
@@ -168,6 +170,7 @@ for i = 1, #entries, 2 do
     node = heldOn or node
     if not nodes[node] then
       nodes[node] = true
+      redis.call('HINCRBY', P .. ':iq:' .. node, ARGV[2], 1)
       redis.call('PUBLISH', inboxOf(node, ARGV[2]), ARGV[4])
     end
     receivers = receivers + 1
@@ -292,8 +295,9 @@ if redis.call('HEXISTS', subs, conn) == 0 then
 end
 local entries = redis.call('HGETALL', roster)
 local members = {}
+local own
 for i = 1, #entries, 2 do
-  if entries[i] ~= peer then members[#members + 1] = entries[i + 1] end
+  if entries[i] ~= peer then members[#members + 1] = entries[i + 1] else own = entries[i + 1] end
 end
 local reply = {1}
 local offset, epoch, recovered
@@ -307,7 +311,7 @@ if ARGV[10] == '1' then
     for i = 1, #replay do reply[#reply + 1] = replay[i] end
   end
 end
-redis.call('PUBLISH', inboxOf(node, app), snapshotEvent(token, members, offset, epoch, recovered))
+redis.call('PUBLISH', inboxOf(node, app), snapshotEvent(token, members, offset, epoch, recovered, own))
 return reply`,
 
   /** ARGV: P, connection, app, channel. */
@@ -488,11 +492,71 @@ for _, channel in ipairs(channels) do reply[#reply + 1] = channel end
 for _, direct in ipairs(directs) do reply[#reply + 1] = direct end
 return reply`,
 
-  /** ARGV: P, app, event → sockets of the app (the event goes on the bus). */
+  /**
+   * ARGV: P, app, event → sockets of the app (the event goes on the bus, counted for every
+   * node).
+   */
   meteredToApp: `${COMMON}
 local count = redis.call('HLEN', P .. ':appconns:' .. appKey(ARGV[2]))
-if count > 0 then redis.call('PUBLISH', busOf(ARGV[2]), ARGV[3]) end
+if count > 0 then
+  for _, node in ipairs(redis.call('SMEMBERS', P .. ':nodes')) do
+    redis.call('HINCRBY', P .. ':iq:' .. node, ARGV[2], 1)
+  end
+  redis.call('PUBLISH', busOf(ARGV[2]), ARGV[3])
+end
 return count`,
+
+  /**
+   * ARGV: P, node, shard, token, byte budget, number of apps n, n apps, then per channel: app,
+   * channel, since offset ('' no history), since epoch, max replay, oldest kept (ms) → what the
+   * node missed while the bus shard was not read, as JSON {c: the apps' counters in `P:iq`,
+   * ch: per channel {r: the roster's member JSON strings, h: 1 when the roster and the messages
+   * after since fit the byte budget and the messages are all kept (then in e), else 0}}.
+   * Publishes `catchUpMarkEvent(token)` to the node's inbox of the shard in the same step.
+   */
+  meteredCatchUp: `${COMMON}
+local node, shard, token, budget = ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local count = tonumber(ARGV[6])
+local counters = {}
+for i = 1, count do
+  counters[i] = tonumber(redis.call('HGET', P .. ':iq:' .. node, ARGV[6 + i]) or '0')
+end
+local channels = {}
+for i = 7 + count, #ARGV, 6 do
+  local app, channel, since, sinceEpoch = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local a = appKey(app)
+  local roster = redis.call('HVALS', P .. ':roster:' .. a .. ':' .. channel)
+  local rosterBytes = 0
+  for j = 1, #roster do rosterBytes = rosterBytes + #roster[j] end
+  local result = { r = {}, h = 0, e = {} }
+  if rosterBytes <= budget then
+    budget = budget - rosterBytes
+    result.r = roster
+  else
+    since = ''
+  end
+  if since ~= '' then
+    local meta = P .. ':hm:' .. a .. ':' .. channel
+    local epoch = redis.call('HGET', meta, 'e')
+    if epoch == sinceEpoch then
+      local whole, entries = readHistory(P .. ':hl:' .. a .. ':' .. channel, epoch,
+        tonumber(redis.call('HGET', meta, 'o')), tonumber(since), sinceEpoch,
+        tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]), true)
+      local bytes = 0
+      for j = 1, #entries do bytes = bytes + #entries[j] end
+      if whole == 1 and bytes <= budget then
+        budget = budget - bytes
+        result.h = 1
+        result.e = entries
+      end
+    end
+  end
+  channels[#channels + 1] = result
+end
+local inbox = P .. ':inbox:' .. node
+if SHARDS > 1 then inbox = inbox .. ':' .. shard end
+redis.call('PUBLISH', inbox, catchUpMarkEvent(token))
+return cjson.encode({ c = counters, ch = channels })`,
 
   /** ARGV: P, app, periodStart → messages used in that period, this one included. */
   meteredConsume: `${COMMON}
