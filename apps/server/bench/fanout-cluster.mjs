@@ -7,6 +7,7 @@
 //
 // Usage (after `pnpm --filter @metered/server build`, with redis-server installed):
 //   node apps/server/bench/fanout-cluster.mjs [--subscribers 50] [--messages 200] [--runs 5]
+//     [--scenarios memory,redis-1,redis-2]   (a subset, e.g. to profile one with --cpu-prof)
 // Starts its own redis-server on a free loopback port. Prints a markdown table.
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -20,12 +21,14 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '200' },
     runs: { type: 'string', default: '5' },
     'timeout-ms': { type: 'string', default: '60000' },
+    scenarios: { type: 'string', default: 'memory,redis-1,redis-2' },
   },
 });
 const SUBSCRIBERS = Number(values.subscribers);
 const MESSAGES = Number(values.messages);
 const RUNS = Number(values.runs);
 const RUN_TIMEOUT_MS = Number(values['timeout-ms']);
+const SCENARIOS = new Set(values.scenarios.split(','));
 
 const app = {
   id: 'bench',
@@ -123,18 +126,24 @@ async function scenario(name, brokers) {
 const redis = await startRedis();
 const results = [];
 try {
-  results.push(await scenario('memory broker, 1 node', [{ kind: 'memory' }]));
-  results.push(
-    await scenario('redis broker, 1 node', [
-      { kind: 'redis', url: redis.url, keyPrefix: 'bench-1' },
-    ]),
-  );
-  results.push(
-    await scenario('redis broker, 2 nodes (subscribers split A/B)', [
-      { kind: 'redis', url: redis.url, keyPrefix: 'bench-2' },
-      { kind: 'redis', url: redis.url, keyPrefix: 'bench-2' },
-    ]),
-  );
+  if (SCENARIOS.has('memory')) {
+    results.push(await scenario('memory broker, 1 node', [{ kind: 'memory' }]));
+  }
+  if (SCENARIOS.has('redis-1')) {
+    results.push(
+      await scenario('redis broker, 1 node', [
+        { kind: 'redis', url: redis.url, keyPrefix: 'bench-1' },
+      ]),
+    );
+  }
+  if (SCENARIOS.has('redis-2')) {
+    results.push(
+      await scenario('redis broker, 2 nodes (subscribers split A/B)', [
+        { kind: 'redis', url: redis.url, keyPrefix: 'bench-2' },
+        { kind: 'redis', url: redis.url, keyPrefix: 'bench-2' },
+      ]),
+    );
+  }
 } finally {
   redis.stop();
 }
