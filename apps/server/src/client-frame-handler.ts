@@ -1,3 +1,6 @@
+// Over 450 lines: every client frame type's checks and broker call, which share the identity,
+// the channel set and the order their answers are written in (that order itself is kept in
+// pipelined-answers.ts).
 import { WsCloseCode, type ErrorCode } from '@metered/errors';
 import {
   PONG_FRAME,
@@ -574,7 +577,9 @@ export class ClientFrameHandler {
 
   /** Writes an answer (ack, error) after those of the frames before it. */
   private answer(frame: string): void {
-    this.answers.write(() => this.context.connection.deliver(frame));
+    const { connection } = this.context;
+    if (this.answers.busy) this.answers.write(() => connection.deliver(frame));
+    else connection.deliver(frame);
   }
 }
 

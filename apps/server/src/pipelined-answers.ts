@@ -32,7 +32,7 @@ export class PipelinedAnswers {
   }
 
   /** Whether an answer written now would overtake one in flight. */
-  private get busy(): boolean {
+  get busy(): boolean {
     return this.tail !== undefined && !this.answering;
   }
 
