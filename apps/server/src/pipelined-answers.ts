@@ -48,7 +48,9 @@ export class PipelinedAnswers {
    */
   after<T>(reply: Promise<T>, answer: (value: T) => void, bytes: number): void {
     const previous = this.tail;
-    // Failures too come in order: a reply is taken only after every earlier answer.
+    // Failures too come in order: a reply is taken only after every earlier answer. Once an
+    // earlier one failed, this reply is never taken: its own failure is no unhandled rejection.
+    reply.catch(() => undefined);
     const ready = previous === undefined ? reply : previous.then(() => reply);
     this.frameCount++;
     this.byteCount += bytes;

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../src/index.js';
+import {
+  BROKER_UNAVAILABLE_CLOSE_CODE,
+  BrokerUnavailableError,
+  MemoryBroker,
+  type Broker,
+  type RunningServer,
+} from '../src/index.js';
 import { connectWithToken, startTestServer, testApp, type Frame } from './helpers.js';
 import { startRedis, type RedisProcess } from './redis-server.js';
 
@@ -149,5 +155,37 @@ describe.each<BrokerKind>(['memory', 'redis'])('a burst of frames on the %s brok
     expect(reader.frames.filter((frame) => frame.type === 'message')).toHaveLength(
       expectedDeliveries.filter((delivery) => delivery.startsWith('message')).length,
     );
+  });
+});
+
+describe('a broker that fails publishes in flight', () => {
+  it('closes the socket once, as broker unavailable, whatever number of replies failed', async () => {
+    // Pipelined (it counts the quota itself), and every publish fails, as when Redis goes away
+    // with several publishes of a socket unanswered.
+    let calls = 0;
+    let failAll!: () => void;
+    const failing = new Promise<void>((resolve) => (failAll = resolve));
+    const broker: Broker = new Proxy(new MemoryBroker(), {
+      get(target, property) {
+        if (property === 'countsQuota') return true;
+        if (property === 'publish') {
+          return () => {
+            calls++;
+            if (calls === 5) failAll();
+            return failing.then(() => Promise.reject(new BrokerUnavailableError('gone')));
+          };
+        }
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const server = await startTestServer({ brokerImplementation: broker });
+    const sender = await connectWithToken(server, 'sender');
+    for (let index = 0; index < 5; index++) {
+      sender.sendJson({ type: 'publish', channel: 'room', data: index, requestId: `r${index}` });
+    }
+    expect((await sender.closed).code).toBe(BROKER_UNAVAILABLE_CLOSE_CODE);
+    expect(calls).toBe(5);
+    expect(sender.ofType('ack')).toEqual([]);
   });
 });
