@@ -7,6 +7,7 @@
 //
 // Usage (after `pnpm --filter @metered/server build`, with redis-server installed):
 //   node apps/server/bench/fanout-cluster.mjs [--subscribers 50] [--messages 200] [--runs 5]
+//     [--scenarios memory,redis-1,redis-2]   (a subset, e.g. to profile one with --cpu-prof)
 // Starts its own redis-server on a free loopback port. Prints a markdown table.
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -20,12 +21,14 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '200' },
     runs: { type: 'string', default: '5' },
     'timeout-ms': { type: 'string', default: '60000' },
+    scenarios: { type: 'string', default: 'memory,redis-1,redis-2' },
   },
 });
 const SUBSCRIBERS = Number(values.subscribers);
 const MESSAGES = Number(values.messages);
 const RUNS = Number(values.runs);
 const RUN_TIMEOUT_MS = Number(values['timeout-ms']);
+const SCENARIOS = new Set(values.scenarios.split(','));
 
 const app = {
   id: 'bench',
@@ -102,58 +105,85 @@ async function runOnce(urls, channel) {
   return expected / seconds;
 }
 
-async function scenario(name, brokers) {
+/** Starts a scenario's nodes; `run` measures one run on them. */
+async function startScenario(name, brokers) {
   const servers = [];
   for (const broker of brokers) {
     servers.push(await startServer({ host: '127.0.0.1', port: 0, broker, apps: [app] }));
   }
   const urls = servers.map((server) => server.url);
-  const rates = [];
-  try {
-    await runOnce(urls, 'warmup');
-    for (let run = 0; run < RUNS; run++) rates.push(await runOnce(urls, `room-${run}`));
-  } finally {
-    for (const server of servers) await server.close();
-  }
-  rates.sort((a, b) => a - b);
-  const median = rates[Math.floor(rates.length / 2)];
-  return { name, median, min: rates[0], max: rates.at(-1) };
+  await runOnce(urls, 'warmup');
+  return {
+    name,
+    rates: [],
+    run: (index) => runOnce(urls, `room-${index}`),
+    close: async () => {
+      for (const server of servers) await server.close();
+    },
+  };
 }
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const redis = await startRedis();
-const results = [];
+const scenarios = [];
 try {
-  results.push(await scenario('memory broker, 1 node', [{ kind: 'memory' }]));
-  results.push(
-    await scenario('redis broker, 1 node', [
-      { kind: 'redis', url: redis.url, keyPrefix: 'bench-1' },
-    ]),
-  );
-  results.push(
-    await scenario('redis broker, 2 nodes (subscribers split A/B)', [
-      { kind: 'redis', url: redis.url, keyPrefix: 'bench-2' },
-      { kind: 'redis', url: redis.url, keyPrefix: 'bench-2' },
-    ]),
-  );
+  if (SCENARIOS.has('memory')) {
+    scenarios.push(await startScenario('memory broker, 1 node', [{ kind: 'memory' }]));
+  }
+  if (SCENARIOS.has('redis-1')) {
+    scenarios.push(
+      await startScenario('redis broker, 1 node', [
+        { kind: 'redis', url: redis.url, keyPrefix: 'bench-1' },
+      ]),
+    );
+  }
+  if (SCENARIOS.has('redis-2')) {
+    scenarios.push(
+      await startScenario('redis broker, 2 nodes (subscribers split A/B)', [
+        { kind: 'redis', url: redis.url, keyPrefix: 'bench-2' },
+        { kind: 'redis', url: redis.url, keyPrefix: 'bench-2' },
+      ]),
+    );
+  }
+  // Alternated: run `index` of every scenario, then the next, so that a change in the machine's
+  // load falls on all of them; each run's rates are compared with the first scenario's.
+  for (let index = 0; index < RUNS; index++) {
+    for (const scenario of scenarios) scenario.rates.push(await scenario.run(index));
+  }
 } finally {
+  for (const scenario of scenarios) await scenario.close();
   redis.stop();
 }
+const results = scenarios.map(({ name, rates }, row) => ({
+  name,
+  median: median(rates),
+  min: Math.min(...rates),
+  max: Math.max(...rates),
+  ratios: rates.map((rate, index) => rate / scenarios[0].rates[index]),
+  above: rates.map((rate, index) => rate / scenarios[Math.max(row - 1, 0)].rates[index]),
+}));
+const spread = (values) =>
+  `${ratio(median(values))} (${ratio(Math.min(...values))} – ${ratio(Math.max(...values))})`;
 
 const format = (rate) => Math.round(rate).toLocaleString('en-US');
+const ratio = (value) => `${value.toFixed(2)}×`;
 const cpu = cpus();
 const lines = [
-  `Channel fan-out, ${SUBSCRIBERS} subscribers × ${MESSAGES} messages per run, ${RUNS} runs (after a warm-up run), all processes on one machine.`,
+  `Channel fan-out, ${SUBSCRIBERS} subscribers × ${MESSAGES} messages per run, ${RUNS} runs of each scenario, alternated (after a warm-up run of each), all processes on one machine.`,
   '',
   `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load average ${loadavg()
     .map((value) => value.toFixed(1))
     .join(' ')} at the end.`,
   '',
-  '| scenario | deliveries/s (median) | min – max |',
-  '| --- | ---: | ---: |',
+  `| scenario | deliveries/s (median) | min – max | × ${results[0]?.name ?? ''}, same run | × the row above, same run |`,
+  '| --- | ---: | ---: | ---: | ---: |',
   ...results.map(
     (result) =>
-      `| ${result.name} | ${format(result.median)} | ${format(result.min)} – ${format(result.max)} |`,
+      `| ${result.name} | ${format(result.median)} | ${format(result.min)} – ${format(result.max)} | ${spread(result.ratios)} | ${spread(result.above)} |`,
   ),
+  '',
+  'Ratios: median (min – max) over the runs, each run compared with the same run of the other scenario.',
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 process.exit(0);

@@ -1,3 +1,6 @@
+// Over 450 lines: every client frame type's checks and broker call, which share the identity,
+// the channel set and the order their answers are written in (that order itself is kept in
+// pipelined-answers.ts).
 import { WsCloseCode, type ErrorCode } from '@metered/errors';
 import {
   PONG_FRAME,
@@ -20,11 +23,13 @@ import {
 import type { AppRegistry } from './app-registry.js';
 import { TOKEN_EXPIRY_MARGIN_MS, type ConnectionIdentity } from './auth.js';
 import {
+  OVER_QUOTA,
   andThen,
   isPromise,
   type Broker,
   type BrokerConnection,
   type MaybePromise,
+  type QuotaClaim,
 } from './broker/broker.js';
 import { hasLoneSurrogate } from './channel-name.js';
 import type { AppConfig } from './config.js';
@@ -38,9 +43,10 @@ import {
   type ReplaySource,
 } from './history/history-types.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
-import { consumeMessageQuota } from './message-quota.js';
+import { consumeMessageQuota, periodStartOf } from './message-quota.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PublishBandwidthLimiter } from './publish-bandwidth-limiter.js';
+import { PipelinedAnswers } from './pipelined-answers.js';
 import { presenceSnapshotFrames } from './presence-snapshot-frames.js';
 import { relayedFrameFits } from './relayed-frame-size.js';
 import { checkRefresh } from './token-refresh.js';
@@ -71,13 +77,18 @@ export interface ClientFrameContext {
   }>;
   /** False once the socket is closing: what a slow step finds out afterwards changes nothing. */
   readonly isOpen: () => boolean;
+  /** A broker call of a frame handled without waiting (pipelined) failed: the socket fails. */
+  readonly fail: (error: unknown) => void;
 }
 
 /**
  * What a welcomed socket's client frames do: parse and refuse, check permissions, channel scope,
  * the channel limit and the message quota, then subscribe, unsubscribe, publish or send through
  * the broker. A frame whose handling waits on the broker returns a promise; the connection holds
- * the next frames until it settles.
+ * the next frames until it settles. Except publishes and sends on a broker that counts the
+ * quota itself (`countsQuota`): their one broker call is made at once, in frame order, and
+ * their answers are written in frame order as the replies come ({@link PipelinedAnswers}); any
+ * other frame waits until every answer in flight is written.
  */
 export class ClientFrameHandler {
   /** The channels this socket is subscribed to (or subscribing). */
@@ -88,16 +99,66 @@ export class ClientFrameHandler {
   private senderBytes: number | undefined;
   /** Who the socket acts as: the connect identity, replaced by each accepted `refresh`. */
   private identity: ConnectionIdentity;
+  /** The answers of publishes and sends in flight, in frame order. */
+  private readonly answers: PipelinedAnswers;
+  /** UTF-8 size of the frame being handled. */
+  private frameBytes = 0;
 
   constructor(private readonly context: ClientFrameContext) {
     this.identity = context.identity;
+    this.answers = new PipelinedAnswers(context.fail);
   }
 
-  handle(text: string): MaybePromise<void> {
-    const { connection, metrics } = this.context;
+  /** Frames handled whose answer is not written yet, and their UTF-8 bytes. */
+  get inFlight(): { readonly frames: number; readonly bytes: number } {
+    return this.answers;
+  }
+
+  /** Settles once every answer in flight is written; undefined when none is. */
+  get settled(): Promise<void> | undefined {
+    return this.answers.settled;
+  }
+
+  /** Handles one frame of `bytes` UTF-8 bytes. */
+  handle(text: string, bytes = 0): MaybePromise<void> {
     const parsed = parseClientFrame(text);
+    const inFlight = this.answers.settled;
+    if (inFlight !== undefined && !this.mayOverlap(parsed)) {
+      // Handled once every answer in flight is written, as if the frames before it had waited.
+      return inFlight.then(
+        () => (this.context.isOpen() ? this.handleParsed(text, parsed, bytes) : undefined),
+        // The socket fails with the broker's error (PipelinedAnswers reports it).
+        () => undefined,
+      );
+    }
+    return this.handleParsed(text, parsed, bytes);
+  }
+
+  /** Whether a frame may be handled while answers are in flight: a publish or send, counted by the broker. */
+  private mayOverlap(parsed: ReturnType<typeof parseClientFrame>): boolean {
+    return (
+      parsed.ok &&
+      (parsed.frame.type === 'publish' || parsed.frame.type === 'send') &&
+      this.context.broker.countsQuota === true &&
+      !this.expiring()
+    );
+  }
+
+  /** Whether the token is within the margin of its expiry. */
+  private expiring(): boolean {
     const { expiresAt } = this.identity;
-    if (expiresAt !== null && this.context.now() >= expiresAt * 1000 - TOKEN_EXPIRY_MARGIN_MS) {
+    return expiresAt !== null && this.context.now() >= expiresAt * 1000 - TOKEN_EXPIRY_MARGIN_MS;
+  }
+
+  private handleParsed(
+    text: string,
+    parsed: ReturnType<typeof parseClientFrame>,
+    bytes: number,
+  ): MaybePromise<void> {
+    const { connection, metrics } = this.context;
+    this.frameBytes = bytes;
+    const { expiresAt } = this.identity;
+    if (expiresAt !== null && this.expiring()) {
       // A `refresh` is still taken up to the token's real expiry.
       const refreshing =
         parsed.ok && parsed.frame.type === 'refresh' && this.context.extensions().refresh;
@@ -336,9 +397,38 @@ export class ClientFrameHandler {
   }
 
   private acknowledgeDuplicate(requestId: string | undefined): void {
-    if (requestId !== undefined) {
-      this.context.connection.deliver(encodeAck(requestId, { duplicate: true }));
+    if (requestId !== undefined) this.answer(encodeAck(requestId, { duplicate: true }));
+  }
+
+  /** The app's quota, for a broker that counts it (`countsQuota`). */
+  private quotaClaim(): QuotaClaim {
+    const { plan } = this.context.app();
+    return {
+      periodStart: periodStartOf(this.context.now(), plan.periodSeconds),
+      limit: plan.maxMessagesPerPeriod,
+    };
+  }
+
+  /**
+   * Answers a broker call's reply: at once when it is there and nothing is in flight, else in
+   * frame order, without holding the next frames (the call was made already, in order).
+   */
+  private answerInOrder<T>(reply: MaybePromise<T>, answer: (value: T) => void): void {
+    if (isPromise(reply)) this.answers.after(reply, answer, this.frameBytes);
+    else this.answers.write(() => answer(reply));
+  }
+
+  /** What a counted publish or send was answered: over the quota, a duplicate, or applied. */
+  private answerCounted(
+    outcome: number,
+    requestId: string | undefined,
+    applied: (outcome: number) => void,
+  ): void {
+    if (outcome === OVER_QUOTA) {
+      return this.sendError('over_message_quota', 'message quota exhausted', requestId);
     }
+    if (outcome === DUPLICATE) return this.acknowledgeDuplicate(requestId);
+    applied(outcome);
   }
 
   private publish(frame: PublishFrame, text: string): MaybePromise<void> {
@@ -379,32 +469,38 @@ export class ClientFrameHandler {
       );
     }
     const idempotency = this.idempotency(frame.idempotencyKey);
+    const message = {
+      channel,
+      from: identity.peerId,
+      data: frame.data,
+      fromMetadata: identity.peerMetadata,
+      excludeConnectionId: connection.id,
+      history,
+      idempotency,
+    };
+    const { broker } = this.context;
+    if (broker.countsQuota === true) {
+      const reply = broker.publish(identity.app.id, { ...message, quota: this.quotaClaim() });
+      return this.answerInOrder(reply, (outcome) =>
+        this.answerCounted(outcome, requestId, () => {
+          if (requestId !== undefined) this.answer(encodeAck(requestId));
+        }),
+      );
+    }
     return this.unlessDuplicate(idempotency, requestId, () =>
       andThen(this.consumeQuota(), (allowed) => {
         if (!allowed) {
           return this.sendError('over_message_quota', 'message quota exhausted', requestId);
         }
-        return andThen(
-          this.context.broker.publish(identity.app.id, {
-            channel,
-            from: identity.peerId,
-            data: frame.data,
-            fromMetadata: identity.peerMetadata,
-            excludeConnectionId: connection.id,
-            history,
-            idempotency,
-          }),
-          (receivers) => {
-            if (receivers === DUPLICATE) return this.acknowledgeDuplicate(requestId);
-            if (requestId !== undefined) connection.deliver(encodeAck(requestId));
-          },
-        );
+        return andThen(broker.publish(identity.app.id, message), (receivers) => {
+          if (receivers === DUPLICATE) return this.acknowledgeDuplicate(requestId);
+          if (requestId !== undefined) connection.deliver(encodeAck(requestId));
+        });
       }),
     );
   }
 
   private send(frame: SendFrame, text: string): MaybePromise<void> {
-    const { connection } = this.context;
     const { identity } = this;
     const { to, requestId } = frame;
     if (!identity.permissions.has('send')) {
@@ -421,27 +517,33 @@ export class ClientFrameHandler {
       return this.refuseOverCap(requestId);
     }
     const idempotency = this.idempotency(frame.idempotencyKey);
+    const message = {
+      from: identity.peerId,
+      to,
+      data: frame.data,
+      fromMetadata: identity.peerMetadata,
+      idempotency,
+    };
+    const answerDelivered = (delivered: number): void => {
+      if (delivered === DUPLICATE) return this.acknowledgeDuplicate(requestId);
+      if (delivered === 0) {
+        return this.sendError('peer_not_found', 'peer is not online', requestId);
+      }
+      if (requestId !== undefined) this.answer(encodeAck(requestId));
+    };
+    const { broker } = this.context;
+    if (broker.countsQuota === true) {
+      const reply = broker.sendDirect(identity.app.id, { ...message, quota: this.quotaClaim() });
+      return this.answerInOrder(reply, (outcome) =>
+        this.answerCounted(outcome, requestId, answerDelivered),
+      );
+    }
     return this.unlessDuplicate(idempotency, requestId, () =>
       andThen(this.consumeQuota(), (allowed) => {
         if (!allowed) {
           return this.sendError('over_message_quota', 'message quota exhausted', requestId);
         }
-        return andThen(
-          this.context.broker.sendDirect(identity.app.id, {
-            from: identity.peerId,
-            to,
-            data: frame.data,
-            fromMetadata: identity.peerMetadata,
-            idempotency,
-          }),
-          (delivered) => {
-            if (delivered === DUPLICATE) return this.acknowledgeDuplicate(requestId);
-            if (delivered === 0) {
-              return this.sendError('peer_not_found', 'peer is not online', requestId);
-            }
-            if (requestId !== undefined) connection.deliver(encodeAck(requestId));
-          },
-        );
+        return andThen(broker.sendDirect(identity.app.id, message), answerDelivered);
       }),
     );
   }
@@ -470,7 +572,14 @@ export class ClientFrameHandler {
 
   private sendError(code: ErrorCode, message: string, requestId: string | undefined): void {
     this.context.metrics.errorsTotal.inc({ code });
-    this.context.connection.deliver(encodeError(code, message, requestId));
+    this.answer(encodeError(code, message, requestId));
+  }
+
+  /** Writes an answer (ack, error) after those of the frames before it. */
+  private answer(frame: string): void {
+    const { connection } = this.context;
+    if (this.answers.busy) this.answers.write(() => connection.deliver(frame));
+    else connection.deliver(frame);
   }
 }
 

@@ -227,6 +227,7 @@ export class Connection implements BrokerConnection, OutboundHolder {
       onRefreshed: (next) => this.onRefreshed(next),
       issueResumeToken: () => this.resume.issue(this.identity as ConnectionIdentity),
       isOpen: () => this.state === 'open',
+      fail: (error) => this.fail(error),
     });
     let metadata = identity.metadata;
     if (app.iceServers.length > 0 && (metadata === undefined || !('iceServers' in metadata))) {
@@ -307,7 +308,9 @@ export class Connection implements BrokerConnection, OutboundHolder {
     // Before the welcome the rate limiter already holds the queue to `messageBurst` frames.
     const maxFrames = app === undefined ? undefined : 2 * app.limits.messageBurst;
     const maxBytes = this.context.connectionLimits().maxQueuedInboundBytes;
-    if (!this.inbound.hasRoomFor(data.byteLength, maxBytes, maxFrames)) {
+    // Frames handled whose answer is not written yet (pipelined) still count.
+    const inFlight = this.frames?.inFlight;
+    if (!this.inbound.hasRoomFor(data.byteLength, maxBytes, maxFrames, inFlight)) {
       this.close(INBOUND_QUEUE_FULL_CLOSE_CODE, 'server busy: too many frames waiting');
       return;
     }
@@ -315,13 +318,17 @@ export class Connection implements BrokerConnection, OutboundHolder {
     if (this.state === 'open') this.drain();
   }
 
-  /** Handles queued frames in order; a frame whose handling waits on the broker holds the rest. */
+  /**
+   * Handles queued frames in order; a frame whose handling waits on the broker holds the rest
+   * (a pipelined publish or send does not: its answer comes in order, see ClientFrameHandler).
+   */
   private drain(): void {
     while (!this.processing && this.state === 'open' && this.inbound.length > 0) {
+      const bytes = this.inbound.headBytes;
       const text = this.inbound.shift() as string;
       let result: MaybePromise<void>;
       try {
-        result = (this.frames as ClientFrameHandler).handle(text);
+        result = (this.frames as ClientFrameHandler).handle(text, bytes);
       } catch (error) {
         this.fail(error);
         return;
@@ -342,6 +349,17 @@ export class Connection implements BrokerConnection, OutboundHolder {
       }
     }
     if (!this.processing && this.inbound.length === 0 && this.onIdle !== undefined) {
+      const inFlight = this.frames?.settled;
+      if (inFlight !== undefined) {
+        // Idle once every frame is answered; a failure closes the socket (reported already).
+        this.processing = true;
+        const resume = (): void => {
+          this.processing = false;
+          this.drain();
+        };
+        inFlight.then(resume, resume);
+        return;
+      }
       const idle = this.onIdle;
       this.onIdle = undefined;
       idle();

@@ -55,7 +55,7 @@ export const connectionsSchema = z
       .min(1024)
       .default(1024 * 1024)
       .describe(
-        "Bytes of a socket's frames waiting behind one the broker has not answered yet (a slow Redis). A frame that would take the waiting frames past this, or past twice the app's `messageBurst`, closes the socket with 1013 (try again later); one frame may always wait, whatever its size.",
+        "Bytes of a socket's frames waiting on the broker (a slow Redis): queued behind one it has not answered yet, and publishes and sends made to it and not answered yet (the Redis broker takes a socket's publishes and sends without waiting for each reply). A frame that would take the waiting frames past this, or past twice the app's `messageBurst`, closes the socket with 1013 (try again later); one frame may always wait, whatever its size.",
       ),
   })
   .strict()

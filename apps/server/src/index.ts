@@ -24,6 +24,7 @@ export {
   type SecretKeyConfig,
 } from './config.js';
 export {
+  OVER_QUOTA,
   isPromise,
   type Broker,
   type BrokerConnection,
@@ -31,6 +32,7 @@ export {
   type SubscribeOptions,
   type ChannelMessage,
   type DirectMessage,
+  type QuotaClaim,
   type QuotaResult,
   type PeerRevocation,
   type AppUsage,

@@ -14,8 +14,15 @@ import {
 
 const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
 
-/** A memory broker whose `method` calls wait until `release` is called. */
-function gated(method: 'acquireConnection' | 'publish'): {
+/**
+ * A memory broker whose `method` calls wait until `release` is called. `countsQuota`: it says it
+ * counts the quota itself, so the server does not wait for a publish's reply before handling
+ * the next frame (pipelined; the quota is left uncounted, these tests stay within it).
+ */
+function gated(
+  method: 'acquireConnection' | 'publish',
+  countsQuota = false,
+): {
   broker: Broker;
   release: () => void;
   firstCall: Promise<void>;
@@ -27,6 +34,7 @@ function gated(method: 'acquireConnection' | 'publish'): {
   const firstCall = new Promise<void>((resolve) => (markCalled = resolve));
   const broker: Broker = new Proxy(inner, {
     get(target, property) {
+      if (property === 'countsQuota') return countsQuota;
       const value: unknown = Reflect.get(target, property);
       if (typeof value !== 'function') return value;
       const bound = (value as (...args: unknown[]) => unknown).bind(target);
@@ -202,10 +210,14 @@ describe('outbound memory across every socket', () => {
   });
 });
 
-describe('frames waiting on a slow broker', () => {
+// Pipelined: frames handled whose answer is not written yet count as waiting.
+describe.each([
+  ['each publish waits for its reply', false],
+  ['publishes pipelined', true],
+])('frames waiting on a slow broker (%s)', (_, pipelined) => {
   it("closes with 1013 once more than twice the app's messageBurst frames wait", async () => {
     const clock = new TestClock();
-    const { broker, release, firstCall } = gated('publish');
+    const { broker, release, firstCall } = gated('publish', pipelined);
     const server = await startTestServer({
       now: clock.now,
       brokerImplementation: broker,
@@ -224,13 +236,14 @@ describe('frames waiting on a slow broker', () => {
     }
     await firstCall;
     release();
-    // One frame waits on the broker, ten may queue behind it: the twelfth closes the socket.
+    // Ten frames may wait (one of them on the broker, or all of them when pipelined): the
+    // twelfth (the eleventh) closes the socket.
     expect(await closeOrLastAck(client, `p${sent - 1}`)).toMatchObject({ code: 1013 });
     expect(client.ofType('ack').length).toBeLessThan(sent);
   });
 
   it('closes with 1013 once the frames waiting pass maxQueuedInboundBytes', async () => {
-    const { broker, release, firstCall } = gated('publish');
+    const { broker, release, firstCall } = gated('publish', pipelined);
     const server = await startTestServer({
       brokerImplementation: broker,
       connections: { maxQueuedInboundBytes: 4096 },

@@ -67,6 +67,20 @@ export interface SubscribeOptions {
   readonly beforeAnnounce: (members: readonly PresenceMember[], recovery?: Recovery) => void;
 }
 
+/**
+ * A message counted against the app's quota by the broker, in the same step as its publication
+ * (brokers with {@link Broker.countsQuota}).
+ */
+export interface QuotaClaim {
+  /** The start of the quota period, Unix seconds. */
+  readonly periodStart: number;
+  /** Messages the app may send in the period. */
+  readonly limit: number;
+}
+
+/** What `publish` and `sendDirect` resolve to when the message's {@link QuotaClaim} is exhausted. */
+export const OVER_QUOTA = -2;
+
 export interface ChannelMessage {
   readonly channel: string;
   readonly from: string;
@@ -78,6 +92,8 @@ export interface ChannelMessage {
   readonly history?: HistoryPolicy | undefined;
   /** Extension `idempotency`: applied at most once per key of `from` within the window. */
   readonly idempotency?: IdempotencyClaim | undefined;
+  /** With {@link Broker.countsQuota}: counted against the app's quota first. */
+  readonly quota?: QuotaClaim | undefined;
 }
 
 export interface DirectMessage {
@@ -87,6 +103,8 @@ export interface DirectMessage {
   readonly fromMetadata: JsonObject | undefined;
   /** Extension `idempotency`: applied at most once per key of `from` within the window. */
   readonly idempotency?: IdempotencyClaim | undefined;
+  /** With {@link Broker.countsQuota}: counted against the app's quota first. */
+  readonly quota?: QuotaClaim | undefined;
 }
 
 export interface QuotaResult {
@@ -144,6 +162,16 @@ export interface ClaimedSession {
  * broker (Redis) may return promises and the connection code keeps each socket's frames in order.
  */
 export interface Broker {
+  /**
+   * True when `publish` and `sendDirect` take a message's {@link QuotaClaim} and, in one step,
+   * answer `DUPLICATE` for a used idempotency key (not counted), count the message (as
+   * {@link consumeMessage} does) and answer {@link OVER_QUOTA} when the quota is exhausted, and
+   * only then apply it. The server then makes one broker call per publish or send instead of
+   * three, and a socket's publishes and sends are answered in order without each waiting for
+   * the previous one's reply: a broker that sets it applies each connection's calls in the order
+   * they were made. Absent: the server checks the key and the quota first, one call each.
+   */
+  readonly countsQuota?: boolean;
   /** Counts a new connection against the app's concurrent cap; false when the app is at the cap. */
   acquireConnection(appId: string, maxConcurrent: number): MaybePromise<boolean>;
   /** Gives back a slot taken by {@link acquireConnection} for a connection never attached. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { coalesceWrites, type CorkableTransport } from '../../outbound.js';
 import { BrokerUnavailableError } from '../broker-unavailable.js';
 import { busChannel, inboxChannel } from './bus-shards.js';
 import { redisScripts, type RedisScriptName } from './redis-scripts.js';
@@ -142,8 +143,13 @@ export class NodeSession {
     });
   }
 
-  /** Runs one of the broker's Lua scripts (the key prefix goes first). */
+  /**
+   * Runs one of the broker's Lua scripts (the key prefix goes first). The calls made in one turn
+   * of the event loop leave in one write, in the order they were made.
+   */
   script(name: RedisScriptName, ...args: (string | number)[]): Promise<unknown> {
+    const stream = this.command.stream as CorkableTransport | undefined;
+    if (stream !== undefined) coalesceWrites(stream);
     const call = (this.command as unknown as Record<RedisScriptName, ScriptCall>)[name];
     const promise = call
       .call(this.command, this.options.prefix, ...args)

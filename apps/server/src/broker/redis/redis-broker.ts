@@ -137,6 +137,8 @@ function memberJson(connection: BrokerConnection): string {
  * reconnect (and resubscribe) once Redis is back.
  */
 export class RedisBroker implements Broker {
+  /** Publishes and directs count the quota in their script: one round trip each, pipelined. */
+  readonly countsQuota = true;
   private readonly prefix: string;
   private readonly busShards: number;
   private readonly logger: Logger;
@@ -527,6 +529,8 @@ export class RedisBroker implements Broker {
       idempotency?.key ?? '',
       idempotency?.windowMs ?? 0,
       message.from,
+      message.quota?.periodStart ?? '',
+      message.quota?.limit ?? 0,
     );
     return Number(receivers);
   }
@@ -534,9 +538,21 @@ export class RedisBroker implements Broker {
   async sendDirect(appId: string, message: DirectMessage): Promise<number> {
     this.session.require();
     const event = encodeDirectEvent(appId, message);
-    const { idempotency } = message;
+    const { idempotency, quota } = message;
+    const periodStart = quota?.periodStart ?? '';
+    const limit = quota?.limit ?? 0;
     if (idempotency === undefined) {
-      return Number(await this.session.script('meteredToPeer', appId, message.to, event, 'd'));
+      return Number(
+        await this.session.script(
+          'meteredToPeer',
+          appId,
+          message.to,
+          event,
+          'd',
+          periodStart,
+          limit,
+        ),
+      );
     }
     return Number(
       await this.session.script(
@@ -547,6 +563,8 @@ export class RedisBroker implements Broker {
         idempotency.key,
         idempotency.windowMs,
         message.from,
+        periodStart,
+        limit,
       ),
     );
   }

@@ -62,9 +62,25 @@ local function leave(app, channel, conn)
     end
   end
 end
+local function idemKey(a, from, key) return P .. ':idem:' .. a .. ':' .. #from .. ':' .. from .. ':' .. key end
 local function claim(a, from, key, windowMs)
   if key == '' then return true end
-  return redis.call('SET', P .. ':idem:' .. a .. ':' .. #from .. ':' .. from .. ':' .. key, '1', 'PX', windowMs, 'NX')
+  return redis.call('SET', idemKey(a, from, key), '1', 'PX', windowMs, 'NX')
+end
+-- Counts one message in the app's quota period: the messages used in it, this one included.
+local function countMessage(a, periodStart)
+  local key = P .. ':app:' .. a
+  if redis.call('HGET', key, 'qp') ~= periodStart then
+    redis.call('HSET', key, 'qp', periodStart, 'qu', 0)
+  end
+  return redis.call('HINCRBY', key, 'qu', 1)
+end
+-- Before a counted publish or direct: -1 when the idempotency key was used (not counted), -2
+-- when the quota of the period is exhausted (counted), nil to go on. periodStart '' counts nothing.
+local function refusal(a, from, key, periodStart, limit)
+  if key ~= '' and redis.call('EXISTS', idemKey(a, from, key)) == 1 then return -1 end
+  if periodStart ~= '' and countMessage(a, periodStart) > tonumber(limit) then return -2 end
+  return nil
 end
 -- A channel's history stream: its keys, epoch and last offset; a new epoch when it was lost.
 local function stream(a, channel, candidate, retentionMs)
@@ -322,12 +338,15 @@ return 1`,
 
   /**
    * ARGV: P, app, channel, excluded connection id ('' = none), event, history ('1'/'0'), size,
-   * ttlMs, retentionMs, now, epoch candidate, idempotency key ('' none), windowMs, from →
-   * receivers, or -1 for a duplicate. With history the message takes the next offset (one order
-   * for every node) and is kept, in the same step as its publication.
+   * ttlMs, retentionMs, now, epoch candidate, idempotency key ('' none), windowMs, from, quota
+   * period start ('' none), quota limit → receivers, or -1 for a duplicate, -2 over the quota.
+   * With history the message takes the next offset (one order for every node) and is kept, in
+   * the same step as its publication.
    */
   meteredPublish: `${COMMON}
 local a = appKey(ARGV[2])
+local refused = refusal(a, ARGV[14], ARGV[12], ARGV[15], ARGV[16])
+if refused then return refused end
 if not claim(a, ARGV[14], ARGV[12], ARGV[13]) then return -1 end
 local event = ARGV[5]
 if ARGV[6] == '1' then
@@ -361,23 +380,29 @@ for i = 1, #entries do reply[#reply + 1] = entries[i] end
 return reply`,
 
   /**
-   * ARGV: P, app, peer, event, idempotency key, windowMs, from → sockets of the peer that got
-   * it (as {@link meteredToPeer} counts them), or -1 for a duplicate; the key is claimed only
-   * when the peer is online (or held).
+   * ARGV: P, app, peer, event, idempotency key, windowMs, from, quota period start ('' none),
+   * quota limit → sockets of the peer that got it (as {@link meteredToPeer} counts them), or -1
+   * for a duplicate, -2 over the quota; the key is claimed only when the peer is online (or held).
    */
   meteredDirect: `${COMMON}
 local a = appKey(ARGV[2])
+local refused = refusal(a, ARGV[7], ARGV[5], ARGV[8], ARGV[9])
+if refused then return refused end
 local entries = redis.call('HGETALL', P .. ':peer:' .. a .. ':' .. ARGV[3])
 if #entries == 0 then return 0 end
 if not claim(a, ARGV[7], ARGV[5], ARGV[6]) then return -1 end
 ${routeToPeer("'d'")}`,
 
   /**
-   * ARGV: P, app, peer, event, kind ('d' a direct, 'k' a kick) → sockets of the peer that got
-   * it (the event goes once to each of their nodes). A held session keeps a direct in its list
-   * while the list is under its bound (and then counts), and a kick goes to its node.
+   * ARGV: P, app, peer, event, kind ('d' a direct, 'k' a kick), quota period start ('' or
+   * absent: none), quota limit → sockets of the peer that got it (the event goes once to each of
+   * their nodes), or -2 over the quota. A held session keeps a direct in its list while the list
+   * is under its bound (and then counts), and a kick goes to its node.
    */
   meteredToPeer: `${COMMON}
+if (ARGV[6] or '') ~= '' and countMessage(appKey(ARGV[2]), ARGV[6]) > tonumber(ARGV[7]) then
+  return -2
+end
 local entries = redis.call('HGETALL', P .. ':peer:' .. appKey(ARGV[2]) .. ':' .. ARGV[3])
 ${routeToPeer('ARGV[5]')}`,
 
@@ -560,11 +585,7 @@ return cjson.encode({ c = counters, ch = channels })`,
 
   /** ARGV: P, app, periodStart → messages used in that period, this one included. */
   meteredConsume: `${COMMON}
-local key = P .. ':app:' .. appKey(ARGV[2])
-if redis.call('HGET', key, 'qp') ~= ARGV[3] then
-  redis.call('HSET', key, 'qp', ARGV[3], 'qu', 0)
-end
-return redis.call('HINCRBY', key, 'qu', 1)`,
+return countMessage(appKey(ARGV[2]), ARGV[3])`,
 } as const;
 
 export type RedisScriptName = keyof typeof REDIS_SCRIPTS;
