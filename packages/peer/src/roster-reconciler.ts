@@ -50,6 +50,11 @@ export class RosterReconciler {
   #resubscribes = 0;
   /** Members held in case they are only late or blipping, each with its deadline. */
   readonly #late = new Map<string, Timer>();
+  /**
+   * The held members that presence reported as gone while the signalling stayed up (a blip of
+   * theirs); the others are late after a reconnect or a server shutdown.
+   */
+  readonly #blipping = new Set<string>();
   /** The local peer id when the connection dropped (a new one means nobody can keep anything). */
   #peerIdBefore: string | null = null;
 
@@ -75,12 +80,18 @@ export class RosterReconciler {
     this.#clearReconcile();
     for (const timer of this.#late.values()) clearTimeout(timer);
     this.#late.clear();
+    this.#blipping.clear();
     this.#reconciling = false;
   }
 
-  /** A member's connection closed by itself: `true` to rebuild it, `false` if it is leaving. */
+  /**
+   * A member's connection closed by itself: `true` to rebuild it, `false` if it is leaving. A
+   * member held while blipping leaves at once (a peer that keeps its connection across its own
+   * reconnects would not close it). One late after a reconnect stays held with a new connection:
+   * a peer that replaces its connection on every reconnect closes the old one when it is back.
+   */
   connectionEnded(peerId: string): boolean {
-    if (!this.#late.has(peerId)) return true;
+    if (!this.#blipping.has(peerId)) return true;
     this.#remove(peerId);
     return false;
   }
@@ -122,7 +133,8 @@ export class RosterReconciler {
       const remote = this.remotes.get(peerId);
       // Departures a shutting-down server reports are its own sockets closing, and a member whose
       // connection to us is up may only be blipping: the next presence decides.
-      if (remote && (this.#host.goingAway() || remote.connected())) this.#hold(peerId);
+      if (remote && this.#host.goingAway()) this.#hold(peerId);
+      else if (remote?.connected()) this.#hold(peerId, true);
       else this.#remove(peerId);
     }
     for (const member of event.joined) {
@@ -163,8 +175,9 @@ export class RosterReconciler {
   }
 
   /** Holds a member until the deadline: it leaves then unless presence reports it again. */
-  #hold(peerId: string): void {
+  #hold(peerId: string, blipping = false): void {
     if (this.#late.has(peerId)) return;
+    if (blipping) this.#blipping.add(peerId);
     this.#late.set(
       peerId,
       setTimeout(() => {
@@ -176,6 +189,7 @@ export class RosterReconciler {
 
   /** Ends a member's hold; `true` when it was held. */
   #unhold(peerId: string): boolean {
+    this.#blipping.delete(peerId);
     const timer = this.#late.get(peerId);
     if (timer === undefined) return false;
     clearTimeout(timer);
