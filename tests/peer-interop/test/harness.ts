@@ -81,14 +81,20 @@ export function createOurPeer(
   });
 }
 
+/** See {@link createHoldingWebSocketFactory}. */
+export type HoldingWebSocketFactory = WebSocketFactory & {
+  holdFrom(match: (frame: string) => boolean, until: Promise<unknown>): void;
+  /** How many holds took effect (a frame matched). */
+  readonly holds: number;
+};
+
 /**
  * `ws` sockets whose inbound frames a test can hold back: `holdFrom(match, until)` delays the
  * first frame that `match`es, and every frame after it, until `until` settles, then delivers
  * them in order. For forcing one interleaving of signalling and peer-connection events.
  */
-export function createHoldingWebSocketFactory(): WebSocketFactory & {
-  holdFrom(match: (frame: string) => boolean, until: Promise<unknown>): void;
-} {
+export function createHoldingWebSocketFactory(): HoldingWebSocketFactory {
+  let holds = 0;
   let rule: { match: (frame: string) => boolean; until: Promise<unknown> } | undefined;
   const factory = (url: string): WebSocketLike => {
     const socket = new WebSocket(url);
@@ -101,6 +107,7 @@ export function createHoldingWebSocketFactory(): WebSocketFactory & {
       const current = rule;
       if (current && frame !== undefined && current.match(frame)) {
         rule = undefined;
+        holds++;
         const queue: (() => void)[] = [dispatch];
         held = queue;
         const flush = (): void => {
@@ -125,18 +132,20 @@ export function createHoldingWebSocketFactory(): WebSocketFactory & {
     };
     socket.onopen = (event) => wrapper.onopen?.(event);
     socket.onerror = (event) => wrapper.onerror?.(event);
-    socket.onmessage = ({ data }) => {
-      const text = String(data);
-      deliver(() => wrapper.onmessage?.({ data: text }), text);
-    };
+    // The server sends text frames only; `ws` hands them over as strings.
+    socket.onmessage = ({ data }) =>
+      deliver(() => wrapper.onmessage?.({ data }), typeof data === 'string' ? data : undefined);
     socket.onclose = ({ code, reason }) => deliver(() => wrapper.onclose?.({ code, reason }));
     return wrapper;
   };
-  return Object.assign(factory, {
-    holdFrom(match: (frame: string) => boolean, until: Promise<unknown>): void {
-      rule = { match, until };
+  return Object.defineProperties(factory, {
+    holdFrom: {
+      value: (match: (frame: string) => boolean, until: Promise<unknown>): void => {
+        rule = { match, until };
+      },
     },
-  });
+    holds: { get: () => holds },
+  }) as HoldingWebSocketFactory;
 }
 
 /** `ws` with a browser's event delivery, for the vendor SDK; `terminateAll()` after each test. */

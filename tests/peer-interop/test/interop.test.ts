@@ -345,6 +345,8 @@ describe('our MeteredPeer and the vendor MeteredPeer across a server restart', (
       expect(resets).toHaveLength(1);
       expect(left).toEqual([]);
       expect(errors).toEqual([]);
+      // The presence was held back only in the third case.
+      expect(holding.holds).toBe(order === orders[2] ? 1 : 0);
       if (order === 'the vendor is back first') {
         expect(toOursNow).not.toBe(toOurs);
         expect(vendorSaw).toEqual(['peer-left olga', 'peer-joined olga']);
