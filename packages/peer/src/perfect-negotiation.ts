@@ -144,7 +144,6 @@ export class PerfectNegotiation {
     const pc = this.#pc;
     if (!this.#live() || this.#makingOffer) return;
     if (this.#owner.offersDeferred()) {
-      this.#host.log('debug', `offer to ${this.#peerId} deferred until its presence is confirmed`);
       this.#offerDue = true;
       return;
     }

@@ -118,7 +118,7 @@ export class RemotePeer {
     this.#negotiationOwner = {
       isClosed: () => this.#closed,
       restartPending: () => this.#ladder.awaitingAnswer,
-      offersDeferred: () => this.#connectionAtDrop !== undefined,
+      offersDeferred: () => !!this.#connectionAtDrop,
       started: () => {
         if (this.#state === 'idle') this.#setState('connecting');
       },
@@ -281,7 +281,7 @@ export class RemotePeer {
     return (
       pc.connectionState === 'connected' ||
       (!pc.localDescription && !pc.remoteDescription) ||
-      (atDrop !== undefined && pc !== atDrop)
+      (!!atDrop && pc !== atDrop)
     );
   }
 
@@ -426,7 +426,11 @@ export class RemotePeer {
         break;
       case 'closed':
         // Closed without our `close()`: dead for good (a Node connection closes on failure).
-        if (!this.#closed && this.#host.connectionEnded(this.id)) this.#rebuild();
+        // Before the member's presence is confirmed after a drop, it may be replacing its
+        // connection as it reconnects (the vendor's SDK does): rebuilt, whether held or not.
+        if (!this.#closed && (this.#connectionAtDrop || this.#host.connectionEnded(this.id))) {
+          this.#rebuild();
+        }
         break;
       default:
         break;

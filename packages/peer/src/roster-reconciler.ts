@@ -39,8 +39,8 @@ export interface RosterReconcilerHost {
  * everyone reconnects at once), and a member presence reports as gone while its connection to us
  * is up may be blipping: both are held for `reconcileTimeoutMs` and stay if presence reports them
  * in time; otherwise they leave (a blipping one at once when its connection closes meanwhile, see
- * `connectionEnded`). No roster in time: subscribe again, up to `maxResubscribes` times, then give
- * up with a fatal error.
+ * `RemotePeer`). No roster in time: subscribe again, up to `maxResubscribes` times, then give up
+ * with a fatal error.
  */
 export class RosterReconciler {
   /** The other members of the channel, by peer id. */
@@ -51,11 +51,6 @@ export class RosterReconciler {
   #resubscribes = 0;
   /** Members held in case they are only late or blipping, each with its deadline. */
   readonly #late = new Map<string, Timer>();
-  /**
-   * The held members that presence reported as gone while the signalling stayed up (a blip of
-   * theirs); the others are late after a reconnect or a server shutdown.
-   */
-  readonly #blipping = new Set<string>();
   /** The local peer id when the connection dropped (a new one means nobody can keep anything). */
   #peerIdBefore: string | null = null;
 
@@ -81,18 +76,12 @@ export class RosterReconciler {
     this.#clearReconcile();
     for (const timer of this.#late.values()) clearTimeout(timer);
     this.#late.clear();
-    this.#blipping.clear();
     this.#reconciling = false;
   }
 
-  /**
-   * A member's connection closed by itself: `true` to rebuild it, `false` if it is leaving. A
-   * member held while blipping leaves at once (a peer that keeps its connection across its own
-   * reconnects would not close it). One late after a reconnect stays held with a new connection:
-   * a peer that replaces its connection on every reconnect closes the old one when it is back.
-   */
+  /** A member's connection closed by itself: `true` to rebuild it, `false` if it is leaving. */
   connectionEnded(peerId: string): boolean {
-    if (!this.#blipping.has(peerId)) return true;
+    if (!this.#late.has(peerId)) return true;
     this.#remove(peerId);
     return false;
   }
@@ -134,8 +123,7 @@ export class RosterReconciler {
       const remote = this.remotes.get(peerId);
       // Departures a shutting-down server reports are its own sockets closing, and a member whose
       // connection to us is up may only be blipping: the next presence decides.
-      if (remote && this.#host.goingAway()) this.#hold(peerId);
-      else if (remote?.connected()) this.#hold(peerId, true);
+      if (remote && (this.#host.goingAway() || remote.connected())) this.#hold(peerId);
       else this.#remove(peerId);
     }
     for (const member of event.joined) {
@@ -176,9 +164,8 @@ export class RosterReconciler {
   }
 
   /** Holds a member until the deadline: it leaves then unless presence reports it again. */
-  #hold(peerId: string, blipping = false): void {
+  #hold(peerId: string): void {
     if (this.#late.has(peerId)) return;
-    if (blipping) this.#blipping.add(peerId);
     this.#late.set(
       peerId,
       setTimeout(() => {
@@ -190,7 +177,6 @@ export class RosterReconciler {
 
   /** Ends a member's hold; `true` when it was held. */
   #unhold(peerId: string): boolean {
-    this.#blipping.delete(peerId);
     const timer = this.#late.get(peerId);
     if (timer === undefined) return false;
     clearTimeout(timer);
