@@ -1,3 +1,6 @@
+// RemotePeer: one member and the peer connection to it. About 500 lines: the connection's life
+// (built, kept or replaced across reconnects, its state and media events) is one state machine;
+// negotiation, the ICE-restart ladder and track metadata live in their own files.
 import type { RTCDataChannelLike } from '@metered/datachannel';
 import { MeteredPeerSendError, MeteredRealtimeError } from '@metered/errors';
 import { createRequestId, type JsonObject, type RtcSignal } from '@metered/protocol';
