@@ -41,6 +41,8 @@ function remoteOf(peer: MeteredPeer, id: string): RemotePeer {
 
 const isAnswer = (data: unknown): boolean =>
   (data as { description?: { type?: string } }).description?.type === 'answer';
+const isOffer = (data: unknown): boolean =>
+  (data as { description?: { type?: string } }).description?.type === 'offer';
 
 const pcOf = (peer: MeteredPeer, id: string): FakeRTCPeerConnection =>
   remoteOf(peer, id).pc as unknown as FakeRTCPeerConnection;
@@ -127,6 +129,64 @@ describe('a connected call across a signalling reconnect', () => {
     pcOf(b, 'peer-a').setConnectionState('closed');
     await flush();
     expect(left.map((event) => event.peer.id)).toEqual(['peer-a']);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a connection that closes while the signalling is down is rebuilt once; its offer waits for the roster', async () => {
+    const { room, a, b } = await connectedCall();
+    const atA = remoteOf(a, 'peer-b');
+    const resets = record(atA, ConnectionReset);
+    const offersBefore = room.directs('peer-a', 'peer-b').filter(isOffer).length;
+    room.refuse.add('peer-a');
+    room.drop('peer-a');
+    await until(() => a.state === 'reconnecting', 'a reconnecting');
+    // The other side replaced its connection meanwhile (as the vendor's SDK does): ours closes.
+    pcOf(a, 'peer-b').setConnectionState('closed');
+    await flush();
+    expect(resets).toHaveLength(1);
+    const rebuilt = pcOf(a, 'peer-b');
+    await advance(1_000);
+    // No offer while b's presence is not confirmed: it could reach a connection b replaces.
+    expect(rebuilt.signalingState).toBe('stable');
+    expect(rebuilt.localDescription).toBeNull();
+    room.refuse.delete('peer-a');
+    await advance(2_000);
+    await until(() => a.state === 'joined', 'a joined again');
+    await until(
+      () => rebuilt.remoteDescription?.type === 'answer',
+      'the rebuilt connection answered',
+    );
+    // Kept at the reconcile (it is already the new one): one reset, one offer.
+    expect(pcOf(a, 'peer-b')).toBe(rebuilt);
+    expect(resets).toHaveLength(1);
+    expect(room.directs('peer-a', 'peer-b').filter(isOffer)).toHaveLength(offersBefore + 1);
+    expect(pcOf(b, 'peer-a').receivedTracks.size).toBe(1);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a member late after a restart whose connection closes keeps its RemotePeer with a new connection', async () => {
+    const { room, a, b } = await connectedCall();
+    const atA = remoteOf(a, 'peer-b');
+    const resets = record(atA, ConnectionReset);
+    const left = record(a, PeerLeft);
+    room.refuse.add('peer-b');
+    room.restart();
+    await advance(2_000);
+    await until(() => a.state === 'joined', 'a joined again without b');
+    // b is late; its connection closes (it replaces its connection when it is back).
+    pcOf(a, 'peer-b').setConnectionState('closed');
+    await flush();
+    expect(left).toEqual([]);
+    expect(resets).toHaveLength(1);
+    room.refuse.delete('peer-b');
+    await advance(3_000);
+    await until(() => b.state === 'joined', 'b joined again');
+    await until(() => pcOf(a, 'peer-b').remoteDescription?.type === 'answer', 'negotiated again');
+    expect(remoteOf(a, 'peer-b')).toBe(atA);
+    expect(left).toEqual([]);
+    expect(resets).toHaveLength(1);
+    await advance(12_000);
+    expect(left).toEqual([]);
     await Promise.all([a.close(), b.close()]);
   });
 

@@ -18,6 +18,11 @@ export interface PerfectNegotiationOwner {
   isClosed(): boolean;
   /** An ICE restart's offer waits for its answer: the next offer restarts ICE as well. */
   restartPending(): boolean;
+  /**
+   * The other side may not be there to receive an offer (the signalling dropped and its presence
+   * is not confirmed again): the offer waits for {@link PerfectNegotiation.resume}.
+   */
+  offersDeferred(): boolean;
   /** This side makes an offer or answers one. */
   started(): void;
   /** A local description is about to go out (its SDP may announce tracks under other ids). */
@@ -51,6 +56,8 @@ export class PerfectNegotiation {
   #inbound: Promise<void> = Promise.resolve();
   #heldCandidates: (IceCandidateLike | null)[] | undefined;
   #candidateCount = 0;
+  /** An offer was due while offers were deferred. */
+  #offerDue = false;
 
   constructor(
     pc: RTCPeerConnectionLike,
@@ -104,11 +111,17 @@ export class PerfectNegotiation {
   }
 
   /**
-   * An offer of ours still waits for its answer after a signalling reconnect: it may have been
-   * lost with the old socket, so it goes out again (the same description; the other side answers
-   * it, or ignores it when it already did).
+   * The other side is confirmed there again after a signalling reconnect. An offer deferred
+   * meanwhile is made now. An offer of ours still waiting for its answer may have been lost with
+   * the old socket, so it goes out again (the same description; the other side answers it, or
+   * ignores it when it already did).
    */
-  resendOffer(): void {
+  resume(): void {
+    if (this.#offerDue) {
+      this.#offerDue = false;
+      void this.#negotiate();
+      return;
+    }
     const local = this.#pc.localDescription;
     if (this.#makingOffer || this.#pc.signalingState !== 'have-local-offer' || !local) return;
     if (local.type === 'offer') this.#sendDescription('offer', local.sdp);
@@ -130,6 +143,10 @@ export class PerfectNegotiation {
   async #negotiate(iceRestart = false): Promise<void> {
     const pc = this.#pc;
     if (!this.#live() || this.#makingOffer) return;
+    if (this.#owner.offersDeferred()) {
+      this.#offerDue = true;
+      return;
+    }
     const restart = iceRestart || this.#owner.restartPending();
     try {
       this.#makingOffer = true;

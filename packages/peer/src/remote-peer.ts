@@ -1,3 +1,6 @@
+// RemotePeer: one member and the peer connection to it. About 500 lines: the connection's life
+// (built, kept or replaced across reconnects, its state and media events) is one state machine;
+// negotiation, the ICE-restart ladder and track metadata live in their own files.
 import type { RTCDataChannelLike } from '@metered/datachannel';
 import { MeteredPeerSendError, MeteredRealtimeError } from '@metered/errors';
 import { createRequestId, type JsonObject, type RtcSignal } from '@metered/protocol';
@@ -73,6 +76,11 @@ export class RemotePeer {
   #remoteConnectionId: string | undefined;
   /** The DTLS fingerprint of the last description the other side sent for this connection. */
   #remoteFingerprint: string | undefined;
+  /**
+   * The connection when the signalling last dropped, until this member's presence is confirmed
+   * again (`keep` or `reset`); meanwhile offers wait (see `PerfectNegotiation.resume`).
+   */
+  #connectionAtDrop: RTCPeerConnectionLike | undefined;
 
   /** Streams seen on this peer, by id. */
   readonly #streams = new Map<string, MediaStreamLike>();
@@ -113,6 +121,7 @@ export class RemotePeer {
     this.#negotiationOwner = {
       isClosed: () => this.#closed,
       restartPending: () => this.#ladder.awaitingAnswer,
+      offersDeferred: () => !!this.#connectionAtDrop,
       started: () => {
         if (this.#state === 'idle') this.#setState('connecting');
       },
@@ -262,17 +271,30 @@ export class RemotePeer {
 
   /**
    * @internal Whether the current connection outlives a signalling reconnect: it is connected
-   * (the other side holds it too, see `RosterReconciler`), or nothing was negotiated on it yet.
-   * A peer that replaced its own meanwhile is noticed by its next description.
+   * (the other side holds it too, see `RosterReconciler`), nothing was negotiated on it yet, or
+   * it was built since the signalling dropped (it is already the new one: replacing it again
+   * would leave two offers of ours in flight, and an answer without a connection id cannot say
+   * which one it answers). A peer that replaced its own meanwhile is noticed by its next
+   * description, or by its connection closing.
    */
   keepsConnection(): boolean {
     const pc = this.#pc;
     if (this.#closed || pc.connectionState === 'closed') return false;
-    return pc.connectionState === 'connected' || (!pc.localDescription && !pc.remoteDescription);
+    const atDrop = this.#connectionAtDrop;
+    return (
+      pc.connectionState === 'connected' ||
+      (!pc.localDescription && !pc.remoteDescription) ||
+      (!!atDrop && pc !== atDrop)
+    );
   }
 
-  /** @internal The signalling connection dropped: a connection not up will be replaced. */
+  /**
+   * @internal The signalling connection dropped: a connection not up will be replaced, and until
+   * the member's presence is confirmed again no offer goes out (the other side may replace its
+   * connection when it reconnects, and an offer reaching the old one would be lost).
+   */
   markReconnecting(): void {
+    this.#connectionAtDrop = this.#pc;
     if (this.#state !== 'idle' && !this.connected()) this.#setState('reconnecting');
   }
 
@@ -284,17 +306,19 @@ export class RemotePeer {
   /**
    * @internal Survived a signalling reconnect with its connection kept: repairs what the other
    * side may have missed while signalling was down (the local tracks' metadata, an offer lost
-   * with the old socket) without a new negotiation.
+   * with the old socket) without a new negotiation, and makes an offer that waited for the
+   * member's presence.
    */
   keep(metadata: JsonObject | null): void {
     if (this.#closed) return;
+    this.#connectionAtDrop = undefined;
     this.#metadata = metadata;
     for (const [track, local] of this.#host.localTracks()) {
       if (local.metadata && this.#senders.has(track)) {
         this.#trackMetadata.send(track.id, local.metadata);
       }
     }
-    this.#negotiation.resendOffer();
+    this.#negotiation.resume();
   }
 
   /** @internal Refreshed ICE servers for the live connection. */
@@ -309,6 +333,7 @@ export class RemotePeer {
   /** @internal This peer survived a reconnect: a new connection replaces the old one. */
   reset(metadata: JsonObject | null, localPeerId: string): void {
     if (this.#closed) return;
+    this.#connectionAtDrop = undefined;
     this.#metadata = metadata;
     this.#polite = localPeerId < this.id;
     this.#rebuild();
@@ -404,7 +429,11 @@ export class RemotePeer {
         break;
       case 'closed':
         // Closed without our `close()`: dead for good (a Node connection closes on failure).
-        if (!this.#closed && this.#host.connectionEnded(this.id)) this.#rebuild();
+        // Before the member's presence is confirmed after a drop, it may be replacing its
+        // connection as it reconnects (the vendor's SDK does): rebuilt, whether held or not.
+        if (!this.#closed && (this.#connectionAtDrop || this.#host.connectionEnded(this.id))) {
+          this.#rebuild();
+        }
         break;
       default:
         break;

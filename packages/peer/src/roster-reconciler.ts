@@ -38,8 +38,9 @@ export interface RosterReconcilerHost {
  * (`ConnectionReset`). Members missing from the roster may only be late (after a server restart
  * everyone reconnects at once), and a member presence reports as gone while its connection to us
  * is up may be blipping: both are held for `reconcileTimeoutMs` and stay if presence reports them
- * in time; otherwise they leave (at once when their connection closes meanwhile). No roster in
- * time: subscribe again, up to `maxResubscribes` times, then give up with a fatal error.
+ * in time; otherwise they leave (a blipping one at once when its connection closes meanwhile, see
+ * `RemotePeer`). No roster in time: subscribe again, up to `maxResubscribes` times, then give up
+ * with a fatal error.
  */
 export class RosterReconciler {
   /** The other members of the channel, by peer id. */

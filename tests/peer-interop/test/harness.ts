@@ -9,6 +9,7 @@ import {
 } from '@metered/node-webrtc-adapter';
 import { MeteredPeer } from '@metered/peer';
 import { signToken, startServer, type RunningServer } from '@metered/server';
+import type { WebSocketFactory, WebSocketLike } from '@metered/signalling';
 import { createBrowserLikeWebSocketFactory } from '@metered/signalling/testing';
 import WebSocket from 'ws';
 
@@ -56,23 +57,112 @@ export function loopbackFactory(configuration: NodeRTCConfiguration = {}): RTCPe
   return pc;
 }
 
+/** How a test steers a peer's reconnects. */
+export interface PeerControls {
+  /** Awaited before each token: holds a connect back until the test lets it go. */
+  readonly beforeConnect?: () => Promise<void>;
+  readonly webSocketFactory?: WebSocketFactory;
+}
+
 /** Our MeteredPeer on the adapter. */
-export function createOurPeer(url: string, peerId: string): MeteredPeer {
+export function createOurPeer(
+  url: string,
+  peerId: string,
+  controls: PeerControls = {},
+): MeteredPeer {
   return new MeteredPeer({
     url,
-    tokenProvider: () => mintToken(peerId),
+    tokenProvider: async () => {
+      await controls.beforeConnect?.();
+      return mintToken(peerId);
+    },
     rtcPeerConnectionFactory: loopbackFactory,
+    webSocketFactory: controls.webSocketFactory,
   });
+}
+
+/** See {@link createHoldingWebSocketFactory}. */
+export type HoldingWebSocketFactory = WebSocketFactory & {
+  holdFrom(match: (frame: string) => boolean, until: Promise<unknown>): void;
+  /** How many holds took effect (a frame matched). */
+  readonly holds: number;
+};
+
+/**
+ * `ws` sockets whose inbound frames a test can hold back: `holdFrom(match, until)` delays the
+ * first frame that `match`es, and every frame after it, until `until` settles, then delivers
+ * them in order. For forcing one interleaving of signalling and peer-connection events.
+ */
+export function createHoldingWebSocketFactory(): HoldingWebSocketFactory {
+  let holds = 0;
+  let rule: { match: (frame: string) => boolean; until: Promise<unknown> } | undefined;
+  const factory = (url: string): WebSocketLike => {
+    const socket = new WebSocket(url);
+    let held: (() => void)[] | undefined;
+    const deliver = (dispatch: () => void, frame?: string): void => {
+      if (held) {
+        held.push(dispatch);
+        return;
+      }
+      const current = rule;
+      if (current && frame !== undefined && current.match(frame)) {
+        rule = undefined;
+        holds++;
+        const queue: (() => void)[] = [dispatch];
+        held = queue;
+        const flush = (): void => {
+          held = undefined;
+          for (const next of queue) next();
+        };
+        void current.until.then(flush, flush);
+        return;
+      }
+      dispatch();
+    };
+    const wrapper: WebSocketLike = {
+      get readyState() {
+        return socket.readyState;
+      },
+      onopen: null,
+      onmessage: null,
+      onclose: null,
+      onerror: null,
+      send: (data) => socket.send(data),
+      close: (code, reason) => socket.close(code, reason),
+    };
+    socket.onopen = (event) => wrapper.onopen?.(event);
+    socket.onerror = (event) => wrapper.onerror?.(event);
+    // The server sends text frames only; `ws` hands them over as strings.
+    socket.onmessage = ({ data }) =>
+      deliver(() => wrapper.onmessage?.({ data }), typeof data === 'string' ? data : undefined);
+    socket.onclose = ({ code, reason }) => deliver(() => wrapper.onclose?.({ code, reason }));
+    return wrapper;
+  };
+  return Object.defineProperties(factory, {
+    holdFrom: {
+      value: (match: (frame: string) => boolean, until: Promise<unknown>): void => {
+        rule = { match, until };
+      },
+    },
+    holds: { get: () => holds },
+  }) as HoldingWebSocketFactory;
 }
 
 /** `ws` with a browser's event delivery, for the vendor SDK; `terminateAll()` after each test. */
 export const browserLikeWebSockets = createBrowserLikeWebSocketFactory(WebSocket);
 
 /** The vendor SDK's MeteredPeer, unchanged, on the adapter and on `ws`. */
-export function createVendorPeer(url: string, peerId: string): VendorMeteredPeer {
+export function createVendorPeer(
+  url: string,
+  peerId: string,
+  controls: Pick<PeerControls, 'beforeConnect'> = {},
+): VendorMeteredPeer {
   return new VendorMeteredPeer({
     url,
-    tokenProvider: () => mintToken(peerId),
+    tokenProvider: async () => {
+      await controls.beforeConnect?.();
+      return mintToken(peerId);
+    },
     webSocketFactory: browserLikeWebSockets,
     rtcPeerConnectionFactory: (configuration) =>
       loopbackFactory(configuration) as unknown as VendorPeerConnectionLike,
