@@ -75,7 +75,7 @@ async function redisBatch(url: string, commands: readonly string[][]): Promise<s
 
 /**
  * What the Redis broker still holds for connections once every client left: every key under the
- * current prefix that would stay for good, except the node registry (`nodes`, `lease:*`) and the
+ * current prefix that would stay for good, except the node registry (`nodes`, `lease:*`, `iq:*`) and the
  * per-app counters, whose concurrent count (`c`) must be back to 0. Keys that expire on their own
  * (records kept for a while by design) are bounded and not counted. Empty when Redis is at rest
  * (and for the memory broker).
@@ -86,7 +86,9 @@ export async function redisLeftovers(): Promise<string[]> {
   const prefix = config.keyPrefix;
   const keys = (await redisCli(config.url, '--scan', '--pattern', `${prefix}:*`)).filter((key) => {
     const name = key.slice(prefix.length + 1);
-    return name !== 'nodes' && !name.startsWith('lease:');
+    // A live node's own keys: its lease, and its per-app count of directs and kicks sent to it
+    // (one field per app, deleted with the node).
+    return name !== 'nodes' && !name.startsWith('lease:') && !name.startsWith('iq:');
   });
   const ttls = await redisBatch(
     config.url,
