@@ -352,13 +352,21 @@ function answerDirection(offered: SdpMediaSection['direction']): NativeDirection
   }
 }
 
-/** The offered codec to answer with: H264 or Opus when offered, else the first one. */
+/**
+ * The offered codec to answer with: H264 or Opus when offered, else the first one. Only a
+ * well-formed `name/clock rate[/channels]` with a payload type of 0–127 is taken: libdatachannel
+ * parses it while the track is built, and a malformed one would end the process.
+ */
 function pickCodec(section: SdpMediaSection, kind: MediaKind): SdpCodec | undefined {
   const preferred = kind === 'video' ? /^h264\//i : /^opus\//i;
-  const matching = section.codecs.filter((codec) => preferred.test(codec.name));
+  const usable = section.codecs.filter(
+    (codec) =>
+      codec.payloadType <= 127 && /^[A-Za-z0-9][\w.+-]*\/\d{1,9}(?:\/\d{1,3})?$/.test(codec.name),
+  );
+  const matching = usable.filter((codec) => preferred.test(codec.name));
   return (
     matching.find((codec) => codec.fmtp?.includes('packetization-mode=1') === true) ??
     matching[0] ??
-    section.codecs.find((codec) => !/^(rtx|red|ulpfec|flexfec)/i.test(codec.name))
+    usable.find((codec) => !/^(rtx|red|ulpfec|flexfec)/i.test(codec.name))
   );
 }
