@@ -8,6 +8,11 @@
 // and the answerer's hold), `negotiation-needed.ts` (the operations chain), `stats.ts`.
 import { PeerConnection as NativePeerConnection } from 'node-datachannel';
 import { checkBindAddress, toNativeConfig, type NodeRTCConfiguration } from './configuration.js';
+import {
+  applicationRefused,
+  negotiatedWithoutApplication,
+  offerWithApplication,
+} from './application-section.js';
 import { NodeRTCDataChannel, type RTCDataChannelInitLike } from './data-channel.js';
 import { invalidState, operationError } from './dom-errors.js';
 import {
@@ -25,6 +30,7 @@ import { NativeDescriptions } from './native-descriptions.js';
 import type { NodeMediaStream, NodeMediaStreamTrack } from './media-stream-track.js';
 import { NegotiationNeeded } from './negotiation-needed.js';
 import { RemoteCandidateHold } from './remote-candidate-hold.js';
+import { hasActiveApplication } from './sdp.js';
 import type {
   NodeRTCRtpReceiver,
   NodeRTCRtpSender,
@@ -258,6 +264,10 @@ export class RTCPeerConnection extends EventTarget {
           this.#rollback();
           return;
         case 'offer': {
+          const sdp = description.sdp ?? '';
+          if (negotiatedWithoutApplication(this.#currentLocal?.sdp) && hasActiveApplication(sdp)) {
+            throw applicationRefused();
+          }
           if (this.#signalingState === 'have-local-offer') this.#rollbackLocal();
           else if (
             this.#signalingState !== 'stable' &&
@@ -266,7 +276,6 @@ export class RTCPeerConnection extends EventTarget {
             throw invalidState(`cannot set a remote offer in ${this.#signalingState}`);
           }
           this.#discardUnappliedOffer();
-          const sdp = description.sdp ?? '';
           const nativeSdp = this.#remoteCandidates.holdOffer(sdp, this.#iceConnectionState);
           this.#nativeDescriptions.applyRemoteOffer(nativeSdp, () =>
             this.#mLines.associateWithOffer(sdp),
@@ -338,6 +347,7 @@ export class RTCPeerConnection extends EventTarget {
 
   createDataChannel(label: string, init: RTCDataChannelInitLike = {}): NodeRTCDataChannel {
     if (this.#closed) throw invalidState('the peer connection is closed');
+    if (negotiatedWithoutApplication(this.#currentLocal?.sdp)) throw applicationRefused();
     const needsNegotiation = !this.#hasApplicationSection();
     const native = this.#native.createDataChannel(String(label), {
       ...(init.protocol === undefined ? {} : { protocol: init.protocol }),
@@ -442,7 +452,10 @@ export class RTCPeerConnection extends EventTarget {
     } catch (err) {
       throw operationError('failed to add a track to the offer', err);
     }
-    const sdp = this.#nativeDescriptions.offer();
+    const sdp =
+      this.#currentLocal === null && !this.#hasApplicationSection()
+        ? offerWithApplication(this.#native, () => this.#nativeDescriptions.offer())
+        : this.#nativeDescriptions.offer();
     this.#negotiation.needed = false;
     return sdp;
   }

@@ -103,3 +103,8 @@ export function extractCandidates(sdp: string): {
   flush();
   return { sdp: kept.join(eol), candidates };
 }
+
+/** Whether `sdp` has an application (data channel) m-line that is not disabled (port 0). */
+export function hasActiveApplication(sdp: string): boolean {
+  return /^m=application [1-9]/m.test(sdp);
+}
