@@ -107,7 +107,8 @@ export class MLineAssociation {
 
   /**
    * Before a remote offer is applied: every m-line it adds takes a transceiver of the same kind
-   * that has no m-line yet (one added with `addTrack` before the offer arrived), as browsers do.
+   * that has no m-line yet (one added with `addTrack` before the offer arrived), as browsers do,
+   * or a new receive-only one.
    */
   associateWithOffer(sdp: string): void {
     for (const section of mediaSections(sdp)) {
@@ -122,11 +123,13 @@ export class MLineAssociation {
       );
       if (pending !== undefined) {
         this.#materialize(pending, mid, answerDirection(section.direction), section);
-      } else if (this.#spareNatives.has(mid)) {
-        // node-datachannel reports no track for a mid it knows: receive on it here.
-        const kind: MediaKind = section.kind;
-        const receiver = new NodeRTCRtpReceiver(new NodeMediaStreamTrack({ kind }, true));
-        const sender = idleSender(kind);
+      } else if (!section.rejected) {
+        // Nothing to send on it: a receive-only transceiver, answered `recvonly` (`inactive`
+        // when the offer sends nothing) without msid or SSRC, as JSEP says. Left to itself,
+        // node-datachannel would answer `sendrecv` and echo the offer's msid, and the other
+        // side would fire `track` for a stream that does not exist.
+        const receiver = new NodeRTCRtpReceiver(remoteTrackOf(section, section.kind));
+        const sender = idleSender(section.kind);
         const transceiver = new NodeRTCRtpTransceiver({
           mid: null,
           sender,
@@ -173,12 +176,7 @@ export class MLineAssociation {
     const section = mediaSections(this.#host.remoteDescription?.sdp ?? '').find(
       (s) => s.mid === mid,
     );
-    const msid = section?.msids[0];
-    const trackId = msid?.[1] === undefined || msid[1] === '' ? undefined : msid[1];
-    const track = new NodeMediaStreamTrack(
-      { kind, ...(trackId === undefined ? {} : { id: trackId }) },
-      true,
-    );
+    const track = remoteTrackOf(section, kind);
     const streams = this.#remoteStreamsOf(section, track);
     const sender = idleSender(kind);
     const receiver = new NodeRTCRtpReceiver(track);
@@ -325,6 +323,18 @@ export class MLineAssociation {
     }
     return streams;
   }
+}
+
+/** The track a remote m-line sends: the id its msid names, if any. */
+function remoteTrackOf(
+  section: SdpMediaSection | undefined,
+  kind: MediaKind,
+): NodeMediaStreamTrack {
+  const trackId = section?.msids[0]?.[1];
+  return new NodeMediaStreamTrack(
+    { kind, ...(trackId === undefined || trackId === '' ? {} : { id: trackId }) },
+    true,
+  );
 }
 
 /** The sender of a transceiver that only receives so far: no track, its own SSRC. */
