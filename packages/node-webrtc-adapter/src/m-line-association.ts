@@ -6,6 +6,7 @@ import {
   type Track as NativeTrack,
 } from 'node-datachannel';
 import { NodeRTCTrackEvent, emit } from './events.js';
+import { nativeCallback } from './native-callback.js';
 import { NodeMediaStream, NodeMediaStreamTrack, type MediaKind } from './media-stream-track.js';
 import { isRtcpPacket } from './rtp.js';
 import { NodeRTCRtpReceiver, NodeRTCRtpSender, NodeRTCRtpTransceiver } from './rtp-transceiver.js';
@@ -282,12 +283,14 @@ export class MLineAssociation {
     this.#nativeTracks.set(transceiver, native);
     transceiver.sender._bind(native, () => !this.#isClosed());
     const remoteTrack = transceiver.receiver.track;
-    native.onMessage((message) => {
-      if (this.#isClosed()) return;
-      const packet = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-      if (!isRtcpPacket(packet)) remoteTrack._receive(packet);
-    });
-    native.onClosed(() => remoteTrack._end());
+    native.onMessage(
+      nativeCallback((message) => {
+        if (this.#isClosed()) return;
+        const packet = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+        if (!isRtcpPacket(packet)) remoteTrack._receive(packet);
+      }),
+    );
+    native.onClosed(nativeCallback(() => remoteTrack._end()));
   }
 
   #allocateMid(): string {

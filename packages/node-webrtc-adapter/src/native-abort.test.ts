@@ -56,6 +56,12 @@ describe('native calls never end the process', () => {
     });
   }, 60_000);
 
+  it('an exception of a handler node-datachannel calls is an uncaught exception, not an abort', async () => {
+    expect(await scenario('handler throws inside a native callback')).toEqual({
+      uncaught: 'thrown by a handler',
+    });
+  }, 60_000);
+
   it('a remote offer with a codec line libdatachannel cannot parse is answered or rejected', async () => {
     const result = await scenario('malformed codec in a remote offer');
     expect(['ok', 'OperationError']).toContain(result.setRemote);

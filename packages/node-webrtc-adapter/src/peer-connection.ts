@@ -26,6 +26,7 @@ import type { RTCIceCandidateInitLike } from './ice-candidate.js';
 import { LocalCandidateHold } from './local-candidate-hold.js';
 import { LocalCandidates } from './local-candidates.js';
 import { MLineAssociation } from './m-line-association.js';
+import { nativeCallback } from './native-callback.js';
 import { NativeDescriptions } from './native-descriptions.js';
 import type { NodeMediaStream, NodeMediaStreamTrack } from './media-stream-track.js';
 import { NegotiationNeeded } from './negotiation-needed.js';
@@ -131,14 +132,16 @@ export class RTCPeerConnection extends EventTarget {
       localSdp: () => this.localDescription?.sdp ?? '',
       hold: this.#localIce,
     });
-    native.onStateChange((state) => this.#onStateChange(state));
-    native.onIceStateChange((state) => this.#onIceStateChange(state));
-    native.onGatheringStateChange((state) => this.#localCandidates.onGatheringStateChange(state));
-    native.onLocalCandidate((candidate, mid) =>
-      this.#localCandidates.onLocalCandidate(candidate, mid),
+    native.onStateChange(nativeCallback((state) => this.#onStateChange(state)));
+    native.onIceStateChange(nativeCallback((state) => this.#onIceStateChange(state)));
+    native.onGatheringStateChange(
+      nativeCallback((state) => this.#localCandidates.onGatheringStateChange(state)),
     );
-    native.onDataChannel((channel) => this.#onDataChannel(channel));
-    native.onTrack((track) => this.#mLines.onNativeTrack(track));
+    native.onLocalCandidate(
+      nativeCallback((candidate, mid) => this.#localCandidates.onLocalCandidate(candidate, mid)),
+    );
+    native.onDataChannel(nativeCallback((channel) => this.#onDataChannel(channel)));
+    native.onTrack(nativeCallback((track) => this.#mLines.onNativeTrack(track)));
   }
 
   // ── state ────────────────────────────────────────────────────────────────────────────────

@@ -6,6 +6,8 @@ import {
   RTCPeerConnection,
   type NodeRTCConfiguration,
 } from '../src/index.js';
+import { nativeCallback } from '../src/native-callback.js';
+import { PeerConnection as NativePeerConnection } from 'node-datachannel';
 
 const LOOPBACK: NodeRTCConfiguration = { iceServers: [], bindAddress: '127.0.0.1' };
 
@@ -145,6 +147,31 @@ const scenarios: Record<string, () => Promise<Record<string, string>>> = {
     };
     b.close();
     return result;
+  },
+
+  /**
+   * A handler node-datachannel calls throws: thrown back into node-datachannel, the exception
+   * would end the process ("terminate called after throwing an instance of 'Napi::Error'").
+   */
+  async 'handler throws inside a native callback'() {
+    const messages: string[] = [];
+    const uncaught = new Promise<void>((resolve) =>
+      process.on('uncaughtException', (err) => {
+        messages.push(err.message);
+        resolve();
+      }),
+    );
+    const native = new NativePeerConnection('throws', { iceServers: [], bindAddress: '127.0.0.1' });
+    native.onGatheringStateChange(
+      nativeCallback(() => {
+        throw new Error('thrown by a handler');
+      }),
+    );
+    native.createDataChannel('gather');
+    native.setLocalDescription('offer');
+    await uncaught;
+    native.close();
+    return { uncaught: messages[0] ?? '' };
   },
 
   /** A remote offer whose codec line libdatachannel cannot parse, answered with a track. */
