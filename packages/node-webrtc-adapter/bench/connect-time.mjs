@@ -34,15 +34,25 @@ function rawPair(setupFix) {
       resolve({ ms });
     };
     const timer = setTimeout(() => done(Number.NaN), PAIR_TIMEOUT_MS);
+    // What a node-datachannel callback throws ends the process: each call is caught and counted.
+    const guarded = (call) => {
+      try {
+        call();
+      } catch {
+        failed++;
+      }
+    };
     a.onLocalDescription((sdp, type) =>
-      b.setRemoteDescription(
-        setupFix ? sdp.replace('a=setup:actpass', 'a=setup:active') : sdp,
-        type,
+      guarded(() =>
+        b.setRemoteDescription(
+          setupFix ? sdp.replace('a=setup:actpass', 'a=setup:active') : sdp,
+          type,
+        ),
       ),
     );
-    a.onLocalCandidate((candidate, mid) => b.addRemoteCandidate(candidate, mid));
-    b.onLocalDescription((sdp, type) => a.setRemoteDescription(sdp, type));
-    b.onLocalCandidate((candidate, mid) => a.addRemoteCandidate(candidate, mid));
+    a.onLocalCandidate((candidate, mid) => guarded(() => b.addRemoteCandidate(candidate, mid)));
+    b.onLocalDescription((sdp, type) => guarded(() => a.setRemoteDescription(sdp, type)));
+    b.onLocalCandidate((candidate, mid) => guarded(() => a.addRemoteCandidate(candidate, mid)));
     b.onDataChannel((channel) => {
       if (channel.isOpen()) finish();
       else channel.onOpen(finish);
@@ -201,3 +211,5 @@ if (PHASES) {
   console.log('where an adapter pair spends its time (medians over the pairs above)');
   console.table(rows);
 }
+// node-datachannel may keep a connection that closed itself alive after close(): end here.
+process.exit(0);

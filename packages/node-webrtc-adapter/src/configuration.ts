@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { IceServer, RtcConfig } from 'node-datachannel';
 
 /** The fields of `RTCIceServer`. */
@@ -80,4 +82,28 @@ export function toNativeConfig(config: NodeRTCConfiguration): RtcConfig {
   if (config.maxMessageSize !== undefined) native.maxMessageSize = config.maxMessageSize;
   if (config.mtu !== undefined) native.mtu = config.mtu;
   return native;
+}
+
+/**
+ * The `bindAddress` option must be an address of this host (or the unspecified address):
+ * libdatachannel fails to gather on any other, inside `setLocalDescription`, which ends the
+ * process. Throws a `DOMException`: `InvalidAccessError` for an address the host lacks,
+ * `SyntaxError` for something that is no IP address.
+ */
+export function checkBindAddress(address: string | undefined): void {
+  if (address === undefined) return;
+  if (isIP(address) === 0) {
+    throw new DOMException(`bindAddress ${address} is not an IP address`, 'SyntaxError');
+  }
+  if (address === '0.0.0.0' || address === '::') return;
+  const normalized = address.toLowerCase();
+  const local = Object.values(networkInterfaces()).some((entries) =>
+    (entries ?? []).some((entry) => entry.address.toLowerCase() === normalized),
+  );
+  if (!local) {
+    throw new DOMException(
+      `bindAddress ${address} is not an address of this host`,
+      'InvalidAccessError',
+    );
+  }
 }

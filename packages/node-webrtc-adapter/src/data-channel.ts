@@ -1,4 +1,5 @@
 import type { DataChannel as NativeDataChannel } from 'node-datachannel';
+import { nativeCallback } from './native-callback.js';
 import { NodeMessageEvent, NodeRTCErrorEvent, emit, type NodeEventHandler } from './events.js';
 
 /** The states of an `RTCDataChannel`. */
@@ -50,17 +51,21 @@ export class NodeRTCDataChannel extends EventTarget {
     this.negotiated = init.negotiated ?? false;
     this.#id = init.id ?? null;
     this.#readyState = safe(() => native.isOpen(), false) ? 'open' : 'connecting';
-    native.onOpen(() => this.#onOpen());
-    native.onClosed(() => this.#onClosed());
-    native.onError((message) => {
-      if (this.#readyState === 'closed') return;
-      emit(this, new NodeRTCErrorEvent('error', { error: new Error(message) }));
-    });
-    native.onBufferedAmountLow(() => {
-      if (this.#readyState === 'closed') return;
-      emit(this, new Event('bufferedamountlow'));
-    });
-    native.onMessage((message) => this.#onMessage(message));
+    native.onOpen(nativeCallback(() => this.#onOpen()));
+    native.onClosed(nativeCallback(() => this.#onClosed()));
+    native.onError(
+      nativeCallback((message) => {
+        if (this.#readyState === 'closed') return;
+        emit(this, new NodeRTCErrorEvent('error', { error: new Error(message) }));
+      }),
+    );
+    native.onBufferedAmountLow(
+      nativeCallback(() => {
+        if (this.#readyState === 'closed') return;
+        emit(this, new Event('bufferedamountlow'));
+      }),
+    );
+    native.onMessage(nativeCallback((message) => this.#onMessage(message)));
   }
 
   /** The SCTP stream id, once known. */

@@ -6,6 +6,7 @@ import {
   type Track as NativeTrack,
 } from 'node-datachannel';
 import { NodeRTCTrackEvent, emit } from './events.js';
+import { nativeCallback } from './native-callback.js';
 import { NodeMediaStream, NodeMediaStreamTrack, type MediaKind } from './media-stream-track.js';
 import { isRtcpPacket } from './rtp.js';
 import { NodeRTCRtpReceiver, NodeRTCRtpSender, NodeRTCRtpTransceiver } from './rtp-transceiver.js';
@@ -107,7 +108,8 @@ export class MLineAssociation {
 
   /**
    * Before a remote offer is applied: every m-line it adds takes a transceiver of the same kind
-   * that has no m-line yet (one added with `addTrack` before the offer arrived), as browsers do.
+   * that has no m-line yet (one added with `addTrack` before the offer arrived), as browsers do,
+   * or a new receive-only one.
    */
   associateWithOffer(sdp: string): void {
     for (const section of mediaSections(sdp)) {
@@ -122,11 +124,13 @@ export class MLineAssociation {
       );
       if (pending !== undefined) {
         this.#materialize(pending, mid, answerDirection(section.direction), section);
-      } else if (this.#spareNatives.has(mid)) {
-        // node-datachannel reports no track for a mid it knows: receive on it here.
-        const kind: MediaKind = section.kind;
-        const receiver = new NodeRTCRtpReceiver(new NodeMediaStreamTrack({ kind }, true));
-        const sender = idleSender(kind);
+      } else if (!section.rejected) {
+        // Nothing to send on it: a receive-only transceiver, answered `recvonly` (`inactive`
+        // when the offer sends nothing) without msid or SSRC, as JSEP says. Left to itself,
+        // node-datachannel would answer `sendrecv` and echo the offer's msid, and the other
+        // side would fire `track` for a stream that does not exist.
+        const receiver = new NodeRTCRtpReceiver(remoteTrackOf(section, section.kind));
+        const sender = idleSender(section.kind);
         const transceiver = new NodeRTCRtpTransceiver({
           mid: null,
           sender,
@@ -173,12 +177,7 @@ export class MLineAssociation {
     const section = mediaSections(this.#host.remoteDescription?.sdp ?? '').find(
       (s) => s.mid === mid,
     );
-    const msid = section?.msids[0];
-    const trackId = msid?.[1] === undefined || msid[1] === '' ? undefined : msid[1];
-    const track = new NodeMediaStreamTrack(
-      { kind, ...(trackId === undefined ? {} : { id: trackId }) },
-      true,
-    );
+    const track = remoteTrackOf(section, kind);
     const streams = this.#remoteStreamsOf(section, track);
     const sender = idleSender(kind);
     const receiver = new NodeRTCRtpReceiver(track);
@@ -284,12 +283,14 @@ export class MLineAssociation {
     this.#nativeTracks.set(transceiver, native);
     transceiver.sender._bind(native, () => !this.#isClosed());
     const remoteTrack = transceiver.receiver.track;
-    native.onMessage((message) => {
-      if (this.#isClosed()) return;
-      const packet = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-      if (!isRtcpPacket(packet)) remoteTrack._receive(packet);
-    });
-    native.onClosed(() => remoteTrack._end());
+    native.onMessage(
+      nativeCallback((message) => {
+        if (this.#isClosed()) return;
+        const packet = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+        if (!isRtcpPacket(packet)) remoteTrack._receive(packet);
+      }),
+    );
+    native.onClosed(nativeCallback(() => remoteTrack._end()));
   }
 
   #allocateMid(): string {
@@ -327,6 +328,18 @@ export class MLineAssociation {
   }
 }
 
+/** The track a remote m-line sends: the id its msid names, if any. */
+function remoteTrackOf(
+  section: SdpMediaSection | undefined,
+  kind: MediaKind,
+): NodeMediaStreamTrack {
+  const trackId = section?.msids[0]?.[1];
+  return new NodeMediaStreamTrack(
+    { kind, ...(trackId === undefined || trackId === '' ? {} : { id: trackId }) },
+    true,
+  );
+}
+
 /** The sender of a transceiver that only receives so far: no track, its own SSRC. */
 function idleSender(kind: MediaKind): NodeRTCRtpSender {
   return new NodeRTCRtpSender({
@@ -352,13 +365,21 @@ function answerDirection(offered: SdpMediaSection['direction']): NativeDirection
   }
 }
 
-/** The offered codec to answer with: H264 or Opus when offered, else the first one. */
+/**
+ * The offered codec to answer with: H264 or Opus when offered, else the first one. Only a
+ * well-formed `name/clock rate[/channels]` with a payload type of 0–127 is taken: libdatachannel
+ * parses it while the track is built, and a malformed one would end the process.
+ */
 function pickCodec(section: SdpMediaSection, kind: MediaKind): SdpCodec | undefined {
   const preferred = kind === 'video' ? /^h264\//i : /^opus\//i;
-  const matching = section.codecs.filter((codec) => preferred.test(codec.name));
+  const usable = section.codecs.filter(
+    (codec) =>
+      codec.payloadType <= 127 && /^[A-Za-z0-9][\w.+-]*\/\d{1,9}(?:\/\d{1,3})?$/.test(codec.name),
+  );
+  const matching = usable.filter((codec) => preferred.test(codec.name));
   return (
     matching.find((codec) => codec.fmtp?.includes('packetization-mode=1') === true) ??
     matching[0] ??
-    section.codecs.find((codec) => !/^(rtx|red|ulpfec|flexfec)/i.test(codec.name))
+    usable.find((codec) => !/^(rtx|red|ulpfec|flexfec)/i.test(codec.name))
   );
 }

@@ -1,12 +1,18 @@
-// About 530 lines: the `RTCPeerConnection` surface (properties, events, every method a browser
-// has) and the offer/answer state machine (signalling state, the four descriptions, implicit and
-// explicit rollback), which every description method reads and writes. What hangs off it lives
-// next to it: `m-line-association.ts` (transceivers and their m-lines, `track` events),
-// `local-candidates.ts` and `local-candidate-hold.ts` (our candidates, and the first offer's
-// hold), `remote-candidate-hold.ts` (the remote candidates, and the answerer's hold),
-// `negotiation-needed.ts` (the operations chain), `stats.ts`.
+// About 545 lines: the `RTCPeerConnection` surface (properties, events, every method a browser
+// has) and the offer/answer state machine as the spec defines it (signalling state, the four
+// descriptions, implicit and explicit rollback, pranswer), which every description method reads
+// and writes. What hangs off it lives next to it: `native-descriptions.ts` (every description
+// node-datachannel is given, checked against its rules), `m-line-association.ts` (transceivers
+// and their m-lines, `track` events), `local-candidates.ts` and `local-candidate-hold.ts` (our
+// candidates, and the first offer's hold), `remote-candidate-hold.ts` (the remote candidates,
+// and the answerer's hold), `negotiation-needed.ts` (the operations chain), `stats.ts`.
 import { PeerConnection as NativePeerConnection } from 'node-datachannel';
-import { toNativeConfig, type NodeRTCConfiguration } from './configuration.js';
+import { checkBindAddress, toNativeConfig, type NodeRTCConfiguration } from './configuration.js';
+import {
+  applicationRefused,
+  negotiatedWithoutApplication,
+  offerWithApplication,
+} from './application-section.js';
 import { NodeRTCDataChannel, type RTCDataChannelInitLike } from './data-channel.js';
 import { invalidState, operationError } from './dom-errors.js';
 import {
@@ -20,9 +26,12 @@ import type { RTCIceCandidateInitLike } from './ice-candidate.js';
 import { LocalCandidateHold } from './local-candidate-hold.js';
 import { LocalCandidates } from './local-candidates.js';
 import { MLineAssociation } from './m-line-association.js';
+import { nativeCallback } from './native-callback.js';
+import { NativeDescriptions } from './native-descriptions.js';
 import type { NodeMediaStream, NodeMediaStreamTrack } from './media-stream-track.js';
 import { NegotiationNeeded } from './negotiation-needed.js';
 import { RemoteCandidateHold } from './remote-candidate-hold.js';
+import { hasActiveApplication } from './sdp.js';
 import type {
   NodeRTCRtpReceiver,
   NodeRTCRtpSender,
@@ -75,6 +84,7 @@ export class RTCPeerConnection extends EventTarget {
   ontrack: NodeEventHandler<RTCPeerConnection, NodeRTCTrackEvent> = null;
 
   readonly #native: NativePeerConnection;
+  readonly #nativeDescriptions: NativeDescriptions;
   #configuration: NodeRTCConfiguration;
   #closed = false;
 
@@ -86,15 +96,15 @@ export class RTCPeerConnection extends EventTarget {
   #pendingLocal: NodeRTCSessionDescription | null = null;
   #currentRemote: NodeRTCSessionDescription | null = null;
   #pendingRemote: NodeRTCSessionDescription | null = null;
-  /** The answer the native side generated in `createAnswer`, not yet applied here. */
-  #nativeAnswer: string | undefined;
 
   /** Local ICE events wait for a local description, and a first offer's for its answer. */
   readonly #localIce = new LocalCandidateHold(() => this.#closed);
   readonly #remoteCandidates: RemoteCandidateHold;
   readonly #localCandidates: LocalCandidates;
   readonly #negotiation = new NegotiationNeeded({
-    isClosed: () => this.#closed,
+    // node-datachannel closes a connection whose transports closed (the remote side closed):
+    // it then takes descriptions without a word and without changing state, so none is given.
+    isClosed: () => this.#closed || this.#native.state() === 'closed',
     isStable: () => this.#signalingState === 'stable',
     fire: () => emit(this, new Event('negotiationneeded')),
   });
@@ -105,8 +115,10 @@ export class RTCPeerConnection extends EventTarget {
   constructor(configuration: NodeRTCConfiguration = {}) {
     super();
     this.#configuration = { ...configuration };
+    checkBindAddress(configuration.bindAddress);
     this.#native = new NativePeerConnection('peer', toNativeConfig(configuration));
     const native = this.#native;
+    this.#nativeDescriptions = new NativeDescriptions(native);
     this.#remoteCandidates = new RemoteCandidateHold({
       native,
       remoteSdp: () => this.remoteDescription?.sdp ?? '',
@@ -120,14 +132,16 @@ export class RTCPeerConnection extends EventTarget {
       localSdp: () => this.localDescription?.sdp ?? '',
       hold: this.#localIce,
     });
-    native.onStateChange((state) => this.#onStateChange(state));
-    native.onIceStateChange((state) => this.#onIceStateChange(state));
-    native.onGatheringStateChange((state) => this.#localCandidates.onGatheringStateChange(state));
-    native.onLocalCandidate((candidate, mid) =>
-      this.#localCandidates.onLocalCandidate(candidate, mid),
+    native.onStateChange(nativeCallback((state) => this.#onStateChange(state)));
+    native.onIceStateChange(nativeCallback((state) => this.#onIceStateChange(state)));
+    native.onGatheringStateChange(
+      nativeCallback((state) => this.#localCandidates.onGatheringStateChange(state)),
     );
-    native.onDataChannel((channel) => this.#onDataChannel(channel));
-    native.onTrack((track) => this.#mLines.onNativeTrack(track));
+    native.onLocalCandidate(
+      nativeCallback((candidate, mid) => this.#localCandidates.onLocalCandidate(candidate, mid)),
+    );
+    native.onDataChannel(nativeCallback((channel) => this.#onDataChannel(channel)));
+    native.onTrack(nativeCallback((track) => this.#mLines.onNativeTrack(track)));
   }
 
   // ── state ────────────────────────────────────────────────────────────────────────────────
@@ -182,9 +196,12 @@ export class RTCPeerConnection extends EventTarget {
   // ── offer / answer ───────────────────────────────────────────────────────────────────────
 
   createOffer(_options?: RTCOfferOptionsLike): Promise<NodeRTCSessionDescription> {
-    return this.#negotiation.enqueue(
-      () => new NodeRTCSessionDescription({ type: 'offer', sdp: this.#makeOffer() }),
-    );
+    return this.#negotiation.enqueue(() => {
+      if (this.#signalingState !== 'stable' && this.#signalingState !== 'have-local-offer') {
+        throw invalidState(`cannot create an offer in ${this.#signalingState}`);
+      }
+      return new NodeRTCSessionDescription({ type: 'offer', sdp: this.#makeOffer() });
+    });
   }
 
   createAnswer(_options?: RTCOfferOptionsLike): Promise<NodeRTCSessionDescription> {
@@ -195,11 +212,13 @@ export class RTCPeerConnection extends EventTarget {
 
   setLocalDescription(description?: RTCSessionDescriptionInitLike): Promise<void> {
     return this.#negotiation.enqueue(() => {
-      const type =
-        description?.type ?? (this.#signalingState === 'have-remote-offer' ? 'answer' : 'offer');
+      const answering =
+        this.#signalingState === 'have-remote-offer' ||
+        this.#signalingState === 'have-local-pranswer';
+      const type = description?.type ?? (answering ? 'answer' : 'offer');
       switch (type) {
         case 'rollback':
-          this.#rollbackLocal();
+          this.#rollback();
           return;
         case 'offer': {
           if (this.#signalingState !== 'stable' && this.#signalingState !== 'have-local-offer') {
@@ -213,16 +232,25 @@ export class RTCPeerConnection extends EventTarget {
         }
         case 'answer':
         case 'pranswer': {
-          if (this.#signalingState !== 'have-remote-offer') {
-            throw invalidState(`cannot set a local answer in ${this.#signalingState}`);
+          if (
+            this.#signalingState !== 'have-remote-offer' &&
+            this.#signalingState !== 'have-local-pranswer'
+          ) {
+            throw invalidState(`cannot set a local ${type} in ${this.#signalingState}`);
           }
           const sdp = this.#makeAnswer();
-          this.#nativeAnswer = undefined;
-          this.#currentLocal = new NodeRTCSessionDescription({ type: 'answer', sdp });
-          this.#currentRemote = this.#pendingRemote;
-          this.#pendingLocal = null;
-          this.#pendingRemote = null;
-          this.#setSignalingState('stable');
+          if (type === 'pranswer') {
+            // node-datachannel's answer is final: the provisional one is that answer, kept.
+            this.#pendingLocal = new NodeRTCSessionDescription({ type, sdp });
+            this.#setSignalingState('have-local-pranswer');
+          } else {
+            this.#nativeDescriptions.answerApplied();
+            this.#currentLocal = new NodeRTCSessionDescription({ type: 'answer', sdp });
+            this.#currentRemote = this.#pendingRemote;
+            this.#pendingLocal = null;
+            this.#pendingRemote = null;
+            this.#setSignalingState('stable');
+          }
           this.#localIce.descriptionApplied();
           return;
         }
@@ -236,9 +264,13 @@ export class RTCPeerConnection extends EventTarget {
     return this.#negotiation.enqueue(() => {
       switch (description.type) {
         case 'rollback':
-          this.#rollbackRemote();
+          this.#rollback();
           return;
         case 'offer': {
+          const sdp = description.sdp ?? '';
+          if (negotiatedWithoutApplication(this.#currentLocal?.sdp) && hasActiveApplication(sdp)) {
+            throw applicationRefused();
+          }
           if (this.#signalingState === 'have-local-offer') this.#rollbackLocal();
           else if (
             this.#signalingState !== 'stable' &&
@@ -247,15 +279,10 @@ export class RTCPeerConnection extends EventTarget {
             throw invalidState(`cannot set a remote offer in ${this.#signalingState}`);
           }
           this.#discardUnappliedOffer();
-          const sdp = description.sdp ?? '';
           const nativeSdp = this.#remoteCandidates.holdOffer(sdp, this.#iceConnectionState);
-          this.#mLines.associateWithOffer(sdp);
-          try {
-            this.#native.setRemoteDescription(nativeSdp, 'offer');
-          } catch (err) {
-            throw operationError('failed to set the remote offer', err);
-          }
-          this.#nativeAnswer = undefined;
+          this.#nativeDescriptions.applyRemoteOffer(nativeSdp, () =>
+            this.#mLines.associateWithOffer(sdp),
+          );
           this.#pendingRemote = new NodeRTCSessionDescription({ type: 'offer', sdp });
           this.#setSignalingState('have-remote-offer');
           this.#remoteCandidates.addPending();
@@ -264,20 +291,25 @@ export class RTCPeerConnection extends EventTarget {
         }
         case 'answer':
         case 'pranswer': {
-          if (this.#signalingState !== 'have-local-offer') {
-            throw invalidState(`cannot set a remote answer in ${this.#signalingState}`);
+          const { type } = description;
+          if (
+            this.#signalingState !== 'have-local-offer' &&
+            this.#signalingState !== 'have-remote-pranswer'
+          ) {
+            throw invalidState(`cannot set a remote ${type} in ${this.#signalingState}`);
           }
           const sdp = description.sdp ?? '';
-          try {
-            this.#native.setRemoteDescription(sdp, 'answer');
-          } catch (err) {
-            throw operationError('failed to set the remote answer', err);
+          this.#nativeDescriptions.applyRemoteAnswer(sdp, this.#pendingRemote?.sdp ?? null);
+          if (type === 'pranswer') {
+            this.#pendingRemote = new NodeRTCSessionDescription({ type, sdp });
+            this.#setSignalingState('have-remote-pranswer');
+          } else {
+            this.#currentRemote = new NodeRTCSessionDescription({ type: 'answer', sdp });
+            this.#currentLocal = this.#pendingLocal;
+            this.#pendingLocal = null;
+            this.#pendingRemote = null;
+            this.#setSignalingState('stable');
           }
-          this.#currentRemote = new NodeRTCSessionDescription({ type: 'answer', sdp });
-          this.#currentLocal = this.#pendingLocal;
-          this.#pendingLocal = null;
-          this.#pendingRemote = null;
-          this.#setSignalingState('stable');
           this.#remoteCandidates.addPending();
           this.#localIce.release();
           this.#mLines.announceRemoteTracks();
@@ -318,6 +350,7 @@ export class RTCPeerConnection extends EventTarget {
 
   createDataChannel(label: string, init: RTCDataChannelInitLike = {}): NodeRTCDataChannel {
     if (this.#closed) throw invalidState('the peer connection is closed');
+    if (negotiatedWithoutApplication(this.#currentLocal?.sdp)) throw applicationRefused();
     const needsNegotiation = !this.#hasApplicationSection();
     const native = this.#native.createDataChannel(String(label), {
       ...(init.protocol === undefined ? {} : { protocol: init.protocol }),
@@ -403,11 +436,12 @@ export class RTCPeerConnection extends EventTarget {
 
   /** Generates (or reuses) the native offer. */
   #makeOffer(): string {
-    const nativeState = this.#native.signalingState();
-    if (nativeState === 'have-local-offer' && this.#signalingState === 'have-local-offer') {
+    if (
+      this.#nativeDescriptions.state === 'have-local-offer' &&
+      this.#signalingState === 'have-local-offer'
+    ) {
       return this.#native.localDescription()?.sdp ?? this.#pendingLocal?.sdp ?? '';
     }
-    if (nativeState === 'have-local-offer') this.#native.setLocalDescription('rollback');
     if (
       !this.#hasApplicationSection() &&
       this.#dataChannels.size === 0 &&
@@ -416,45 +450,43 @@ export class RTCPeerConnection extends EventTarget {
       // node-datachannel aborts the process on an offer with nothing in it.
       throw invalidState('nothing to negotiate: create a data channel or add a track first');
     }
-    this.#mLines.associateForOffer();
     try {
-      this.#native.setLocalDescription('offer');
+      this.#mLines.associateForOffer();
     } catch (err) {
-      throw operationError('failed to create an offer', err);
+      throw operationError('failed to add a track to the offer', err);
     }
+    const sdp =
+      this.#currentLocal === null && !this.#hasApplicationSection()
+        ? offerWithApplication(this.#native, () => this.#nativeDescriptions.offer())
+        : this.#nativeDescriptions.offer();
     this.#negotiation.needed = false;
-    return this.#native.localDescription()?.sdp ?? '';
+    return sdp;
   }
 
   /** Generates (or reuses) the native answer to the pending remote offer. */
   #makeAnswer(): string {
-    if (this.#signalingState !== 'have-remote-offer') {
+    if (
+      this.#signalingState !== 'have-remote-offer' &&
+      this.#signalingState !== 'have-local-pranswer'
+    ) {
       throw invalidState(`cannot create an answer in ${this.#signalingState}`);
     }
-    if (this.#nativeAnswer === undefined) {
-      try {
-        this.#native.setLocalDescription('answer');
-      } catch (err) {
-        throw operationError('failed to create an answer', err);
-      }
-      this.#nativeAnswer = this.#native.localDescription()?.sdp ?? '';
-    }
-    return this.#nativeAnswer;
+    return this.#nativeDescriptions.answer();
   }
 
   /** A native offer was generated by `createOffer` but never applied: drop it. */
   #discardUnappliedOffer(): void {
-    if (this.#native.signalingState() === 'have-local-offer') {
-      this.#native.setLocalDescription('rollback');
-      this.#negotiation.needed = true;
-    }
+    if (this.#nativeDescriptions.discardUnappliedOffer()) this.#negotiation.needed = true;
+  }
+
+  /** `rollback`, local or remote alike: back to `stable` from a pending offer (as browsers). */
+  #rollback(): void {
+    if (this.#signalingState === 'have-local-offer') this.#rollbackLocal();
+    else if (this.#signalingState === 'have-remote-offer') this.#rollbackRemote();
+    else throw invalidState(`nothing to roll back in ${this.#signalingState}`);
   }
 
   #rollbackLocal(): void {
-    if (this.#signalingState !== 'have-local-offer') {
-      if (this.#signalingState === 'stable') return;
-      throw invalidState(`cannot roll back a local description in ${this.#signalingState}`);
-    }
     this.#discardUnappliedOffer();
     this.#pendingLocal = null;
     this.#localIce.release();
@@ -465,19 +497,10 @@ export class RTCPeerConnection extends EventTarget {
   }
 
   #rollbackRemote(): void {
-    if (this.#signalingState === 'have-local-offer') {
-      this.#rollbackLocal();
-      return;
-    }
-    if (this.#signalingState !== 'have-remote-offer') return;
-    if (this.#nativeAnswer !== undefined) {
+    if (this.#nativeDescriptions.answered) {
       throw invalidState('cannot roll back a remote offer once its answer was created');
     }
-    try {
-      this.#native.setRemoteDescription('', 'rollback');
-    } catch (err) {
-      throw operationError('failed to roll back the remote offer', err);
-    }
+    this.#nativeDescriptions.rollbackRemote();
     this.#pendingRemote = null;
     this.#setSignalingState('stable');
   }

@@ -11,6 +11,8 @@ export interface SdpMediaSection {
   readonly direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
   /** The `a=rtpmap` codecs, in order, with their `a=fmtp` parameters. */
   readonly codecs: ReadonlyArray<SdpCodec>;
+  /** Port 0: the m-line is rejected or removed. */
+  readonly rejected: boolean;
 }
 
 /** One codec of an m-line. */
@@ -54,6 +56,7 @@ export function mediaSections(sdp: string): SdpMediaSection[] {
       iceUfrag,
       direction: direction as SdpMediaSection['direction'],
       codecs,
+      rejected: /^m=\S+ 0 /.test(part),
     });
   }
   return sections;
@@ -102,4 +105,9 @@ export function extractCandidates(sdp: string): {
   }
   flush();
   return { sdp: kept.join(eol), candidates };
+}
+
+/** Whether `sdp` has an application (data channel) m-line that is not disabled (port 0). */
+export function hasActiveApplication(sdp: string): boolean {
+  return /^m=application [1-9]/m.test(sdp);
 }
