@@ -25,7 +25,7 @@ export class InboundQueue<T> {
   push(item: T): void {
     // Items wait only while one is handled or during a pause: otherwise, and with no request
     // settled in this run, the item is handled at once, without the array.
-    if (this.#pumping || this.#unpause || this.#settled) {
+    if (this.#settled || this.#pumping || this.#unpause) {
       this.#items.push(item);
     } else {
       this.#pumping = true;
