@@ -9,23 +9,11 @@
 //   (change, then) node scripts/pnpm.mjs exec turbo run build --filter=@metered/signalling
 //   node bench/client-inbound-builds.mjs [rounds=20]
 import { fileURLToPath } from 'node:url';
+import { FRAME, WELCOME } from './client-inbound-frames.mjs';
 
 const root = fileURLToPath(new URL('../packages/signalling', import.meta.url));
 const ROUNDS = Number(process.argv[2] ?? 10),
   FRAMES = 200_000;
-const FRAME = JSON.stringify({
-  type: 'message',
-  channel: 'room-1',
-  from: 'peer-2',
-  data: { seq: 1, text: 'hello, room', at: 1_767_225_600_000 },
-});
-const WELCOME = JSON.stringify({
-  type: 'welcome',
-  peerId: 'peer-1',
-  expiresAt: null,
-  serverTime: 1_767_225_600_000,
-  maxMessageSize: 65_536,
-});
 const nextTask = () => new Promise((r) => setImmediate(r));
 async function load(dir) {
   const m = await import(`${root}/${dir}/index.js`);
