@@ -15,6 +15,7 @@ import { createFakeWebSocketFactory } from '@metered/signalling/testing';
 import { SignallingClient as VendorClient } from '@metered-ca/realtime';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { CHANNEL, FRAME, WELCOME } from './client-inbound-frames.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -28,21 +29,6 @@ const FRAMES = Number(values.frames ?? (values.quick ? 20_000 : 200_000));
 const RUNS = Number(values.runs ?? (values.quick ? 3 : 7));
 /** The whole benchmark stops starting new runs after this long. */
 const DEADLINE = Date.now() + Number(values['max-seconds']) * 1000;
-
-const CHANNEL = 'room-1';
-const FRAME = JSON.stringify({
-  type: 'message',
-  channel: CHANNEL,
-  from: 'peer-2',
-  data: { seq: 1, text: 'hello, room', at: 1_767_225_600_000 },
-});
-const WELCOME = JSON.stringify({
-  type: 'welcome',
-  peerId: 'peer-1',
-  expiresAt: null,
-  serverTime: 1_767_225_600_000,
-  maxMessageSize: 65_536,
-});
 
 const nextTask = () => new Promise((resolve) => setImmediate(resolve));
 

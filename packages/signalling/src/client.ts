@@ -50,7 +50,7 @@ import {
   SubscriptionEnded,
   TokenProviderError,
 } from './events.js';
-import { directEvent, goingAwayEvent, messageEvent, presenceEvent } from './inbound-events.js';
+import { directEvent, goingAwayEvent, InboundMessage, presenceEvent } from './inbound-events.js';
 import { InboundQueue } from './inbound-queue.js';
 import { startKeepalive } from './keepalive.js';
 import {
@@ -117,7 +117,6 @@ const NO_SOCKET = 1006;
 const CLIENT_CLOSED = 'client closed';
 
 const noop = (): void => {};
-const isString = (value: unknown): value is string => typeof value === 'string';
 
 /**
  * A connection to a protocol v1 server: pub/sub, presence and direct messages, with automatic
@@ -169,7 +168,7 @@ export class SignallingClient {
   #lastFrameAt = 0;
   /** The frames and the close of the current socket, in wire order. */
   readonly #inbound = new InboundQueue<string | CloseRecord>((item) =>
-    isString(item) ? this.#handle(item) : this.#closed(item.code, item.reason),
+    typeof item === 'string' ? this.#handle(item) : this.#closed(item.code, item.reason),
   );
   /** Stops the token provider of the attempt or refresh in progress. */
   #cancelToken: ((reason: string) => void) | undefined;
@@ -414,7 +413,7 @@ export class SignallingClient {
       WELCOME_TIMEOUT_MS,
     );
     socket.onmessage = ({ data }) => {
-      if (!isString(data)) return this.#log('warn', 'binary frame dropped');
+      if (typeof data !== 'string') return this.#log('warn', 'binary frame dropped');
       this.#lastFrameAt = Date.now();
       this.#inbound.push(data);
     };
@@ -494,14 +493,14 @@ export class SignallingClient {
   /** Validates one text frame and acts on it; a malformed frame is logged and dropped. */
   #handle(text: string): void {
     if (text.length > MAX_SERVER_FRAME_LENGTH) return this.#drop(1009, 'frame exceeded client cap');
-    let parsed: unknown;
+    // A `ServerFrame` once `validateServerFrame` has accepted it.
+    let frame!: ServerFrame;
     try {
-      parsed = JSON.parse(text);
+      frame = JSON.parse(text) as ServerFrame;
     } catch {
       // Reported below.
     }
-    if (validateServerFrame(parsed)) return this.#log('warn', 'malformed frame dropped');
-    const frame = parsed as ServerFrame;
+    if (validateServerFrame(frame)) return this.#log('warn', 'malformed frame dropped');
     if (frame.type === 'welcome') return this.#welcome(frame);
     if (this.#state !== 'connected') return this.#log('warn', `${frame.type} before welcome`);
     switch (frame.type) {
@@ -515,7 +514,7 @@ export class SignallingClient {
           if (held?.epoch === epoch && offset <= held.offset) return;
           subscription.position = position;
         }
-        return this.#emitter.emit(messageEvent(frame, position));
+        return this.#emitter.emit(new InboundMessage(frame, position));
       }
       case 'direct':
         return this.#emitter.emit(directEvent(frame));
@@ -524,8 +523,7 @@ export class SignallingClient {
       case 'going_away':
         return this.#emitter.emit(goingAwayEvent(frame));
       case 'ack':
-        this.#settle(frame.requestId, undefined, frame);
-        return;
+        return void this.#settle(frame.requestId, undefined, frame);
       case 'unsubscribed': {
         const { channel, code } = frame;
         this.#subscriptions.delete(channel);
@@ -533,8 +531,8 @@ export class SignallingClient {
       }
       case 'error': {
         const { code } = frame;
-        const requestId = isString(frame.requestId) ? frame.requestId : null;
-        const message = isString(frame.message) ? frame.message : null;
+        const requestId = typeof frame.requestId === 'string' ? frame.requestId : null;
+        const message = typeof frame.message === 'string' ? frame.message : null;
         if (
           requestId !== null &&
           this.#settle(
@@ -576,7 +574,7 @@ export class SignallingClient {
     );
     if (resume) {
       this.#request(encodeSession).then(({ resumeToken }) => {
-        this.#resumeToken = isString(resumeToken) ? resumeToken : undefined;
+        this.#resumeToken = typeof resumeToken === 'string' ? resumeToken : undefined;
       }, noop);
     }
     this.#refresh(frame.expiresAt, 0);

@@ -16,19 +16,27 @@ import { Direct, GoingAway, Message, Presence, type PresencePeer } from './event
 const objectOrNull = (value: unknown): JsonObject | null =>
   typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject | null) : null;
 
+type MessageFields = { -readonly [K in keyof Message]: Message[K] };
+
 /**
- * The hot path: the same frozen instance `new Message({...})` makes, without the fields object in
- * between. `offset` and `epoch` only with a `position`.
+ * The hot path: the same frozen instance `new Message({...})` makes (its prototype is
+ * `Message.prototype`), without the fields object in between; a constructor rather than
+ * `Object.create` because V8 builds its instances faster. `offset` and `epoch` only with a
+ * `position`.
  */
-export function messageEvent(frame: MessageFrame, position?: StreamPosition): Message {
-  const event = Object.create(Message.prototype) as { -readonly [K in keyof Message]: Message[K] };
-  event.channel = frame.channel;
-  event.senderPeerId = frame.from;
-  event.data = frame.data;
-  event.senderMetadata = objectOrNull(frame.fromMetadata);
-  if (position) Object.assign(event, position);
-  return Object.freeze(event) as Message;
-}
+export const InboundMessage = function (
+  this: MessageFields,
+  frame: MessageFrame,
+  position?: StreamPosition,
+): void {
+  this.channel = frame.channel;
+  this.senderPeerId = frame.from;
+  this.data = frame.data;
+  this.senderMetadata = objectOrNull(frame.fromMetadata);
+  if (position) Object.assign(this, position);
+  Object.freeze(this);
+} as unknown as new (frame: MessageFrame, position?: StreamPosition) => Message;
+InboundMessage.prototype = Message.prototype;
 
 export function directEvent(frame: DirectFrame): Direct {
   return new Direct({
@@ -54,7 +62,7 @@ export function presenceEvent(frame: PresenceFrame): Presence {
 
 /** A `retryAfterMs` that is missing, not a finite number, 0 or less becomes 1000. */
 export function goingAwayEvent({ retryAfterMs }: GoingAwayFrame): GoingAway {
-  const valid =
-    typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs > 0;
-  return new GoingAway({ retryAfterMs: valid ? retryAfterMs : 1000 });
+  // `Number.isFinite` is false for anything but a finite number.
+  const valid = Number.isFinite(retryAfterMs) && (retryAfterMs as number) > 0;
+  return new GoingAway({ retryAfterMs: valid ? (retryAfterMs as number) : 1000 });
 }

@@ -23,7 +23,15 @@ export class InboundQueue<T> {
   }
 
   push(item: T): void {
-    this.#items.push(item);
+    // Items wait only while one is handled or during a pause: otherwise, and with no request
+    // settled in this run, the item is handled at once, without the array.
+    if (this.#settled || this.#pumping || this.#unpause) {
+      this.#items.push(item);
+    } else {
+      this.#pumping = true;
+      this.#handle(item);
+      this.#pumping = false;
+    }
     this.#pump();
   }
 
