@@ -38,7 +38,8 @@ import {
   withTimeout,
 } from './lib/common.mjs';
 import { benchConfig } from './lib/bench-app.mjs';
-import { startRedisChild, startServerCli } from './lib/server-cli.mjs';
+import { startRedis } from '../apps/server/bench/redis.mjs';
+import { startServerCli } from './lib/server-cli.mjs';
 
 const opts = options({
   clients: [2000, 300],
@@ -282,7 +283,7 @@ const runs = [];
 let redis;
 let proxy;
 try {
-  redis = await startRedisChild();
+  redis = await startRedis();
   const rpc = forkChild(PROXY, ['0']);
   const { port } = await rpc.waitFor((message) => message?.ready, 15_000, 'proxy');
   proxy = { rpc, port };
@@ -294,7 +295,7 @@ try {
     await proxy.rpc.call('stop', {}, 5000).catch(() => undefined);
     await proxy.rpc.stop(2000);
   }
-  if (redis) await stopChild(redis.child, 3000);
+  redis?.stop();
   rmSync(directory, { recursive: true, force: true });
 }
 

@@ -1,8 +1,8 @@
-// Our server's CLI in a process of its own, and a throwaway Redis beside it: what the benches
-// that kill and restart nodes start.
+// Our server's CLI in a process of its own: what the benches that kill and restart nodes start
+// (a throwaway Redis beside it comes from apps/server/bench/redis.mjs).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { freePort, spawnChild, withTimeout } from './common.mjs';
+import { spawnChild, withTimeout } from './common.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -40,21 +40,4 @@ export async function startServerCli(configPath, port) {
   );
   await printed(child, 'listening on ws://', 15_000, 'server start');
   return child;
-}
-
-/** A throwaway `redis-server` on a free loopback port, without persistence. */
-export async function startRedisChild() {
-  const port = await freePort();
-  const child = spawnChild('redis-server', [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ]);
-  await printed(child, 'Ready to accept connections', 15_000, 'redis-server');
-  return { child, url: `redis://127.0.0.1:${port}` };
 }
