@@ -22,19 +22,4 @@ export function nodePeer(url: string): MeteredPeer {
   });
 }
 
-/** Resolves when `condition()` holds; rejects after `timeoutMs`. */
-export function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (condition()) return resolve();
-    const started = Date.now();
-    const timer = setInterval(() => {
-      if (condition()) {
-        clearInterval(timer);
-        resolve();
-      } else if (Date.now() - started > timeoutMs) {
-        clearInterval(timer);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }
-    }, 10);
-  });
-}
+export { waitFor } from '@metered/test-support';
