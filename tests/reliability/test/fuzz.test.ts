@@ -69,6 +69,7 @@ interface Expectation {
 }
 
 const RESERVED = /^_(metered|internal|system)\//i;
+const LONE_SURROGATE = /\p{Cs}/u;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -76,6 +77,9 @@ function channelProblem(channel: unknown): string | null {
   if (typeof channel !== 'string' || channel.length === 0) return 'invalid_channel';
   if (Buffer.byteLength(channel, 'utf8') > 256 || CONTROL.test(channel)) return 'invalid_channel';
   if (RESERVED.test(channel)) return 'channel_reserved';
+  // Ours: a name with a lone surrogate has no UTF-8 form (two such names would share a Redis
+  // key), so the server refuses it, after the protocol's own checks and before the scope.
+  if (LONE_SURROGATE.test(channel)) return 'invalid_channel';
   return null;
 }
 
