@@ -1,3 +1,5 @@
+// Over 450 lines: the broker contract on one process, every method beside the state it shares
+// (subscriptions, rosters, held sessions, quotas); history and idempotency keys have their own files.
 import {
   encodeDirect,
   encodeMessage,

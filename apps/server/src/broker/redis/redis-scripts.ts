@@ -1,4 +1,5 @@
-// Lua scripts of the Redis broker. Each runs atomically, so a roster change and the events it
+// Lua scripts of the Redis broker, in one file (over 450 lines) because they share the key layout
+// below and read best beside each other. Each runs atomically, so a roster change and the events it
 // publishes are one step in Redis's global order. Keys are computed inside the scripts from the
 // prefix (ARGV[1]): the broker targets one Redis server (or a primary with replicas), not Redis
 // Cluster. The events they publish are built by `LUA_BUS_EVENTS` (bus-events.ts).
