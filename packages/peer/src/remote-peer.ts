@@ -87,7 +87,7 @@ export class RemotePeer {
   readonly #cleanups = new Set<() => void>();
   #closed = false;
 
-  /** @internal */
+  /** Built by `MeteredPeer` for each member of its channel; applications never construct one. */
   constructor(
     id: string,
     metadata: JsonObject | null,
