@@ -1,12 +1,8 @@
 // One app's configuration: its keys, quota, per-connection limits, token rules and ICE servers,
 // validated with zod. `config.ts` puts the apps together with the server-wide settings.
+import { isValidChannelPattern } from './channel-pattern-check.js';
 import { hasLoneSurrogate } from './channel-name.js';
-import {
-  PERMISSIONS,
-  PROTOCOL_LIMITS,
-  compileChannelPattern,
-  parseIceServers,
-} from '@metered/protocol';
+import { PERMISSIONS, PROTOCOL_LIMITS, parseIceServers } from '@metered/protocol';
 import { z } from 'zod';
 import { historySchema, idempotencySchema } from './history/history-config.js';
 
@@ -22,14 +18,7 @@ const channelPatternSchema = z
   .string()
   .min(1, 'a channel pattern must not be empty')
   .max(PROTOCOL_LIMITS.maxChannelNameBytes, 'a channel pattern is at most 256 characters')
-  .refine((pattern) => {
-    try {
-      compileChannelPattern(pattern);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'not a valid channel pattern');
+  .refine(isValidChannelPattern, 'not a valid channel pattern');
 
 const publishableKeySchema = z
   .object({

@@ -1,3 +1,4 @@
+import { isValidChannelPattern } from '../channel-pattern-check.js';
 import { compileChannelPattern } from '@metered/protocol';
 import { z } from 'zod';
 import type { HistoryPolicy } from './history-types.js';
@@ -10,14 +11,7 @@ const channelHistorySchema = z
     pattern: z
       .string()
       .min(1)
-      .refine((pattern) => {
-        try {
-          compileChannelPattern(pattern);
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'not a valid channel pattern')
+      .refine(isValidChannelPattern, 'not a valid channel pattern')
       .describe(
         'Channels this entry applies to: a name or a pattern (`*` any run of characters except `/`, `**` anything). The first matching entry wins.',
       ),
